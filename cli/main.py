@@ -1,0 +1,25 @@
+"""The `edi` command line: one Typer app, a sub-app per noun. Commands parse, call the library, render."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import x12
+
+app = typer.Typer(
+    name="edi",
+    help="Healthcare claim interchange: build 837 claims, read 835 remittances and acknowledgements, "
+    "and reconcile payments against bills in a ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold patient data
+    add_completion=False,
+)
+app.add_typer(x12.app, name="x12")
+
+
+def main() -> None:  # console script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

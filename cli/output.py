@@ -1,0 +1,71 @@
+"""Rendering helpers shared by the commands: rich for people (problems and progress on stderr), JSON for
+scripts (on stdout), and the exit codes: 0 ok, 1 problems found in the data, 2 usage or unreadable input."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edi.problems import Problem
+
+OK, PROBLEMS, USAGE = 0, 1, 2
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(value: Any, *, indent: int | None = 2) -> str:
+    return json.dumps(value, indent=indent, default=_default, ensure_ascii=False)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(dumps(value) + "\n")
+
+
+def fail(message: str, code: int = USAGE) -> NoReturn:
+    """Say what went wrong on stderr, in one line, and exit (never a traceback)."""
+    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def problem_table(problems: Iterable[Problem], title: str | None = None) -> Table:
+    """Problems for a person: segment number, tag, code and message (interchange and transaction control
+    numbers are in --json)."""
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False, header_style="bold")
+    table.add_column("segment", justify="right", no_wrap=True)
+    table.add_column("tag", no_wrap=True)
+    table.add_column("code", no_wrap=True)
+    table.add_column("message", overflow="fold")
+    for p in problems:
+        w = p.where
+        style = "red" if p.is_error else "yellow"
+        where = f"{w.record}: " if w.record else ""
+        table.add_row("" if w.segment is None else str(w.segment), w.tag or "", f"[{style}]{p.code}[/]",
+                      where + p.message)
+    return table
+
+
+def quiet_stdout() -> None:
+    """Standard output was closed by the reader (a pipe into head): send the rest to /dev/null."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def exit_code(problems: Iterable[Problem]) -> int:
+    return PROBLEMS if any(p.is_error for p in problems) else OK

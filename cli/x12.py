@@ -1,0 +1,150 @@
+"""`edi x12`: look at any X12 file, and validate it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+from cli.output import (
+    USAGE,
+    console,
+    dumps,
+    err_console,
+    exit_code,
+    fail,
+    print_json,
+    problem_table,
+    quiet_stdout,
+)
+from edi.validate import ValidationReport, validate_path
+from edi.x12.io import read_segments
+from edi.x12.tokenizer import Tokenizer
+
+app = typer.Typer(help="Read any X12 file: view its segments, validate its syntax and envelopes.",
+                  no_args_is_help=True)
+
+_LEVEL_OPEN = {"ISA": 0, "GS": 1, "ST": 2}
+_LEVEL_CLOSE = {"SE": 2, "GE": 1, "IEA": 0}
+
+
+def _check_readable(path: str) -> None:
+    if path == "-":
+        return
+    p = Path(path)
+    if not p.exists():
+        fail(f"{path}: no such file")
+    if p.is_dir():
+        fail(f"{path}: is a directory")
+
+
+@app.command()
+def view(
+    file: Annotated[str, typer.Argument(help="An X12 file, or - for standard input.")],
+    json_: Annotated[bool, typer.Option("--json", help="Emit a JSON array of segments with their positions.")] = False,
+) -> None:
+    """Show one segment per line, indented by envelope level, with segment numbers."""
+    _check_readable(file)
+    tok = Tokenizer(file=file)
+    try:
+        if json_:
+            _view_json(file, tok)
+        else:
+            _view_text(file, tok)
+    except BrokenPipeError:  # `edi x12 view big.835 | head`: the reader left, nothing is wrong
+        quiet_stdout()
+        raise typer.Exit(0) from None
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    if tok.problems:
+        err_console.print(problem_table(tok.problems, title=f"{file}: syntax problems"))
+    raise typer.Exit(exit_code(tok.problems))
+
+
+def _view_text(file: str, tok: Tokenizer) -> None:
+    out = console.file
+    level = 0
+    for seg in read_segments(file, tok):
+        tag = seg.tag
+        if tag in _LEVEL_OPEN:
+            level = _LEVEL_OPEN[tag]
+            indent = level
+            level += 1
+        elif tag in _LEVEL_CLOSE:
+            level = _LEVEL_CLOSE[tag]
+            indent = level
+        else:
+            indent = level
+        out.write(f"{seg.index:>7}  {'  ' * indent}{seg.text()}\n")
+
+
+def _view_json(file: str, tok: Tokenizer) -> None:
+    out = console.file
+    out.write("[")
+    first = True
+    for seg in read_segments(file, tok):
+        item = {"segment": seg.index, "offset": seg.offset, "tag": seg.tag, "elements": seg.elements[1:]}
+        out.write(("\n  " if first else ",\n  ") + dumps(item, indent=None))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+@app.command()
+def validate(
+    files: Annotated[list[str], typer.Argument(help="X12 files (- for standard input).")],
+    deep: Annotated[bool, typer.Option("--deep", help="Also run pyx12's implementation-guide (TR3) "
+                                       "validation: thorough but slow (about 0.15 MB/s).")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print the reports as JSON on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary line per file.")] = False,
+) -> None:
+    """Check syntax, envelopes (counts, control numbers, trailers) and structure; exit 1 on any error."""
+    reports: list[ValidationReport] = []
+    unreadable = False
+    for file in files:
+        if file != "-" and not Path(file).is_file():
+            why = "is a directory" if Path(file).is_dir() else "no such file"
+            err_console.print(f"[bold red]error:[/] {file}: {why}")
+            unreadable = True
+            continue
+        try:
+            report = _validate_one(file, deep)
+        except OSError as exc:
+            err_console.print(f"[bold red]error:[/] {file}: {exc.strerror or exc}")
+            unreadable = True
+            continue
+        reports.append(report)
+        if not json_:
+            _render(report, quiet)
+    if json_:
+        print_json({"ok": all(r.ok for r in reports) and not unreadable,
+                    "files": [r.as_dict() for r in reports]})
+    if unreadable:
+        raise typer.Exit(USAGE)
+    raise typer.Exit(exit_code(p for r in reports for p in r.problems))
+
+
+def _validate_one(file: str, deep: bool) -> ValidationReport:
+    if not deep:
+        return validate_path(file)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TaskProgressColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(f"pyx12 {Path(file).name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return validate_path(file, deep=True, progress=progress)
+
+
+def _render(report: ValidationReport, quiet: bool) -> None:
+    kinds = ", ".join(sorted({f"{t.st01} {t.version}".strip() for t in report.transactions})) or "no transaction sets"
+    verdict = "[green]ok[/]" if report.ok else "[red]invalid[/]"
+    console.print(f"{report.file}: {verdict} - {report.segments} segments, {len(report.transactions)} transaction "
+                  f"sets ({kinds}); {report.errors} errors, {report.warnings} warnings"
+                  + (" (deep)" if report.deep else ""))
+    if report.problems and not quiet:
+        console.print(problem_table(report.problems))
+
+

@@ -1,0 +1,90 @@
+"""Problems: the one error value used everywhere in edi.
+
+A stage never raises on bad data; it returns (or collects) ``Problem`` values. Each one carries a stable
+``code`` that scripts can match on (``x12.se.count``, ``835.claim.unbalanced``), a severity, a message for a
+person, and ``where`` it was found: file, interchange / group / transaction control numbers, the 1-based
+segment number in the file and the segment tag.
+
+Messages never quote element values that may hold patient data (names, member ids, birth dates); they name
+elements by position (``NM103``) instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+ERROR = Severity.ERROR
+WARNING = Severity.WARNING
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where a problem was found. Every field is optional; fill what is known."""
+
+    file: str | None = None
+    interchange: str | None = None  # ISA13
+    group: str | None = None  # GS06
+    transaction: str | None = None  # ST02
+    segment: int | None = None  # 1-based segment number in the file
+    tag: str | None = None  # segment tag, e.g. "CLP"
+    loop: str | None = None  # loop id when the reader knows it, e.g. "2100"
+    element: str | None = None  # element reference, e.g. "CLP04"
+    record: str | None = None  # a non-X12 source record, e.g. an encounter id
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k) is not None}
+
+
+NOWHERE = Where()
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    code: str
+    message: str
+    severity: Severity = ERROR
+    where: Where = NOWHERE
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is ERROR
+
+    def at(self, **where: Any) -> Problem:
+        """A copy with some ``where`` fields filled in (existing ones are kept unless given)."""
+        return replace(self, where=replace(self.where, **where))
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "severity": self.severity.value, "message": self.message}
+        out.update(self.where.as_dict())
+        return out
+
+    def __str__(self) -> str:
+        w = self.where
+        pos = []
+        if w.file:
+            pos.append(w.file)
+        if w.segment is not None:
+            pos.append(f"segment {w.segment}" + (f" ({w.tag})" if w.tag else ""))
+        prefix = ": ".join([", ".join(pos)] if pos else [])
+        return f"{prefix + ': ' if prefix else ''}{self.severity.value} {self.code}: {self.message}"
+
+
+def error(code: str, message: str, **where: Any) -> Problem:
+    return Problem(code, message, ERROR, Where(**where) if where else NOWHERE)
+
+
+def warning(code: str, message: str, **where: Any) -> Problem:
+    return Problem(code, message, WARNING, Where(**where) if where else NOWHERE)
+
+
+def has_errors(problems: Iterable[Problem]) -> bool:
+    return any(p.severity is ERROR for p in problems)

@@ -1,0 +1,308 @@
+"""Validation: our own fast checks, and pyx12's implementation-guide validation on request.
+
+    report = validate_path("claims.837")                 # fast: syntax, envelopes, structure, balancing
+    report = validate_path("claims.837", deep=True)      # + pyx12 TR3 validation (slow, about 0.15 MB/s)
+    report.problems, report.ok
+
+Fast checks stream: memory does not grow with the file. They are, in order: the tokenizer's syntax problems
+(delimiters, garbage, over-long or empty segments, bad tags); envelope checks (counts, control numbers,
+missing headers and trailers, versions); mandatory elements of common segments; HL numbering; and the checks
+of each transaction type (837 structure and totals; 835 balancing once that reader is present).
+
+``deep=True`` also runs pyx12 over the file and maps each finding into the same :class:`Problem` values,
+codes ``pyx12.<level>.<pyx12 code>``, with the segment number pyx12 reports. pyx12 is slow and needs the
+whole text in memory, so it is opt-in; ``progress(done, total)`` is called as it walks the segments.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+from edi.problems import ERROR, WARNING, Problem, Where, has_errors
+from edi.x12.envelope import EnvelopeChecker, TransactionInfo
+from edi.x12.io import CHUNK_SIZE, open_input
+from edi.x12.segment import Segment
+from edi.x12.syntax import HierarchyChecker, check_segment
+from edi.x12.tokenizer import Tokenizer
+
+Progress = Callable[[int, int], None]
+_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+
+
+class TransactionCheck(Protocol):
+    def segment(self, seg: Segment, where: Where) -> list[Problem]: ...
+
+    def end(self, where: Where) -> list[Problem]: ...
+
+
+def _transaction_checks(st01: str) -> list[TransactionCheck]:
+    """The fast checks for one transaction type (imported lazily: validation of a 999 needs no 837 code)."""
+    if st01 == "837":
+        from edi.x837.checks import Structure837
+
+        return [Structure837()]
+    if st01 == "835":
+        try:
+            from edi.x835.checks import Balancing835
+        except ImportError:  # pragma: no cover - the 835 reader is optional at this layer
+            return []
+        return [Balancing835()]
+    return []
+
+
+@dataclass
+class ValidationReport:
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    transactions: list[TransactionInfo] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    segments: int = 0
+    bytes: int = 0
+    deep: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for p in self.problems if p.severity is ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for p in self.problems if p.severity is WARNING)
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "ok": self.ok,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "segments": self.segments,
+            "bytes": self.bytes,
+            "deep": self.deep,
+            "versions": self.versions,
+            "transactions": [
+                {"type": t.st01, "control_number": t.control, "version": t.version, "interchange": t.interchange,
+                 "group": t.group, "segment": t.first_segment}
+                for t in self.transactions
+            ],
+            "problems": [p.as_dict() for p in self.problems],
+        }
+
+
+class FastChecker:
+    """All fast checks, fed one segment at a time (so readers can run them while they read)."""
+
+    def __init__(self, file: str | None = None) -> None:
+        self.file = file
+        self.envelope = EnvelopeChecker(file)
+        self.problems: list[Problem] = []
+        self._hier: HierarchyChecker | None = None
+        self._checks: list[TransactionCheck] = []
+        self._current: TransactionInfo | None = None
+
+    def _where(self) -> Where:
+        env = self.envelope
+        return Where(file=self.file, interchange=env.interchange.control if env.interchange else None,
+                     group=env.group.control if env.group else None,
+                     transaction=env.transaction.control if env.transaction else None)
+
+    def segment(self, seg: Segment) -> None:
+        env = self.envelope
+        tag = seg.tag
+        if tag in _ENVELOPE:
+            if self._current is not None:  # SE, or a header/trailer where SE is missing
+                self._end_transaction()
+            env.segment(seg)
+            if tag == "ST" and env.transaction is not None:
+                self._current = env.transaction
+                self._hier = HierarchyChecker()
+                self._checks = _transaction_checks(env.transaction.st01)
+            if tag != "ISA":  # the ISA has its own fixed-width checks
+                p = check_segment(seg, self._where())
+                if p:
+                    self.problems.append(p)
+            return
+        env.segment(seg)
+        where = self._where()
+        p = check_segment(seg, where)
+        if p:
+            self.problems.append(p)
+        if self._current is None:
+            return
+        if tag == "HL" and self._hier is not None:
+            self.problems += self._hier.hl(seg, where)
+        for check in self._checks:
+            found = check.segment(seg, where)
+            if found:
+                self.problems += found
+
+    def _end_transaction(self) -> None:
+        t = self._current
+        where = Where(file=self.file, interchange=t.interchange if t else None, group=t.group if t else None,
+                      transaction=t.control if t else None)
+        for check in self._checks:
+            self.problems += check.end(where)
+        self._checks = []
+        self._hier = None
+        self._current = None
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._end_transaction()
+        self.envelope.close()
+
+
+def _sorted(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.where.segment if p.where.segment is not None else 1 << 62))
+
+
+def validate_stream(fp: BinaryIO, *, file: str, deep: bool = False, progress: Progress | None = None,
+                    total_bytes: int | None = None) -> ValidationReport:
+    """Validate a binary stream. Fast checks stream; ``deep`` keeps the text for pyx12."""
+    tok = Tokenizer(file=file)
+    fast = FastChecker(file)
+    report = ValidationReport(file=file, deep=deep)
+    kept: list[bytes] | None = [] if deep else None
+    count = 0
+    size = 0
+    while True:
+        chunk = fp.read(CHUNK_SIZE)
+        if kept is not None and chunk:
+            kept.append(chunk)
+        size += len(chunk)
+        for seg in tok.feed(chunk) if chunk else tok.close():
+            fast.segment(seg)
+            count += 1
+        if progress is not None and not deep and total_bytes:
+            progress(size, total_bytes)
+        if not chunk:
+            break
+    fast.close()
+    report.segments = count
+    report.bytes = size
+    report.problems = tok.problems + fast.envelope.problems + fast.problems
+    report.transactions = fast.envelope.transactions
+    report.versions = sorted(fast.envelope.versions)
+    if deep and kept is not None:
+        report.problems += deep_validate(b"".join(kept), file=file, progress=progress, total_segments=count)
+    report.problems = _sorted(report.problems)
+    return report
+
+
+def validate_path(path: str, *, deep: bool = False, progress: Progress | None = None) -> ValidationReport:
+    """Validate a file (``-`` for standard input). Raises ``OSError`` when it cannot be read."""
+    with open_input(path) as fp:
+        total = os.fstat(fp.fileno()).st_size if path != "-" else None
+        return validate_stream(fp, file=path, deep=deep, progress=progress, total_bytes=total)
+
+
+def validate_bytes(data: bytes, *, file: str = "<bytes>", deep: bool = False) -> ValidationReport:
+    return validate_stream(io.BytesIO(data), file=file, deep=deep)
+
+
+# -- pyx12 ----------------------------------------------------------------------------------------------------
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def deep_validate(data: bytes, *, file: str, progress: Progress | None = None,
+                  total_segments: int = 0) -> list[Problem]:
+    """pyx12's implementation-guide validation, as problems. Never raises on bad data."""
+    import pyx12.errors
+    import pyx12.params
+    import pyx12.x12n_document
+
+    text = data.decode("utf-8", "replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if not text.isascii():
+        # pyx12 4.0 reads ASCII only; keep positions by replacing each non-ASCII character with one space
+        text = "".join(c if c.isascii() else " " for c in text)
+    param = pyx12.params.params()
+    param.set("exclude_external_codes", "remark_code")  # pyx12's RARC list stops in 2014
+    fd_ack = io.StringIO()
+    fd_json = io.StringIO()
+    loops: dict[int, str] = {}
+    seen = 0
+
+    def callback(seg, src, node, valid):  # one call per segment
+        nonlocal seen
+        seen += 1
+        if node is not None:
+            loops[src.get_cur_line()] = node.get_path()
+        if progress is not None and (seen % 500 == 0):
+            progress(seen, total_segments or seen)
+
+    capture = _LogCapture()
+    logger = logging.getLogger("pyx12")
+    old_propagate = logger.propagate
+    logger.addHandler(capture)
+    logger.propagate = False
+    problems: list[Problem] = []
+    try:
+        pyx12.x12n_document.x12n_document(param=param, src_file=io.StringIO(text), fd_997=fd_ack, fd_html=None,
+                                          fd_xmldoc=None, fd_json=fd_json, callback=callback)
+    except pyx12.errors.EngineError as exc:
+        return [Problem("pyx12.map", f"deep validation is not available for this file: {exc}", WARNING,
+                        Where(file=file))]
+    except Exception as exc:  # pyx12 raises assorted errors on input it cannot frame
+        return [Problem("pyx12.unreadable", f"pyx12 could not read the file: {type(exc).__name__}: {exc}", ERROR,
+                        Where(file=file))]
+    finally:
+        logger.removeHandler(capture)
+        logger.propagate = old_propagate
+    if progress is not None:
+        progress(total_segments or seen, total_segments or seen)
+    try:
+        doc = json.loads(fd_json.getvalue() or '{"interchanges": []}')
+    except json.JSONDecodeError:
+        doc = {"interchanges": []}
+    known: set[str] = set()
+
+    def add(level: str, e: dict, line: int | None, tag: str | None = None, element: str | None = None,
+            st: str | None = None) -> None:
+        msg = e.get("err_str") or "pyx12 error"
+        known.add(msg)
+        loop = loops.get(line or -1, "")
+        loop_id = loop.rsplit("/", 2)[-2] if loop.count("/") >= 2 else None
+        problems.append(Problem(f"pyx12.{level}.{e.get('err_cde', '?')}", msg, ERROR,
+                                Where(file=file, transaction=st, segment=line, tag=tag, element=element,
+                                      loop=loop_id if loop_id not in ("ISA_LOOP", "GS_LOOP", "ST_LOOP") else None)))
+
+    for isa in doc.get("interchanges", []):
+        for e in isa.get("errors", []):
+            add("isa", e, isa.get("cur_line"), "ISA")
+        for gs in isa.get("groups", []):
+            for e in gs.get("errors", []):
+                add("gs", e, gs.get("cur_line"), "GS")
+            for st in gs.get("transactions", []):
+                stn = st.get("trn_set_control_num")
+                for e in st.get("errors", []):
+                    add("st", e, st.get("cur_line"), "ST", st=stn)
+                for s in st.get("segments", []):
+                    for e in s.get("errors", []):
+                        add("segment", e, s.get("cur_line"), s.get("seg_id"), st=stn)
+                    for el in s.get("elements", []):
+                        ref = f"{s.get('seg_id')}{int(el['ele_pos']):02d}" if el.get("ele_pos") else None
+                        for e in el.get("errors", []):
+                            add("element", e, s.get("cur_line"), s.get("seg_id"), ref, st=stn)
+    for message in capture.messages:
+        first = message.splitlines()[0] if message else message
+        if first and not any(k in first for k in known):
+            problems.append(Problem("pyx12.log", first, ERROR, Where(file=file)))
+    return problems

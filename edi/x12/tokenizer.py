@@ -1,0 +1,527 @@
+"""A sans-IO streaming X12 tokenizer: bytes in, ``Segment``s out.
+
+    tok = Tokenizer(file="remit.835")
+    for chunk in chunks:
+        for seg in tok.feed(chunk):
+            ...
+    for seg in tok.close():          # end of input: flushes an unterminated last segment
+        ...
+    tok.problems                     # syntax problems found so far (warnings and errors)
+
+The tokenizer owns no file and no socket. Chunks may be of any size: feeding one byte at a time gives the
+same segments as feeding the whole file, and memory holds at most one incomplete segment (a segment longer
+than ``max_segment_length`` is reported and skipped, never buffered without bound).
+
+Delimiters come from each ISA: the element separator is the character after ``ISA``, the repetition
+separator is ISA11 (none for a 4010 ``U``), the component separator is ISA16 and the segment terminator is
+the character right after ISA16. The ISA is located by counting element separators, so an ISA whose fixed
+width is off still reads. Line breaks after terminators, a newline used *as* the terminator, a UTF-8 BOM
+and indentation are tolerated. A file that starts with a bare GS or ST is read with delimiters guessed
+from that segment, with a warning saying so. Several interchanges per file may each use their own
+delimiters.
+
+Text is decoded as UTF-8 with ``surrogateescape``, so any byte sequence round-trips exactly through the
+writer with the same encoding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Iterable, Iterator
+
+from edi.problems import ERROR, WARNING, Problem, Where
+from edi.x12.segment import Delimiters, Segment
+
+#: Whitespace that may precede a segment tag (after a terminator): never an X12 delimiter in practice.
+_LEADING = " \t\r\n\x0b\x0c"
+_WS_BYTES = b" \t\r\n\x0b\x0c"
+_BOM = b"\xef\xbb\xbf"
+_TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
+_ISA_ELEMENTS = 16
+#: How far past "ISA" we look for the 16 element separators before calling the header broken.
+_ISA_SEARCH = 512
+#: A component separator guessed from a service or diagnosis composite when there is no ISA.
+_COMPONENT_SNIFF = re.compile(
+    rb"(?:SVC|SV1|SV2|SV3|HI)[^A-Za-z0-9 ](?:HC|AD|ER|IV|N4|NU|WK|ZZ|ABK|ABF|ABJ|APR|BK|BF|BJ|BP|BR|BQ)([^A-Za-z0-9 ])"
+)
+
+DEFAULT_MAX_SEGMENT_LENGTH = 1 << 20
+_SNIFF_WINDOW = 1 << 16
+
+_DETECT, _SEGMENTS, _SKIP = 0, 1, 2
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+class Tokenizer:
+    """Turn a byte stream into segments. See the module docstring."""
+
+    def __init__(self, *, file: str | None = None, max_segment_length: int = DEFAULT_MAX_SEGMENT_LENGTH) -> None:
+        self.file = file
+        self.max_segment_length = max_segment_length
+        self.problems: list[Problem] = []
+        #: Delimiters of the interchange being read (None before the first header).
+        self.delimiters: Delimiters | None = None
+        self._buf = b""
+        self._pos = 0  # absolute byte offset of self._buf[0]
+        self._index = 0  # segments emitted so far
+        self._state = _DETECT
+        self._started = False  # the BOM check has been made
+        self._term = b"~"
+        self._term_str = "~"
+        self._newline = False  # the terminator is a line break (strip a trailing CR)
+        self._closed = False
+        self._busy = False
+        self._garbage_at: int | None = None  # start of a run of skipped non-X12 bytes
+        self._good_tags: set[str] = set()  # well-formed tags seen (never "IEA": it ends an interchange)
+
+    # -- public API ---------------------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> list[Segment]:
+        """Add bytes; return the segments they complete. ``feed(b"")`` means end of input."""
+        return list(self.segments(data))
+
+    def close(self) -> list[Segment]:
+        """End of input: return what is left (an unterminated last segment is kept, with a warning)."""
+        return list(self.segments(b""))
+
+    def segments(self, data: bytes) -> Iterator[Segment]:
+        """Like :meth:`feed`, but yields the segments one by one (faster for streaming readers: nothing
+        accumulates). The bytes are taken at once; iterate to the end before the next call."""
+        if self._closed:
+            if data:
+                raise ValueError("feed() after end of input")
+            return iter(())
+        if self._busy:
+            raise RuntimeError("the segments of the previous feed() were not all read")
+        eof = not data
+        buf = self._buf + data if self._buf else data
+        self._buf = b""
+        if eof:
+            self._closed = True
+        self._busy = True
+        return self._drive(buf, eof)
+
+    def _drive(self, buf: bytes, eof: bool) -> Iterator[Segment]:
+        try:
+            while buf:
+                if self._state == _DETECT:
+                    buf = self._detect(buf, eof)
+                elif self._state == _SEGMENTS:
+                    buf = yield from self._segments(buf, eof)
+                else:
+                    buf = self._skip(buf, eof)
+                if buf is None:  # need more data
+                    break
+            if eof:
+                self._end_garbage()
+        finally:
+            self._busy = False
+
+    def pop_problems(self) -> list[Problem]:
+        """Problems found since the last call (and forget them)."""
+        found, self.problems = self.problems, []
+        return found
+
+    # -- the machine -------------------------------------------------------------------------------------
+
+    def _problem(self, code: str, message: str, severity=ERROR, *, offset: int | None = None, **where) -> None:
+        if offset is not None and "segment" not in where:
+            message = f"{message} (byte {offset})"
+        self.problems.append(Problem(code, message, severity, Where(file=self.file, **where)))
+
+    def _keep(self, buf: bytes) -> None:
+        self._buf = buf
+
+    def _advance(self, buf: bytes, n: int) -> bytes:
+        self._pos += n
+        return buf[n:]
+
+    # DETECT: at the start of the file or after an IEA, find the next interchange header.
+    def _detect(self, buf: bytes, eof: bool) -> bytes | None:
+        if not self._started:
+            if len(buf) < len(_BOM) and _BOM.startswith(buf) and not eof:
+                self._keep(buf)
+                return None
+            self._started = True
+            if buf.startswith(_BOM):
+                buf = self._advance(buf, len(_BOM))
+        stripped = buf.lstrip(_WS_BYTES)
+        buf = self._advance(buf, len(buf) - len(stripped))
+        if not buf:
+            return buf
+        partial = len(buf) < 4 and not eof
+        if partial and (b"ISA".startswith(buf) or (self._garbage_at is None and self.delimiters is None
+                                                   and (b"GS".startswith(buf[:2]) or b"ST".startswith(buf[:2])))):
+            self._keep(buf)
+            return None
+        if buf.startswith(b"ISA") and len(buf) >= 4:
+            self._end_garbage()
+            return self._read_isa(buf, eof)
+        if self._garbage_at is not None:
+            return self._garbage(buf, eof)
+        if self.delimiters is None and buf[:2] in (b"GS", b"ST") and len(buf) >= 3:
+            return self._bare_header(buf, eof)
+        if self.delimiters is not None and self._looks_like_segment(buf):
+            # After an IEA: segments go on with no ISA. Keep reading them with the same delimiters.
+            self._problem("x12.delimiters.reused", "segments follow an IEA without a new ISA header; "
+                          "they are read with the previous interchange's delimiters", WARNING, offset=self._pos)
+            self._state = _SEGMENTS
+            return buf
+        return self._garbage(buf, eof)
+
+    def _looks_like_segment(self, buf: bytes) -> bool:
+        d = self.delimiters
+        assert d is not None
+        head = buf[:4]
+        sep = d.element.encode("utf-8", "surrogateescape")
+        k = head.find(sep)
+        return 2 <= k <= 3 and head[:k].isalnum() and head[:k].isupper()
+
+    def _garbage(self, buf: bytes, eof: bool) -> bytes | None:
+        """Bytes that are not X12: skip to the next "ISA", reporting the skipped run once."""
+        if self._garbage_at is None:
+            self._garbage_at = self._pos
+        k = buf.find(b"ISA", 1)
+        if k >= 0:
+            buf = self._advance(buf, k)
+            self._end_garbage()
+            return buf
+        keep = 0 if eof else min(2, len(buf))  # the tail may begin an "ISA" completed by the next chunk
+        buf = self._advance(buf, len(buf) - keep)
+        if eof:
+            self._end_garbage()
+            return b""
+        self._keep(buf)
+        return None
+
+    def _end_garbage(self) -> None:
+        start, self._garbage_at = self._garbage_at, None
+        if start is not None and self._pos > start:
+            self._problem("x12.garbage", f"{self._pos - start} bytes that are not X12 were skipped",
+                          offset=start)
+
+    def _read_isa(self, buf: bytes, eof: bool) -> bytes | None:
+        sep = buf[3:4]
+        if sep.isalnum() or sep in _WS_BYTES:
+            self._problem("x12.isa.delimiters", "the character after ISA is not a usable element separator",
+                          offset=self._pos)
+            return self._skip_header(buf)
+        p = 3
+        for _ in range(_ISA_ELEMENTS - 1):
+            p = buf.find(sep, p + 1, _ISA_SEARCH)
+            if p < 0:
+                break
+        need_more = p < 0 or len(buf) < p + 4
+        if need_more:
+            if not eof and len(buf) < _ISA_SEARCH:
+                self._keep(buf)
+                return None
+            self._problem("x12.isa.truncated", "the ISA header is incomplete: fewer than 16 elements "
+                          "or no segment terminator after ISA16", offset=self._pos)
+            return self._skip_header(buf)
+        # p is the separator before ISA16; ISA16 is one character, the terminator follows it.
+        component = buf[p + 1:p + 2]
+        term = buf[p + 2:p + 3]
+        fields = buf[4:p].split(sep)
+        isa11 = fields[10] if len(fields) > 10 else b""
+        newline = False
+        if term in (b"\r", b"\n"):
+            if term == b"\r" and len(buf) > p + 3 and buf[p + 3:p + 4] == b"\n":
+                term = b"\n"
+            elif term == b"\r" and len(buf) <= p + 3 and not eof:
+                self._keep(buf)
+                return None
+            newline = True
+        repetition = None
+        if len(isa11) == 1 and not isa11.isalnum() and isa11 not in (sep, component, term) and isa11 != b" ":
+            repetition = _decode(isa11)
+        delims = Delimiters(_decode(sep), _decode(component), repetition, "\n" if newline and term == b"\n"
+                            else _decode(term))
+        why = delims.check()
+        if why:
+            self._problem("x12.isa.delimiters", f"the ISA delimiters cannot be used: {why}", offset=self._pos)
+            return self._skip_header(buf)
+        self._set_delimiters(delims, term, newline)
+        self._state = _SEGMENTS
+        return buf
+
+    def _skip_header(self, buf: bytes) -> bytes:
+        """A broken ISA: nothing in this interchange can be read reliably; look for the next one."""
+        k = buf.find(b"ISA", 3)
+        if k < 0:
+            self._advance(buf, len(buf))
+            self._state = _DETECT
+            self._started = True
+            return b""
+        return self._advance(buf, k)
+
+    def _bare_header(self, buf: bytes, eof: bool) -> bytes | None:
+        """A file that starts with GS or ST: guess the delimiters from that segment (and the component
+        separator from the first composites of the first 64 KiB, which are awaited so that the guess does
+        not depend on how the input is chunked)."""
+        if not eof and len(buf) < _SNIFF_WINDOW:
+            self._keep(buf)
+            return None
+        window = buf[:_ISA_SEARCH]
+        sep = window[2:3]
+        if sep.isalnum() or sep in _WS_BYTES:
+            return self._garbage(buf, eof)
+        # GS has 8 elements and ST up to 3; the last is alphanumeric, and the character after it ends the segment.
+        want = 8 if window.startswith(b"GS") else 2
+        p = 2
+        for _ in range(want - 1):
+            p = window.find(sep, p + 1)
+            if p < 0:
+                break
+        if p >= 0:
+            q = p + 1
+            while q < len(window) and (window[q:q + 1].isalnum() or window[q:q + 1] in b" .-"):
+                q += 1
+            if want == 2 and window[q:q + 1] == sep:  # ST03
+                q += 1
+                while q < len(window) and (window[q:q + 1].isalnum() or window[q:q + 1] in b" .-"):
+                    q += 1
+            term = window[q:q + 1]
+        else:
+            term = b""
+        if not term:
+            if not eof and len(buf) < _ISA_SEARCH:
+                self._keep(buf)
+                return None
+            return self._garbage(buf, eof)
+        newline = term in (b"\r", b"\n")
+        if term == b"\r" and window[q + 1:q + 2] == b"\n":
+            term = b"\n"
+        sniff = _COMPONENT_SNIFF.search(buf[:_SNIFF_WINDOW])
+        component = _decode(sniff.group(1)) if sniff and sniff.group(1) not in (sep, term) else ":"
+        repetition = "^" if "^" not in (_decode(sep), component, _decode(term)) else None
+        delims = Delimiters(_decode(sep), component, repetition, _decode(term))
+        if delims.check():
+            return self._garbage(buf, eof)
+        self._problem(
+            "x12.delimiters.guessed",
+            f"no ISA header: delimiters guessed from the {buf[:2].decode()} segment "
+            f"(element {delims.element!r}, segment {delims.segment!r}, component {delims.component!r}"
+            f"{', repetition ' + repr(delims.repetition) if delims.repetition else ''})",
+            WARNING,
+            offset=self._pos,
+        )
+        self._set_delimiters(delims, term, newline)
+        self._state = _SEGMENTS
+        return buf
+
+    def _set_delimiters(self, delims: Delimiters, term: bytes, newline: bool) -> None:
+        self.delimiters = delims
+        self._term = term
+        self._term_str = _decode(term)
+        self._newline = newline
+
+    # SEGMENTS: split on the terminator; after an IEA go back to DETECT (the next ISA may differ).
+    def _segments(self, buf: bytes, eof: bool) -> Generator[Segment, None, bytes | None]:
+        term = self._term
+        last = buf.rfind(term)
+        if last < 0:
+            if eof:
+                return (yield from self._last_piece(buf))
+            if len(buf) > self.max_segment_length:
+                self._too_long(len(buf))
+                self._state = _SKIP
+                return self._advance(buf, len(buf))
+            self._keep(buf)
+            return None
+        block = buf[:last]
+        rest = buf[last + len(term):]
+        text = _decode(block)
+        sep = self._term_str
+        if not self._newline:
+            # Split on "~\n" (or "~\r\n") when every terminator in the block is followed by it: the
+            # common layout then needs no stripping at all.
+            n = text.count(sep)
+            if n and text.count(sep + "\r\n") == n:
+                sep += "\r\n"
+            elif n and text.count(sep + "\n") == n:
+                sep += "\n"
+        pieces = text.split(sep)
+        # bytes this block covers: the block and the terminator after it (its line break, if any, is in rest)
+        span = len(block) + len(term)
+        if not self._newline and block.isascii() and max(map(len, pieces)) <= self.max_segment_length:
+            consumed = yield from self._lean(pieces, len(sep), span)
+        else:
+            consumed = yield from self._split(pieces, len(sep), block.isascii(), span)
+        return rest if consumed is None else buf[consumed:]
+
+    def _lean(self, pieces: list[str], step: int, span: int) -> Generator[Segment, None, int | None]:
+        """The hot path (ASCII, a printable terminator, no piece over the segment limit): the same
+        as :meth:`_split` with the checks that cannot fire left out. A piece that starts with white space or
+        is empty goes through :meth:`_split`."""
+        d = self.delimiters
+        assert d is not None
+        esep = d.element
+        pos = base = self._pos
+        idx = self._index
+        good = self._good_tags
+        new = object.__new__
+        first = pieces[0]
+        if first and first[0] in _LEADING:  # the line break after the previous block's last terminator
+            s = first.lstrip(_LEADING)
+            if s:
+                pos += len(first) - len(s)
+                pieces[0] = s
+            else:
+                pos += len(first) + step
+                del pieces[0]
+        for k, piece in enumerate(pieces):
+            if piece[:1] <= " ":  # empty, or indented / after a line break: let the careful loop handle the rest
+                self._pos = pos
+                self._index = idx
+                consumed = yield from self._split(pieces[k:], step, True, span - (pos - base))
+                return None if consumed is None else (pos - base) + consumed
+            start = pos
+            pos = start + len(piece) + step
+            elements = piece.split(esep)
+            idx += 1
+            # Segment(elements, idx, start, d) without the call overhead
+            seg = new(Segment)
+            seg.tag = tag = elements[0]
+            seg.elements = elements
+            seg.index = idx
+            seg.offset = start
+            seg.delimiters = d
+            yield seg
+            if tag not in good:
+                if tag == "IEA":
+                    consumed = min(pos - base, span)  # the last piece is followed by the terminator alone
+                    self._index = idx
+                    self._pos = base + consumed
+                    self._state = _DETECT
+                    return consumed
+                if _TAG.match(tag):
+                    good.add(tag)
+                else:
+                    self._bad_tag(seg)
+        self._index = idx
+        self._pos = base + span
+        return None
+
+    def _split(self, pieces: list[str], step: int, ascii_only: bool, span: int
+               ) -> Generator[Segment, None, int | None]:
+        """Turn the pieces of a block into segments. ``step`` is the length of the separator the pieces were
+        split on (terminator and line break); ``span`` the bytes the pieces cover with their terminators.
+        Returns the bytes consumed when an IEA ends the interchange (the next one may use other
+        delimiters), else None."""
+        d = self.delimiters
+        assert d is not None
+        esep = d.element
+        pos = self._pos
+        base = pos
+        idx = self._index
+        newline = self._newline
+        maxlen = self.max_segment_length
+        good = self._good_tags
+        lead = _LEADING
+        new = object.__new__
+        for piece in pieces:
+            start = pos
+            plen = len(piece) if ascii_only else len(piece.encode("utf-8", "surrogateescape"))
+            pos += plen + step
+            if piece[:1] <= " ":  # empty, or starts with a line break, space or control character
+                s = piece.lstrip(lead)
+                if not s:
+                    if not newline and not piece:
+                        self._problem("x12.segment.empty", "an empty segment (two terminators in a row)",
+                                      WARNING, offset=start)
+                    continue
+                start += (len(piece) - len(s)) if ascii_only else len(
+                    piece[: len(piece) - len(s)].encode("utf-8", "surrogateescape"))
+                piece = s
+            if newline and piece[-1:] == "\r":
+                piece = piece[:-1]
+            if plen > maxlen:
+                self._too_long(plen, offset=start)
+                continue
+            elements = piece.split(esep)
+            idx += 1
+            # Segment(elements, idx, start, d) without the call overhead: this loop is the hot path
+            seg = new(Segment)
+            seg.tag = tag = elements[0]
+            seg.elements = elements
+            seg.index = idx
+            seg.offset = start
+            seg.delimiters = d
+            yield seg
+            if tag not in good:
+                if tag == "IEA":
+                    consumed = min(pos - base, span)  # the last piece is followed by the terminator alone
+                    self._index = idx
+                    self._pos = base + consumed
+                    self._state = _DETECT
+                    return consumed
+                if _TAG.match(tag):
+                    good.add(tag)
+                else:
+                    self._bad_tag(seg)
+        self._index = idx
+        self._pos = base + span
+        return None
+
+    def _bad_tag(self, seg: Segment) -> None:
+        self._problem("x12.segment.tag", "not a segment tag (two or three capital letters or digits, "
+                      "starting with a letter)", segment=seg.index, tag=seg.tag[:3] if seg.tag else "")
+
+    def _last_piece(self, buf: bytes) -> Generator[Segment, None, bytes]:
+        """End of input inside a segment: keep it (data is never dropped) and say so."""
+        s = buf.lstrip(_WS_BYTES)
+        start = self._pos + len(buf) - len(s)
+        s = s.rstrip(_WS_BYTES)
+        self._pos += len(buf)
+        if not s:
+            return b""
+        d = self.delimiters
+        assert d is not None
+        elements = _decode(s).split(d.element)
+        self._index += 1
+        seg = Segment(elements, self._index, start, d)
+        yield seg
+        if not self._newline:
+            self._problem("x12.segment.unterminated", "the last segment has no segment terminator", WARNING,
+                          segment=seg.index, tag=seg.tag[:3])
+        if seg.tag == "IEA":
+            self._state = _DETECT
+        elif not _TAG.match(seg.tag):
+            self._bad_tag(seg)
+        return b""
+
+    def _too_long(self, n: int, offset: int | None = None) -> None:
+        self._problem("x12.segment.too_long", f"a segment of more than {self.max_segment_length} bytes "
+                      f"was skipped (is the segment terminator right?)", offset=self._pos if offset is None
+                      else offset)
+
+    # SKIP: inside an over-long segment; drop bytes up to the next terminator.
+    def _skip(self, buf: bytes, eof: bool) -> bytes | None:
+        k = buf.find(self._term)
+        if k < 0:
+            self._advance(buf, len(buf))
+            if eof:
+                return b""
+            return None
+        self._state = _SEGMENTS
+        return self._advance(buf, k + len(self._term))
+
+
+def tokenize(data: bytes, *, file: str | None = None) -> tuple[list[Segment], list[Problem]]:
+    """Tokenize a whole byte string: (segments, problems). For tests and small inputs."""
+    tok = Tokenizer(file=file)
+    segs = tok.feed(data) if data else []
+    segs += tok.close()
+    return segs, tok.problems
+
+
+def iter_segments(chunks: Iterable[bytes], tokenizer: Tokenizer) -> Iterator[Segment]:
+    """Drive ``tokenizer`` over an iterable of byte chunks."""
+    for chunk in chunks:
+        if chunk:
+            yield from tokenizer.segments(chunk)
+    yield from tokenizer.segments(b"")

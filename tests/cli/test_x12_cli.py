@@ -1,0 +1,71 @@
+"""`edi x12 view` and `edi x12 validate` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+from x12text import interchange
+
+from cli.main import app
+
+runner = CliRunner()
+GOOD = interchange("BPR*I*150*C*ACH~\nTRN*1*TRACE1*1512345678~")
+
+
+def test_view_indents_by_envelope_level_with_segment_numbers(tmp_path):
+    path = tmp_path / "remit.835"
+    path.write_bytes(GOOD)
+    result = runner.invoke(app, ["x12", "view", str(path)])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[0] == "1" and lines[0].lstrip("0123456789 ").startswith("ISA*00")
+    assert lines[3] == "      4        BPR*I*150*C*ACH"
+    assert lines[-1] == "      8  IEA*1*000000001"
+
+
+def test_view_json_gives_positions(tmp_path):
+    path = tmp_path / "remit.835"
+    path.write_bytes(GOOD)
+    result = runner.invoke(app, ["x12", "view", str(path), "--json"])
+    assert result.exit_code == 0
+    segs = json.loads(result.stdout)
+    assert segs[3] == {"segment": 4, "offset": segs[3]["offset"], "tag": "BPR", "elements": ["I", "150", "C", "ACH"]}
+    assert GOOD[segs[3]["offset"]:].startswith(b"BPR")
+
+
+def test_validate_json_and_exit_codes(tmp_path):
+    good = tmp_path / "good.835"
+    good.write_bytes(GOOD)
+    bad = tmp_path / "bad.835"
+    bad.write_bytes(GOOD.replace(b"SE*4*0001", b"SE*9*0001"))
+    ok = runner.invoke(app, ["x12", "validate", str(good), "--json"])
+    assert ok.exit_code == 0
+    assert json.loads(ok.stdout)["ok"] is True
+    result = runner.invoke(app, ["x12", "validate", str(good), str(bad), "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    problem = doc["files"][1]["problems"][0]
+    assert problem["code"] == "x12.se.count" and problem["segment"] == 6 and problem["severity"] == "error"
+
+
+def test_unreadable_file_is_exit_2_without_traceback(tmp_path):
+    result = runner.invoke(app, ["x12", "validate", str(tmp_path / "missing.835")])
+    assert result.exit_code == 2
+    assert "no such file" in result.stderr
+    assert "Traceback" not in result.output
+    result = runner.invoke(app, ["x12", "view", str(tmp_path)])
+    assert result.exit_code == 2
+
+
+def test_garbage_input_is_a_problem_not_a_crash(tmp_path):
+    path = tmp_path / "junk.x12"
+    path.write_bytes(b"\x00\xff not x12 at all \x89PNG")
+    result = runner.invoke(app, ["x12", "validate", str(path)])
+    assert result.exit_code == 1
+    assert "x12.garbage" in result.stdout
+
+
+def test_usage_error_is_exit_2():
+    assert runner.invoke(app, ["x12", "validate"]).exit_code == 2

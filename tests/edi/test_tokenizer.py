@@ -1,0 +1,175 @@
+"""The tokenizer, as worked examples. Every case is also fed one byte at a time: same segments, same problems."""
+
+from __future__ import annotations
+
+import pytest
+from x12text import isa, x12
+
+from edi.x12.segment import Delimiters
+from edi.x12.tokenizer import Tokenizer, tokenize
+
+
+def one_byte_at_a_time(data: bytes):
+    tok = Tokenizer()
+    segs = []
+    for i in range(len(data)):
+        segs += tok.feed(data[i:i + 1])
+    segs += tok.close()
+    return segs, tok.problems
+
+
+def read(data: bytes):
+    segs, problems = tokenize(data)
+    slow, slow_problems = one_byte_at_a_time(data)
+    assert [(s.elements, s.index, s.offset) for s in segs] == [(s.elements, s.index, s.offset) for s in slow]
+    assert [(p.code, p.message) for p in problems] == [(p.code, p.message) for p in slow_problems]
+    return segs, problems
+
+
+SIMPLE = isa() + "GS*HP*SENDER*RECEIVER*20250101*1200*1*X*005010X221A1~ST*835*0001~BPR*I*150*C*ACH~SE*3*0001~" \
+    "GE*1*1~IEA*1*000000001~"
+
+
+def test_delimiters_come_from_the_isa():
+    segs, problems = read(SIMPLE.encode())
+    assert problems == []
+    assert [s.tag for s in segs] == ["ISA", "GS", "ST", "BPR", "SE", "GE", "IEA"]
+    assert segs[0].delimiters == Delimiters("*", ":", "^", "~")
+    assert segs[3][2] == "150"
+    assert segs[3][9] == ""  # beyond the end reads as empty
+    assert [s.index for s in segs] == [1, 2, 3, 4, 5, 6, 7]
+    assert segs[1].offset == 106  # right after the 106-character ISA
+
+
+def test_other_delimiters_and_components_on_demand():
+    text = isa(element="|", component=">", repetition="!", terminator="\n")
+    text += "GS|HC|S|R|20250101|1200|1|X|005010X222A1\nST|837|0001\nSV1|HC>99213>25|100|UN|1\nHI|ABK>E119!ABF>I10\n"
+    segs, problems = read(text.encode())
+    assert problems == []
+    sv1 = segs[3]
+    assert sv1.components(1) == ["HC", "99213", "25"]
+    assert sv1.component(1, 2) == "99213"
+    assert segs[4].repetitions(1) == ["ABK>E119", "ABF>I10"]
+
+
+def test_line_breaks_after_terminators_and_indentation_are_cosmetic():
+    body = SIMPLE.replace("~", "~\r\n  ")
+    segs, problems = read(body.encode())
+    assert problems == []
+    assert [s.tag for s in segs] == ["ISA", "GS", "ST", "BPR", "SE", "GE", "IEA"]
+    assert body.encode()[segs[2].offset:segs[2].offset + 3] == b"ST*"
+
+
+def test_newline_as_the_terminator_with_crlf():
+    text = isa(terminator="\r\n") + "GS*HP*S*R*20250101*1200*1*X*005010X221A1\r\nST*835*0001\r\nSE*2*0001\r\n"
+    segs, problems = read(text.encode())
+    assert problems == []
+    assert segs[0].delimiters.segment == "\n"
+    assert segs[2].elements == ["ST", "835", "0001"]  # no trailing CR
+
+
+def test_utf8_bom_is_skipped():
+    segs, problems = read(b"\xef\xbb\xbf" + SIMPLE.encode())
+    assert problems == []
+    assert segs[0].offset == 3
+
+
+def test_isa_with_wrong_padding_still_reads():
+    text = "ISA*00* *00* *ZZ*SHORT *ZZ*RECEIVER*250101*1200*^*00501*000000001*0*P*:~GS*HC*A*B*20250101*1200*1*X*V~"
+    segs, problems = read(text.encode())
+    assert problems == []  # the tokenizer tolerates it; validation reports the width
+    assert segs[1].tag == "GS"
+    assert segs[0].delimiters.component == ":"
+
+
+def test_4010_header_has_no_repetition_separator():
+    segs, problems = read((isa(repetition="U", version="00401") + "GS*HC*A*B*20250101*1200*1*X*004010X098A1~").encode())
+    assert segs[0].delimiters.repetition is None
+    assert segs[1].repetitions(8) == ["004010X098A1"]
+
+
+def test_several_interchanges_each_with_its_own_delimiters():
+    first = isa(1) + "GS*HP*S*R*20250101*1200*1*X*005010X221A1~ST*835*0001~SE*2*0001~GE*1*1~IEA*1*000000001~\n"
+    second = isa(2, element="|", terminator="\n", component=">") + "GS|HP|S|R|20250101|1200|2|X|005010X221A1\n" \
+        "ST|835|0002\nSE|2|0002\nGE|1|2\nIEA|1|000000002\n"
+    segs, problems = read((first + second).encode())
+    assert problems == []
+    assert [s.tag for s in segs].count("ISA") == 2
+    assert segs[6].tag == "ISA" and segs[6].delimiters.element == "|"
+    assert segs[7].elements == ["GS", "HP", "S", "R", "20250101", "1200", "2", "X", "005010X221A1"]
+
+
+def test_bare_st_is_read_with_guessed_delimiters_and_a_warning():
+    segs, problems = read(b"ST*835*0001~BPR*I*10*C*CHK~SVC*HC>99213*10*10~SE*4*0001~")
+    assert [p.code for p in problems] == ["x12.delimiters.guessed"]
+    assert problems[0].severity.value == "warning"
+    assert segs[2].components(1) == ["HC", "99213"]  # the component separator was sniffed from SVC01
+
+
+def test_garbage_between_interchanges_is_skipped_and_reported_once():
+    data = (SIMPLE + "\nthis is not x12 at all\n" + SIMPLE.replace("000000001", "000000002")).encode()
+    segs, problems = read(data)
+    assert [p.code for p in problems] == ["x12.garbage"]
+    assert [s.tag for s in segs].count("ISA") == 2
+
+
+def test_unterminated_last_segment_is_kept_with_a_warning():
+    segs, problems = read(SIMPLE.rstrip("~").encode())
+    assert segs[-1].elements == ["IEA", "1", "000000001"]
+    assert [p.code for p in problems] == ["x12.segment.unterminated"]
+
+
+def test_empty_segment_and_bad_tag_are_problems_not_crashes():
+    data = (isa() + "GS*HP*S*R*20250101*1200*1*X*V~~st*835*1~").encode()
+    segs, problems = read(data)
+    assert [p.code for p in problems] == ["x12.segment.empty", "x12.segment.tag"]
+    assert segs[-1].tag == "st"
+
+
+def test_a_segment_longer_than_the_limit_is_skipped_not_buffered():
+    tok = Tokenizer(max_segment_length=1000)
+    segs = tok.feed((isa() + "GS*HP*S*R*20250101*1200*1*X*V~NTE*").encode())
+    for _ in range(50):
+        segs += tok.feed(b"x" * 100)  # 5,000 bytes with no terminator
+        assert len(tok._buf) <= 1000 + 100
+    segs += tok.feed(b"xx~ST*835*0001~")
+    segs += tok.close()
+    assert [s.tag for s in segs] == ["ISA", "GS", "ST"]
+    assert [p.code for p in tok.problems] == ["x12.segment.too_long"]
+
+
+def test_non_ascii_text_keeps_byte_offsets_and_round_trips():
+    data = (isa() + "GS*HC*S*R*20250101*1200*1*X*V~NM1*IL*1*MÜLLER*JOSÉ~N3*1 MAIN~").encode()
+    segs, _ = read(data)
+    assert segs[2][3] == "MÜLLER"
+    assert data[segs[3].offset:segs[3].offset + 2] == b"N3"
+
+
+def test_invalid_utf8_bytes_survive_as_surrogates():
+    data = isa().encode() + b"NM1*IL*1*M\xdcLLER~"
+    segs, _ = read(data)
+    assert segs[1][3].encode("utf-8", "surrogateescape") == b"M\xdcLLER"
+
+
+def test_feed_after_close_is_refused():
+    tok = Tokenizer()
+    tok.close()
+    with pytest.raises(ValueError):
+        tok.feed(b"ISA")
+
+
+def test_segments_must_be_read_before_the_next_feed():
+    tok = Tokenizer()
+    pending = tok.segments(SIMPLE.encode())
+    with pytest.raises(RuntimeError):
+        tok.feed(b"more")
+    assert len(list(pending)) == 7
+
+
+def test_x12_helper_reads_like_a_file():
+    segs, _ = read(x12("""
+        ST*835*0001~
+        BPR*I*1*C*CHK~
+        SE*3*0001~
+    """))
+    assert [s.tag for s in segs] == ["ST", "BPR", "SE"]

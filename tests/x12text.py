@@ -1,0 +1,31 @@
+"""Helpers to write X12 inline in tests, the way beancount tests write ledgers in docstrings."""
+
+from __future__ import annotations
+
+import textwrap
+
+
+def isa(control: int = 1, *, sender: str = "SENDER", receiver: str = "RECEIVER", element: str = "*",
+        repetition: str = "^", component: str = ":", terminator: str = "~", version: str = "00501",
+        usage: str = "T") -> str:
+    """A fixed-width (106 character) ISA segment, terminator included."""
+    fields = ["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender.ljust(15), "ZZ", receiver.ljust(15), "250101",
+              "1200", repetition, version, f"{control:09d}", "0", usage, component]
+    text = element.join(fields) + terminator
+    assert len(text) - len(terminator) == 105, len(text)
+    return text
+
+
+def x12(text: str) -> bytes:
+    """Dedented, stripped X12 text as bytes (segments keep the terminators written in the text)."""
+    return textwrap.dedent(text).strip().encode()
+
+
+def interchange(body: str, *, control: int = 1, functional_id: str = "HP", version: str = "005010X221A1",
+                st01: str = "835", st03: str | None = None) -> bytes:
+    """Wrap body segments (one per line, with ``~``) in a correct ISA/GS/ST...SE/GE/IEA envelope."""
+    lines = [line.strip() for line in textwrap.dedent(body).strip().splitlines() if line.strip()]
+    st = f"ST*{st01}*0001" + (f"*{st03}" if st03 else "") + "~"
+    out = [isa(control), f"GS*{functional_id}*SENDER*RECEIVER*20250101*1200*1*X*{version}~", st, *lines,
+           f"SE*{len(lines) + 2}*0001~", "GE*1*1~", f"IEA*1*{control:09d}~"]
+    return "\n".join(out).encode() + b"\n"
