@@ -1,0 +1,431 @@
+"""The domain model: frozen dataclasses, tuples for children, ``Decimal`` money, no I/O.
+
+Claims (what an 837 carries, what mappings build and the ledger records) and remittances (what an 835
+carries) are described here once, so the 837 writer and the 837 reader produce and consume the same
+``Claim``, and the 835 reader and the ledger share ``ClaimPayment``.
+
+Every parsed object carries ``source``: where it came from (file, interchange and transaction control
+numbers, 1-based segment number in the file). Objects built from encounters carry ``source`` too, with the
+encounter file and record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+ZERO = Decimal(0)
+
+ClaimKind = Literal["professional", "institutional"]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an object came from. For X12: file, ISA13, ST02 and the segment number (1-based, in the file).
+    For an encounter: ``file`` and ``record`` (the encounter id or line number)."""
+
+    file: str | None = None
+    interchange: str | None = None
+    transaction: str | None = None
+    segment: int | None = None
+    record: str | None = None
+
+
+# -- parties --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    line1: str
+    city: str
+    state: str
+    zip: str
+    line2: str | None = None
+    country: str | None = None  # ISO country code, only outside the US
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A billing, rendering, referring, attending or operating provider, or a service facility.
+
+    ``name`` is the organization name, or the last name of a person (``entity = "1"``)."""
+
+    name: str
+    npi: str | None = None
+    entity: Literal["1", "2"] = "2"  # NM102: 1 person, 2 organization
+    first_name: str | None = None
+    middle_name: str | None = None
+    tax_id: str | None = None  # EIN (REF*EI) or SSN (REF*SY), digits only
+    tax_id_qualifier: Literal["EI", "SY"] = "EI"
+    taxonomy: str | None = None  # PRV03, NUCC provider taxonomy
+    address: Address | None = None
+    contact_name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    member_id: str
+    last_name: str
+    first_name: str | None = None
+    middle_name: str | None = None
+    birth_date: date | None = None
+    sex: Literal["F", "M", "U"] | None = None
+    address: Address | None = None
+    group_number: str | None = None  # SBR03
+    group_name: str | None = None  # SBR04
+    entity: Literal["1", "2"] = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """The patient when not the subscriber (loop 2000C). ``relationship`` is PAT01 (01 spouse, 19 child,
+    20 employee, 21 unknown, 39 organ donor, 40 cadaver donor, 53 life partner, G8 other)."""
+
+    last_name: str
+    first_name: str | None
+    relationship: str
+    birth_date: date | None = None
+    sex: Literal["F", "M", "U"] | None = None
+    address: Address | None = None
+    middle_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    name: str
+    payer_id: str  # NM109 with NM108 = PI
+    filing_indicator: str = "CI"  # SBR09: CI commercial, MB Medicare B, MA Medicare A, MC Medicaid, BL BCBS...
+    responsibility: str = "P"  # SBR01: P primary, S secondary, T tertiary
+    address: Address | None = None
+
+
+# -- claims ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnosis:
+    """A diagnosis code as sent in HI: no decimal point. ``qualifier`` is the HI qualifier (837P: ABK
+    principal, ABF other; 837I: ABK principal, ABJ admitting, APR reason for visit, ABF other)."""
+
+    code: str
+    qualifier: str = "ABF"
+    present_on_admission: str | None = None  # 837I HI0n-9: Y, N, U, W
+
+
+@dataclass(frozen=True, slots=True)
+class CodeDate:
+    """An institutional code with a date or amount: occurrence (BH), occurrence span (BI), value (BE),
+    condition (BG) or procedure (BBR/BBQ) codes."""
+
+    qualifier: str
+    code: str
+    date: date | None = None
+    date_end: date | None = None
+    amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLine:
+    """One service line (loop 2400). 837P: ``procedure`` (SV101) and ``place_of_service`` (SV105, only when
+    it differs from the claim's). 837I: ``revenue_code`` (SV201) and an optional HCPCS ``procedure``."""
+
+    number: int  # LX01
+    charge: Decimal
+    units: Decimal
+    service_date: date | None = None
+    service_date_end: date | None = None
+    procedure: str | None = None
+    procedure_qualifier: str = "HC"  # SV101-1 / SV202-1: HC (CPT/HCPCS), ER, IV, WK, N4...
+    modifiers: tuple[str, ...] = ()
+    revenue_code: str | None = None
+    unit_basis: str = "UN"  # SV103 / SV204: UN units, MJ minutes (anesthesia), DA days
+    diagnosis_pointers: tuple[int, ...] = ()  # 1-based indexes into the claim's diagnoses (837P SV107)
+    place_of_service: str | None = None
+    line_control_number: str | None = None  # REF*6R, echoed by payers in 835 REF*6R
+    rendering_provider: Provider | None = None
+    description: str | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One claim (loop 2300 with its subscriber, patient and providers). ``total_charge`` equals the sum of the
+    line charges (the writer checks it)."""
+
+    kind: ClaimKind
+    patient_control_number: str  # CLM01
+    total_charge: Decimal  # CLM02
+    billing_provider: Provider
+    subscriber: Subscriber
+    payer: Payer
+    diagnoses: tuple[Diagnosis, ...]
+    lines: tuple[ServiceLine, ...]
+    frequency: str = "1"  # CLM05-3: 1 original, 7 replacement, 8 void
+    place_of_service: str | None = None  # 837P CLM05-1 (facility code, qualifier B)
+    bill_type: str | None = None  # 837I: facility type + frequency, e.g. "131" (CLM05-1 "13", CLM05-3 "1")
+    patient: Patient | None = None  # None when the subscriber is the patient
+    payer_claim_number: str | None = None  # REF*F8, the payer's number of the claim a 7 or 8 replaces
+    prior_authorization: str | None = None  # REF*G1
+    referral_number: str | None = None  # REF*9F
+    medical_record_number: str | None = None  # REF*EA
+    rendering_provider: Provider | None = None
+    referring_provider: Provider | None = None
+    service_facility: Provider | None = None
+    attending_provider: Provider | None = None  # 837I 2310A
+    operating_provider: Provider | None = None  # 837I 2310B
+    provider_signature: bool = True  # CLM06
+    assignment: str = "A"  # CLM07 assignment or plan participation: A, B, C
+    benefits_assigned: bool = True  # CLM08
+    release_of_information: str = "Y"  # CLM09: Y or I
+    accident_cause: tuple[str, ...] = ()  # CLM11: AA auto, EM employment, OA other accident
+    onset_date: date | None = None  # 837P DTP*431
+    statement_from: date | None = None  # 837I DTP*434
+    statement_to: date | None = None
+    admission_date: date | None = None  # 837I DTP*435
+    admission_hour: str | None = None  # HHMM
+    admission_type: str | None = None  # 837I CL101
+    admission_source: str | None = None  # 837I CL102
+    discharge_status: str | None = None  # 837I CL103 (patient status)
+    discharge_hour: str | None = None  # 837I DTP*096
+    institutional_codes: tuple[CodeDate, ...] = ()  # condition, occurrence, value and procedure codes
+    note: str | None = None  # NTE*ADD
+    source: Source | None = None
+
+    @property
+    def line_total(self) -> Decimal:
+        return sum((ln.charge for ln in self.lines), ZERO)
+
+    @property
+    def first_service_date(self) -> date | None:
+        dates = [ln.service_date for ln in self.lines if ln.service_date] or \
+            [d for d in (self.statement_from,) if d]
+        return min(dates) if dates else None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who sends the 837 (loop 1000A) and to whom (1000B)."""
+
+    name: str
+    id: str
+    contact_name: str
+    phone: str | None = None
+    email: str | None = None
+    receiver_name: str = ""
+    receiver_id: str = ""
+
+
+# -- remittances (835) --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """One CAS triplet: group (CO, PR, OA, PI, CR), reason (CARC), amount, quantity."""
+
+    group: str
+    reason: str
+    amount: Decimal
+    quantity: Decimal | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An NM1 in an 835 claim loop: patient (QC), insured (IL), corrected patient (74), crossover carrier
+    (TT), rendering provider (82), corrected priority payer (PR)."""
+
+    entity: str
+    last_or_org: str
+    first: str | None = None
+    middle: str | None = None
+    id_qualifier: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A REF, AMT, QTY, LQ or DTM kept as (qualifier, value): the value is a string, a Decimal or a date."""
+
+    qualifier: str
+    value: object
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePayment:
+    """One SVC loop (2110)."""
+
+    procedure_qualifier: str  # SVC01-1: HC, NU (revenue code), AD, ER, IV, N4, WK, ZZ...
+    procedure: str
+    modifiers: tuple[str, ...]
+    charge: Decimal  # SVC02
+    paid: Decimal  # SVC03
+    revenue_code: str | None = None  # SVC04
+    units: Decimal | None = None  # SVC05 (paid units)
+    original_procedure_qualifier: str | None = None  # SVC06, when the payer restated the procedure
+    original_procedure: str | None = None
+    original_modifiers: tuple[str, ...] = ()
+    original_units: Decimal | None = None  # SVC07
+    service_date: date | None = None  # DTM*472, or DTM*150
+    service_date_end: date | None = None  # DTM*151
+    line_control_number: str | None = None  # REF*6R
+    references: tuple[Reference, ...] = ()  # other REF
+    adjustments: tuple[Adjustment, ...] = ()
+    allowed: Decimal | None = None  # AMT*B6
+    amounts: tuple[Reference, ...] = ()  # other AMT
+    quantities: tuple[Reference, ...] = ()
+    remarks: tuple[Reference, ...] = ()  # LQ*HE (RARC) / LQ*RX (NCPDP reject)
+    unknown: tuple[tuple[str, ...], ...] = ()  # segments the reader did not expect, kept verbatim
+    source: Source | None = None
+
+    @property
+    def adjustment_total(self) -> Decimal:
+        return sum((a.amount for a in self.adjustments), ZERO)
+
+
+CLAIM_STATUS = {
+    "1": "processed as primary",
+    "2": "processed as secondary",
+    "3": "processed as tertiary",
+    "4": "denied",
+    "19": "processed as primary, forwarded to additional payer(s)",
+    "20": "processed as secondary, forwarded to additional payer(s)",
+    "21": "processed as tertiary, forwarded to additional payer(s)",
+    "22": "reversal of previous payment",
+    "23": "not our claim, forwarded to additional payer(s)",
+    "25": "predetermination pricing only, no payment",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimPayment:
+    """One CLP loop (2100) with its service lines, as the payer adjudicated it."""
+
+    patient_control_number: str  # CLP01
+    status: str  # CLP02
+    charge: Decimal  # CLP03
+    paid: Decimal  # CLP04
+    patient_responsibility: Decimal | None  # CLP05
+    filing_indicator: str | None  # CLP06
+    payer_claim_number: str | None  # CLP07
+    facility_type: str | None = None  # CLP08
+    frequency: str | None = None  # CLP09
+    drg: str | None = None  # CLP11
+    drg_weight: Decimal | None = None  # CLP12
+    discharge_fraction: Decimal | None = None  # CLP13
+    patient: Name | None = None  # NM1*QC
+    insured: Name | None = None  # NM1*IL
+    corrected_patient: Name | None = None  # NM1*74
+    service_provider: Name | None = None  # NM1*82
+    crossover_carrier: Name | None = None  # NM1*TT
+    other_names: tuple[Name, ...] = ()  # NM1*PR corrected priority payer, NM1*GB other subscriber
+    statement_from: date | None = None  # DTM*232
+    statement_to: date | None = None  # DTM*233
+    received: date | None = None  # DTM*050
+    coverage_expiration: date | None = None  # DTM*036
+    adjustments: tuple[Adjustment, ...] = ()  # claim-level CAS
+    inpatient: tuple[str, ...] | None = None  # MIA elements (MIA01...)
+    outpatient: tuple[str, ...] | None = None  # MOA elements (MOA01...)
+    references: tuple[Reference, ...] = ()
+    amounts: tuple[Reference, ...] = ()  # AMT (AU coverage amount, D8 discount, I interest...)
+    quantities: tuple[Reference, ...] = ()
+    lines: tuple[ServicePayment, ...] = ()
+    unknown: tuple[tuple[str, ...], ...] = ()
+    source: Source | None = None
+    remittance: Remittance | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def status_text(self) -> str:
+        return CLAIM_STATUS.get(self.status, f"status {self.status}")
+
+    @property
+    def is_reversal(self) -> bool:
+        return self.status == "22"
+
+    @property
+    def is_denial(self) -> bool:
+        return self.status == "4"
+
+    def all_adjustments(self) -> tuple[Adjustment, ...]:
+        """Claim-level then line-level adjustments."""
+        return self.adjustments + tuple(a for ln in self.lines for a in ln.adjustments)
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    function: str  # PER01: BL technical, CX claims, IC information
+    name: str | None
+    numbers: tuple[tuple[str, str], ...] = ()  # (qualifier, number): TE, EM, FX, UR, EX
+
+
+@dataclass(frozen=True, slots=True)
+class RemitParty:
+    """Payer (N1*PR, loop 1000A) or payee (N1*PE, 1000B)."""
+
+    name: str
+    id_qualifier: str | None = None  # N103: XV (CMS plan id), XX (NPI), FI (TIN), PI...
+    id: str | None = None
+    address: Address | None = None
+    references: tuple[Reference, ...] = ()  # REF*2U payer id, REF*TJ payee TIN, REF*PQ...
+    contacts: tuple[Contact, ...] = ()
+
+    def reference(self, qualifier: str) -> str | None:
+        for r in self.references:
+            if r.qualifier == qualifier:
+                return str(r.value)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Remittance:
+    """The header of one 835 transaction set: the payment (BPR), its trace (TRN), payer and payee."""
+
+    control_number: str  # ST02
+    handling: str  # BPR01: I remittance with payment, H notification only, C payment only, D, P, U, X
+    amount: Decimal  # BPR02
+    credit_debit: str  # BPR03: C credit, D debit
+    method: str  # BPR04: ACH, BOP, CHK, FWT, NON
+    payment_format: str | None = None  # BPR05: CCP, CTX
+    sender_bank: tuple[str, ...] = ()  # BPR06..BPR11 (DFI qualifier, id, account qualifier, account, company id)
+    receiver_bank: tuple[str, ...] = ()  # BPR12..BPR15
+    payment_date: date | None = None  # BPR16
+    trace_number: str | None = None  # TRN02 (check or EFT number)
+    trace_originator: str | None = None  # TRN03
+    trace_supplemental: str | None = None  # TRN04
+    production_date: date | None = None  # DTM*405
+    receiver_id: str | None = None  # REF*EV
+    version: str | None = None  # REF*F2 / ST03 / GS08
+    payer: RemitParty | None = None
+    payee: RemitParty | None = None
+    interchange: str | None = None
+    group: str | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderAdjustment:
+    """One PLB adjustment pair. A positive amount reduces the payment (BPR02 = sum CLP04 - sum PLB)."""
+
+    provider_id: str  # PLB01
+    fiscal_period: date | None  # PLB02
+    reason: str  # PLB03-1: L6 interest, WO overpayment recovery, FB forward balance, 72 authorized return...
+    reference: str | None  # PLB03-2, e.g. the claim (patient control number) an offset refers to
+    amount: Decimal
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemittanceEnd:
+    """The end of one 835 transaction set: provider adjustments and what the transaction held."""
+
+    remittance: Remittance
+    provider_adjustments: tuple[ProviderAdjustment, ...]
+    claim_count: int
+    paid_total: Decimal  # sum of CLP04
+    source: Source | None = None
+
+    @property
+    def provider_adjustment_total(self) -> Decimal:
+        return sum((p.amount for p in self.provider_adjustments), ZERO)
