@@ -425,7 +425,53 @@ class RemittanceEnd:
     claim_count: int
     paid_total: Decimal  # sum of CLP04
     source: Source | None = None
+    #: Segments kept verbatim that belong to the transaction rather than to a claim: TS3/TS2 provider
+    #: summaries of an LX group, CUR, RDM, repeated header segments, unexpected segments.
+    other: tuple[tuple[str, ...], ...] = ()
 
     @property
     def provider_adjustment_total(self) -> Decimal:
         return sum((p.amount for p in self.provider_adjustments), ZERO)
+
+
+# -- fast construction for readers --------------------------------------------------------------------------
+
+
+def mutable_twin(cls):
+    """A mutable dataclass with the very same slots as the frozen, slotted dataclass ``cls``, for readers that
+    build hundreds of thousands of objects:
+
+        obj = twin(...)           # same arguments as cls(...), about four times faster
+        obj.__class__ = cls       # now an ordinary, immutable cls instance, equal to cls(...)
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; the twin sets them
+    directly. The two classes have the same memory layout, so switching the class is allowed and safe
+    (tests/edi/test_model.py checks equality with the normal constructor).
+    """
+    import dataclasses
+
+    fields = []
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            fields.append((f.name, f.type, dataclasses.field(default=f.default)))
+        elif f.default_factory is not dataclasses.MISSING:
+            fields.append((f.name, f.type, dataclasses.field(default_factory=f.default_factory)))
+        else:
+            fields.append((f.name, f.type))
+    twin = dataclasses.make_dataclass("_Mutable" + cls.__name__, fields, slots=True, eq=False, repr=False)
+    if twin.__slots__ != cls.__slots__:  # pragma: no cover - guards the layout assumption
+        raise TypeError(f"{cls.__name__}: unexpected slots layout")
+    return twin
+
+
+def fast_constructor(cls):
+    """A function building ``cls`` instances through :func:`mutable_twin` (same arguments as ``cls``)."""
+    twin = mutable_twin(cls)
+
+    def build(*args, **kwargs):
+        obj = twin(*args, **kwargs)
+        obj.__class__ = cls
+        return obj
+
+    build.__name__ = f"fast_{cls.__name__}"
+    return build

@@ -36,9 +36,14 @@ _ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 
 
 class TransactionCheck(Protocol):
+    """The checks of one transaction type, fed one transaction set: its ST, its body segments, its SE (None
+    when the SE is missing)."""
+
+    def start(self, st: Segment, where: Where) -> None: ...
+
     def segment(self, seg: Segment, where: Where) -> list[Problem]: ...
 
-    def end(self, where: Where) -> list[Problem]: ...
+    def end(self, where: Where, se: Segment | None = None) -> list[Problem]: ...
 
 
 def _transaction_checks(st01: str) -> list[TransactionCheck]:
@@ -48,10 +53,8 @@ def _transaction_checks(st01: str) -> list[TransactionCheck]:
 
         return [Structure837()]
     if st01 == "835":
-        try:
-            from edi.x835.checks import Balancing835
-        except ImportError:  # pragma: no cover - the 835 reader is optional at this layer
-            return []
+        from edi.x835.checks import Balancing835
+
         return [Balancing835()]
     return []
 
@@ -119,12 +122,15 @@ class FastChecker:
         tag = seg.tag
         if tag in _ENVELOPE:
             if self._current is not None:  # SE, or a header/trailer where SE is missing
-                self._end_transaction()
+                self._end_transaction(seg if tag == "SE" else None)
             env.segment(seg)
             if tag == "ST" and env.transaction is not None:
                 self._current = env.transaction
                 self._hier = HierarchyChecker()
                 self._checks = _transaction_checks(env.transaction.st01)
+                where = self._where()
+                for check in self._checks:
+                    check.start(seg, where)
             if tag != "ISA":  # the ISA has its own fixed-width checks
                 p = check_segment(seg, self._where())
                 if p:
@@ -144,12 +150,12 @@ class FastChecker:
             if found:
                 self.problems += found
 
-    def _end_transaction(self) -> None:
+    def _end_transaction(self, se: Segment | None = None) -> None:
         t = self._current
         where = Where(file=self.file, interchange=t.interchange if t else None, group=t.group if t else None,
                       transaction=t.control if t else None)
         for check in self._checks:
-            self.problems += check.end(where)
+            self.problems += check.end(where, se)
         self._checks = []
         self._hier = None
         self._current = None

@@ -89,26 +89,30 @@ class EnvelopeChecker:
     def segment(self, seg: Segment) -> None:
         self._last = seg
         tag = seg.tag
-        if tag == "ISA":
-            self._isa(seg)
-        elif tag == "GS":
-            self._gs(seg)
-        elif tag == "ST":
-            self._st(seg)
-        elif tag == "SE":
-            self._se(seg)
-        elif tag == "GE":
-            self._ge(seg)
-        elif tag == "IEA":
-            self._iea(seg)
-        elif tag == "TA1" and self.interchange is not None and self.group is None:
-            pass  # an interchange acknowledgment lives directly inside ISA..IEA
-        elif self.transaction is not None:
-            self.transaction.segments += 1
-        elif not self._outside_reported:
-            self._outside_reported = True
-            self._add("x12.segment.outside", "segment outside any transaction set (ST..SE); "
-                      "later ones in this stretch are not reported", seg)
+        if tag not in _ENVELOPE:
+            t = self.transaction
+            if t is not None:
+                t.segments += 1
+            elif tag == "TA1" and self.interchange is not None and self.group is None:
+                pass  # an interchange acknowledgment lives directly inside ISA..IEA
+            elif not self._outside_reported:
+                self._outside_reported = True
+                self._add("x12.segment.outside", "segment outside any transaction set (ST..SE); "
+                          "later ones in this stretch are not reported", seg)
+            return
+        _ENVELOPE[tag](self, seg)
+
+    def body(self, count: int, last: Segment | None) -> None:
+        """``count`` non-envelope segments, ``last`` the last of them: the same as feeding each one to
+        :meth:`segment`, for readers that only call ``segment()`` for envelope segments."""
+        if count <= 0:
+            return
+        t = self.transaction
+        if t is not None:
+            t.segments += count
+            self._last = last
+        elif last is not None:
+            self.segment(last)  # outside a transaction set: reported once, like segment() does
 
     def _isa(self, seg: Segment) -> None:
         if self.interchange is not None:
@@ -267,3 +271,7 @@ class EnvelopeChecker:
             self._add("x12.iea.missing", f"interchange {self.interchange.control} ends without an IEA trailer",
                       self._last)
             self.interchange = None
+
+
+_ENVELOPE = {"ISA": EnvelopeChecker._isa, "GS": EnvelopeChecker._gs, "ST": EnvelopeChecker._st,
+             "SE": EnvelopeChecker._se, "GE": EnvelopeChecker._ge, "IEA": EnvelopeChecker._iea}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterable, Iterator
+from itertools import repeat
 
 from edi.problems import ERROR, WARNING, Problem, Where
 from edi.x12.segment import Delimiters, Segment
@@ -74,6 +75,7 @@ class Tokenizer:
         self._newline = False  # the terminator is a line break (strip a trailing CR)
         self._closed = False
         self._busy = False
+        self._lists = False  # elements(): yield element lists instead of Segment objects
         self._garbage_at: int | None = None  # start of a run of skipped non-X12 bytes
         self._good_tags: set[str] = set()  # well-formed tags seen (never "IEA": it ends an interchange)
 
@@ -103,6 +105,16 @@ class Tokenizer:
             self._closed = True
         self._busy = True
         return self._drive(buf, eof)
+
+    def elements(self, data: bytes) -> Iterator[list[str]]:
+        """Like :meth:`segments`, but yields only each segment's element list (``[tag, el1, el2, ...]``), for
+        readers that build their own objects. The n-th list yielded since the start of input is segment
+        number n (``Segment.index``); the delimiters in force are ``self.delimiters``."""
+        self._lists = True
+        try:
+            yield from self.segments(data)
+        finally:
+            self._lists = False
 
     def _drive(self, buf: bytes, eof: bool) -> Iterator[Segment]:
         try:
@@ -325,7 +337,7 @@ class Tokenizer:
         last = buf.rfind(term)
         if last < 0:
             if eof:
-                return (yield from self._last_piece(buf))
+                return (yield from self._careful(self._last_piece(buf)))
             if len(buf) > self.max_segment_length:
                 self._too_long(len(buf))
                 self._state = _SKIP
@@ -348,10 +360,66 @@ class Tokenizer:
         # bytes this block covers: the block and the terminator after it (its line break, if any, is in rest)
         span = len(block) + len(term)
         if not self._newline and block.isascii() and max(map(len, pieces)) <= self.max_segment_length:
-            consumed = yield from self._lean(pieces, len(sep), span)
+            if self._lists:
+                consumed = yield from self._lean_lists(pieces, len(sep), span)
+            else:
+                consumed = yield from self._lean(pieces, len(sep), span)
         else:
-            consumed = yield from self._split(pieces, len(sep), block.isascii(), span)
+            consumed = yield from self._careful(self._split(pieces, len(sep), block.isascii(), span))
         return rest if consumed is None else buf[consumed:]
+
+    def _careful(self, gen: Generator[Segment, None, int | None]) -> Generator[Segment, None, int | None]:
+        """Pass segments through, or only their element lists in ``elements()`` mode."""
+        if not self._lists:
+            return (yield from gen)
+        while True:
+            try:
+                seg = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            yield seg.elements  # type: ignore[misc]
+
+    def _lean_lists(self, pieces: list[str], step: int, span: int) -> Generator[list[str], None, int | None]:
+        """:meth:`_lean` for ``elements()``: element lists only, positions computed when needed."""
+        d = self.delimiters
+        assert d is not None
+        esep = d.element
+        base = pos0 = self._pos
+        idx0 = self._index
+        good = self._good_tags
+        first = pieces[0]
+        if first and first[0] in _LEADING:
+            s = first.lstrip(_LEADING)
+            if s:
+                pos0 += len(first) - len(s)
+                pieces[0] = s
+            else:
+                pos0 += len(first) + step
+                del pieces[0]
+        for k, elements in enumerate(map(str.split, pieces, repeat(esep))):
+            tag = elements[0]
+            if tag[:1] <= " " or not elements[0]:
+                pos = self._pos = pos0 + sum(map(len, pieces[:k])) + k * step
+                self._index = idx0 + k
+                consumed = yield from self._careful(self._split(pieces[k:], step, True, span - (pos - base)))
+                return None if consumed is None else (pos - base) + consumed
+            yield elements
+            if tag not in good:
+                idx = idx0 + k + 1
+                if tag == "IEA":
+                    pos = pos0 + sum(map(len, pieces[:k + 1])) + (k + 1) * step
+                    consumed = min(pos - base, span)
+                    self._index = idx
+                    self._pos = base + consumed
+                    self._state = _DETECT
+                    return consumed
+                if _TAG.match(tag):
+                    good.add(tag)
+                else:
+                    self._bad_tag(Segment(elements, idx, 0, d))
+        self._index = idx0 + len(pieces)
+        self._pos = base + span
+        return None
 
     def _lean(self, pieces: list[str], step: int, span: int) -> Generator[Segment, None, int | None]:
         """The hot path (ASCII, a printable terminator, no piece over the segment limit): the same

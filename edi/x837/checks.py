@@ -61,6 +61,9 @@ class Structure837:
         return [Problem("837.claim.total", f"CLM02 is {clm[2]} but the service lines add up to {self.claim_lines} "
                         f"(difference {total - self.claim_lines})", WARNING, self.claim_where)]
 
+    def start(self, st: Segment, where: Where) -> None:
+        pass
+
     def segment(self, seg: Segment, where: Where) -> list[Problem]:
         tag = seg.tag
         out: list[Problem] = []
@@ -92,5 +95,5 @@ class Structure837:
                 self.claim_has_lines = True
         return out
 
-    def end(self, where: Where) -> list[Problem]:
+    def end(self, where: Where, se: Segment | None = None) -> list[Problem]:
         return self._close_claim() + self._close_level(where)

@@ -1,0 +1,1 @@
+"""835 remittances: the streaming reader, balancing checks, and flat exports."""

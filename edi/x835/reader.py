@@ -1,0 +1,781 @@
+"""The 835 reader: segments in, a stream of ``Remittance`` / ``ClaimPayment`` / ``RemittanceEnd`` out.
+
+    reader = read_remittances("era.835")         # streams; memory does not grow with the file
+    for item in reader:
+        if isinstance(item, ClaimPayment):
+            item.patient_control_number, item.paid, item.remittance.trace_number
+    reader.problems                               # syntax, envelope, content and balancing problems
+
+For each 835 transaction set the stream gives its header (``Remittance``: BPR, TRN, payer, payee) before the
+first claim, each claim payment (``ClaimPayment`` with its ``ServicePayment`` lines) as soon as it is complete,
+and a ``RemittanceEnd`` with the provider-level adjustments (PLB) and totals. Any number of ISA/GS/ST per file.
+Every object carries its ``source`` (file, ISA13, ST02, 1-based segment number).
+
+Nothing is dropped: a segment the reader does not expect where it stands is kept, verbatim, on the object it
+belongs to (``unknown`` / ``other``) and reported as a warning. Bad values (an amount that is not a number, a
+date that is not a date) are problems with positions, never exceptions. Balancing (``edi.x835.balance``) runs
+on every line, claim and transaction as it completes.
+
+``RemitParser`` is the sans-IO core, fed one segment at a time (``feed(elements, index)``, or ``segment(seg)``);
+loop changes are table-driven: each loop has a table of the tags it reads, and ``_TRANSITIONS`` lists the
+tags that open another loop from anywhere in the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from edi.model import (
+    Address,
+    Adjustment,
+    ClaimPayment,
+    Contact,
+    Name,
+    ProviderAdjustment,
+    Reference,
+    RemitParty,
+    Remittance,
+    RemittanceEnd,
+    ServicePayment,
+    Source,
+    fast_constructor,
+    mutable_twin,
+)
+from edi.problems import ERROR, WARNING, Problem, Where
+from edi.x12.envelope import EnvelopeChecker
+from edi.x12.io import open_input, read_chunks
+from edi.x12.segment import Segment
+from edi.x12.tokenizer import Tokenizer
+from edi.x835 import balance
+
+Item = Remittance | ClaimPayment | RemittanceEnd
+Elements = list[str]
+
+# The objects built per segment are built through mutable twins (see edi.model.mutable_twin): the reader's
+# hot path. Rarely built objects use their normal constructors.
+_ClaimPayment = mutable_twin(ClaimPayment)
+_ServicePayment = mutable_twin(ServicePayment)
+_Adjustment = mutable_twin(Adjustment)
+_Source = mutable_twin(Source)
+_Name = mutable_twin(Name)
+_Reference = mutable_twin(Reference)
+_new_source = fast_constructor(Source)
+_new_reference = fast_constructor(Reference)
+_NOTHING: tuple = ()
+_DIGITS = frozenset("0123456789.")
+_PAD = [""] * 20  # appended to a segment's elements so that absent trailing elements read as ""
+ZERO = Decimal(0)
+ENVELOPE_TAGS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+_NAMED = frozenset({"QC", "IL", "74", "82", "TT"})
+
+HEADER, PAYER, PAYEE, LX_GROUP, CLAIM, LINE, SUMMARY = "header", "1000A", "1000B", "2000", "2100", "2110", "summary"
+
+
+class _Party:
+    __slots__ = ("name", "id_qualifier", "id", "address", "refs", "contacts", "line1", "line2")
+
+    def __init__(self, els: Elements) -> None:
+        self.name = els[2]
+        self.id_qualifier = els[3] or None
+        self.id = els[4] or None
+        self.address: Address | None = None
+        self.line1: str | None = None
+        self.line2: str | None = None
+        self.refs: list[Reference] = []
+        self.contacts: list[Contact] = []
+
+    def build(self) -> RemitParty:
+        return RemitParty(self.name, self.id_qualifier, self.id, self.address, tuple(self.refs), tuple(self.contacts))
+
+
+class _Claim:
+    """A claim being read (mutable until its loop ends)."""
+
+    __slots__ = ("els", "idx", "source", "names", "dates", "adjustments", "refs", "amounts", "quantities", "mia",
+                 "moa", "lines", "unknown", "line")
+
+    def __init__(self, els: Elements, idx: int, source: Source) -> None:
+        self.els = els
+        self.idx = idx
+        self.source = source
+        self.names: dict[str, Name] = {}
+        self.dates: dict[str, date] = {}
+        self.adjustments: list[Adjustment] = []
+        self.refs: list[Reference] = []
+        self.amounts: list[Reference] = []
+        self.quantities: list[Reference] = []
+        self.mia: tuple[str, ...] | None = None
+        self.moa: tuple[str, ...] | None = None
+        self.lines: list[ServicePayment] = []
+        self.unknown: list[tuple[str, ...]] = []
+        self.line: _Line | None = None
+
+
+class _Line:
+    __slots__ = ("els", "idx", "source", "dates", "adjustments", "line_control", "refs", "allowed", "amounts",
+                 "quantities", "remarks", "unknown")
+
+    def __init__(self, els: Elements, idx: int, source: Source) -> None:
+        self.els = els
+        self.idx = idx
+        self.source = source
+        self.dates: dict[str, date] = {}
+        self.adjustments: list[Adjustment] = []
+        self.line_control: str | None = None
+        self.refs: list[Reference] = []
+        self.allowed: Decimal | None = None
+        self.amounts: list[Reference] = []
+        self.quantities: list[Reference] = []
+        self.remarks: list[Reference] = []
+        self.unknown: list[tuple[str, ...]] = []
+
+
+class RemitParser:
+    """Sans-IO 835 parser: ``feed(elements, index)`` returns the items that segment completes, ``close()``
+    the rest. Envelope segments must be fed too: they delimit transactions. ``component`` is the component
+    separator in force (``segment(seg)`` takes it from the segment). Transaction sets other than 835 are
+    skipped with a warning. Problems collect on ``problems``."""
+
+    def __init__(self, file: str | None = None, component: str = ":") -> None:
+        self.file = file
+        self.component = component
+        self.problems: list[Problem] = []
+        self.interchange: str | None = None
+        self.group: str | None = None
+        self.group_version: str | None = None
+        self.transaction: str | None = None
+        self.version: str | None = None
+        self.loop = None  # None: outside an 835 transaction set
+        self._date_cache: dict[str, date | None] = {}
+        self._versions_warned: set[str] = set()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.header: dict[str, tuple[Elements, int]] = {}
+        self.remittance: Remittance | None = None
+        self.party: _Party | None = None
+        self.payer: RemitParty | None = None
+        self.payee: RemitParty | None = None
+        self.claim: _Claim | None = None
+        self.plbs: list[ProviderAdjustment] = []
+        self.claim_count = 0
+        self.paid_total = ZERO
+        self.extra: list[tuple[str, ...]] = []
+        self.st_index: int | None = None
+
+    # -- problems and values ---------------------------------------------------------------------------------
+
+    def _problem(self, code: str, message: str, els: Elements | None, idx: int | None, severity=ERROR,
+                 element: str | None = None) -> None:
+        self.problems.append(Problem(code, message, severity, Where(
+            file=self.file, interchange=self.interchange, group=self.group, transaction=self.transaction,
+            segment=idx, tag=els[0] if els else None,
+            loop=self.loop if self.loop not in (None, HEADER, SUMMARY) else None, element=element)))
+
+    def _amount(self, els: Elements, idx: int, i: int, required: bool = True) -> Decimal | None:
+        """Element ``i`` as a Decimal; a problem (and zero, or None when not required) when it is not one."""
+        text = els[i] if i < len(els) else ""
+        if text and text[-1] in _DIGITS:  # rules out NaN, Infinity and stray text cheaply
+            try:
+                return Decimal(text)
+            except InvalidOperation:
+                pass
+        elif not text:
+            if required:
+                self._problem("835.amount.missing", f"{els[0]}{i:02d} (an amount) is empty", els, idx,
+                              element=f"{els[0]}{i:02d}")
+                return ZERO
+            return None
+        self._problem("835.amount.invalid", f"{els[0]}{i:02d} is not a decimal number", els, idx,
+                      element=f"{els[0]}{i:02d}")
+        return ZERO if required else None
+
+    def _date(self, els: Elements, idx: int, i: int) -> date | None:
+        text = els[i] if i < len(els) else ""
+        if not text:
+            return None
+        cache = self._date_cache
+        if text in cache:
+            value = cache[text]
+        else:
+            value = None
+            if len(text) == 8 and text.isdigit():
+                try:
+                    value = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+                except ValueError:
+                    value = None
+            if len(cache) < 20000:
+                cache[text] = value
+        if value is None:
+            self._problem("835.date.invalid", f"{els[0]}{i:02d} is not a CCYYMMDD date", els, idx,
+                          element=f"{els[0]}{i:02d}")
+        return value
+
+    def _unexpected(self, els: Elements, idx: int, keep: list[tuple[str, ...]]) -> None:
+        keep.append(tuple(els))
+        self._problem("835.segment.unexpected", f"{els[0]} is not expected in loop {self.loop}; it was kept on "
+                      "the object it follows", els, idx, WARNING)
+
+    # -- driving -------------------------------------------------------------------------------------------
+
+    def segment(self, seg: Segment) -> list[Item] | tuple:
+        self.component = seg.delimiters.component
+        return self.feed(seg.elements, seg.index)
+
+    @property
+    def loop(self) -> str | None:
+        """The loop being read: header, 1000A, 1000B, 2000, 2100, 2110, summary; None outside an 835."""
+        return self._loop
+
+    @loop.setter
+    def loop(self, value: str | None) -> None:
+        self._loop = value
+        self._table = _DISPATCH[value]
+
+    def feed(self, els: Elements, idx: int) -> list[Item] | tuple:
+        handler = self._table.get(els[0])
+        if handler is not None:
+            return handler(self, els, idx)
+        if self._loop is None:
+            return _NOTHING  # a segment between transaction sets: the envelope checker reports it
+        self._stray(els, idx)
+        return _NOTHING
+
+    def close(self) -> list[Item]:
+        """End of input: a transaction set left open (no SE) still yields what it read."""
+        if self.loop is None:
+            return []
+        self._problem("835.transaction.unterminated", f"835 transaction set {self.transaction} ends without SE",
+                      None, None)
+        return self._end_transaction(None, None)
+
+    def _outside(self, els: Elements, idx: int) -> list[Item] | tuple:
+        tag = els[0]
+        e = els + _PAD
+        if tag == "ISA":
+            self.interchange = e[13].strip() or None
+        elif tag == "GS":
+            self.group = e[6].strip() or None
+            self.group_version = e[8] or None
+        elif tag == "ST":
+            self.transaction = e[2].strip() or None
+            if e[1] != "835":
+                self._problem("835.transaction.other", f"transaction set {e[1]} is not an 835; skipped", els, idx,
+                              WARNING)
+                return _NOTHING
+            self._reset()
+            self.st_index = idx
+            self.version = e[3] or self.group_version
+            if self.version and not self.version.startswith("005010") and self.version not in self._versions_warned:
+                self._versions_warned.add(self.version)
+                self._problem("835.version", f"version {self.version} is not 005010X221A1: read as far as its "
+                              "syntax allows", els, idx, WARNING)
+            self.loop = HEADER
+        elif tag == "GE":
+            self.group = None
+        elif tag == "IEA":
+            self.interchange = None
+        return _NOTHING
+
+    def _stray(self, els: Elements, idx: int) -> None:
+        """A segment no table knows here: keep it with the object being read."""
+        c = self.claim
+        if c is not None:
+            keep = c.line.unknown if c.line is not None else c.unknown
+        else:
+            keep = self.extra
+        self._unexpected(els, idx, keep)
+
+    # -- header ----------------------------------------------------------------------------------------------
+
+    def _header_once(self, key: str, els: Elements, idx: int):
+        if key in self.header:
+            self._unexpected(els, idx, self.extra)
+        else:
+            self.header[key] = (els, idx)
+        return _NOTHING
+
+    def _bpr(self, els: Elements, idx: int):
+        return self._header_once("BPR", els, idx)
+
+    def _trn(self, els: Elements, idx: int):
+        return self._header_once("TRN", els, idx)
+
+    def _header_ref(self, els: Elements, idx: int):
+        return self._header_once("REF*" + (els[1] if len(els) > 1 else ""), els, idx)
+
+    def _header_dtm(self, els: Elements, idx: int):
+        return self._header_once("DTM*" + (els[1] if len(els) > 1 else ""), els, idx)
+
+    def _header_other(self, els: Elements, idx: int):  # CUR, RDM, TS3, TS2: kept on RemittanceEnd.other
+        self.extra.append(tuple(els))
+        return _NOTHING
+
+    def _n1(self, els: Elements, idx: int):
+        self._close_party()
+        e = els + _PAD
+        self.party = _Party(e)
+        if e[1] == "PR":
+            self.loop = PAYER
+        else:
+            if e[1] != "PE":
+                self._problem("835.n1.entity", f"N1*{e[1]} is neither the payer (PR) nor the payee (PE)", els, idx,
+                              WARNING)
+            self.loop = PAYEE
+        return _NOTHING
+
+    def _close_party(self) -> None:
+        p = self.party
+        if p is None:
+            return
+        if self.loop == PAYER:
+            self.payer = p.build()
+        else:
+            self.payee = p.build()
+        self.party = None
+
+    def _n3(self, els: Elements, idx: int):
+        e = els + _PAD
+        self.party.line1, self.party.line2 = e[1], e[2] or None
+        return _NOTHING
+
+    def _n4(self, els: Elements, idx: int):
+        p = self.party
+        e = els + _PAD
+        p.address = Address(p.line1 or "", e[1], e[2], e[3], p.line2, e[4] or None)
+        return _NOTHING
+
+    def _party_ref(self, els: Elements, idx: int):
+        e = els + _PAD
+        self.party.refs.append(_new_reference(e[1], e[2]))
+        return _NOTHING
+
+    def _per(self, els: Elements, idx: int):
+        e = els + _PAD
+        self.party.contacts.append(Contact(e[1], e[2] or None, tuple((e[i], e[i + 1]) for i in (3, 5, 7) if e[i])))
+        return _NOTHING
+
+    def _build_remittance(self, els: Elements | None, idx: int | None) -> Remittance:
+        self._close_party()
+        h = self.header
+        bpr, bpr_idx = h.get("BPR", (None, None))
+        trn, _ = h.get("TRN", (None, None))
+        if bpr is None:
+            self._problem("835.bpr.missing", "the 835 has no BPR (financial information) segment", els, idx)
+        if trn is None:
+            self._problem("835.trn.missing", "the 835 has no TRN (reassociation trace) segment", els, idx)
+        if self.payer is None:
+            self._problem("835.payer.missing", "the 835 has no payer (N1*PR, loop 1000A)", els, idx, WARNING)
+        if self.payee is None:
+            self._problem("835.payee.missing", "the 835 has no payee (N1*PE, loop 1000B)", els, idx, WARNING)
+        b = (bpr or ["BPR"]) + _PAD
+        t = (trn or ["TRN"]) + _PAD
+        dtm405, dtm_idx = h.get("DTM*405", (None, None))
+        ref_ev = h.get("REF*EV", ([],))[0] + _PAD
+        ref_f2 = h.get("REF*F2", ([],))[0] + _PAD
+        return Remittance(
+            control_number=self.transaction or "",
+            handling=b[1],
+            amount=self._amount(bpr, bpr_idx, 2) if bpr is not None else ZERO,
+            credit_debit=b[3],
+            method=b[4],
+            payment_format=b[5] or None,
+            sender_bank=tuple(bpr[6:12]) if bpr else (),
+            receiver_bank=tuple(bpr[12:16]) if bpr else (),
+            payment_date=self._date(bpr, bpr_idx, 16) if bpr is not None else None,
+            trace_number=t[2] or None,
+            trace_originator=t[3] or None,
+            trace_supplemental=t[4] or None,
+            production_date=self._date(dtm405, dtm_idx, 2) if dtm405 is not None else None,
+            receiver_id=ref_ev[2] or None,
+            version=ref_f2[2] or self.version,
+            payer=self.payer,
+            payee=self.payee,
+            interchange=self.interchange,
+            group=self.group,
+            source=_new_source(self.file, self.interchange, self.transaction, self.st_index),
+        )
+
+    def _start_detail(self, els: Elements | None, idx: int | None) -> list[Item]:
+        """The first LX, CLP, PLB or SE: the header is complete."""
+        if self.remittance is not None:
+            return []
+        self.remittance = self._build_remittance(els, idx)
+        return [self.remittance]
+
+    # -- claims ----------------------------------------------------------------------------------------------
+
+    def _lx(self, els: Elements, idx: int):
+        out = self._start_detail(els, idx)
+        if self.claim is not None:
+            out.append(self._finish_claim())
+        self.loop = LX_GROUP
+        return out
+
+    def _clp(self, els: Elements, idx: int):
+        out = self._start_detail(els, idx)
+        if self.claim is not None:
+            out.append(self._finish_claim())
+        source = _Source(self.file, self.interchange, self.transaction, idx)
+        source.__class__ = Source
+        self.claim = _Claim(els, idx, source)
+        self.loop = CLAIM
+        return out
+
+    def _finish_line(self, c: _Claim) -> None:
+        ln = c.line
+        c.line = None
+        els, idx = ln.els, ln.idx
+        e = els + _PAD
+        comp = self.component
+        parts = e[1].split(comp)
+        orig = e[6].split(comp) if e[6] else None
+        dates = ln.dates
+        amount = self._amount
+        charge, paid = e[2], e[3]
+        if charge[-1:] in _DIGITS and paid[-1:] in _DIGITS and not e[5] and not e[7]:
+            try:  # the common line: two well-formed amounts, no units; anything odd takes the careful path
+                charge, paid, units, orig_units = Decimal(charge), Decimal(paid), None, None
+            except InvalidOperation:
+                charge, paid, units, orig_units = (amount(els, idx, 2), amount(els, idx, 3), None, None)
+        else:
+            charge, paid = amount(els, idx, 2), amount(els, idx, 3)
+            units, orig_units = amount(els, idx, 5, False), amount(els, idx, 7, False)
+        line = _ServicePayment(
+            parts[0], parts[1] if len(parts) > 1 else "", tuple(m for m in parts[2:6] if m),
+            charge, paid, e[4] or None, units,
+            orig[0] if orig else None, orig[1] if orig and len(orig) > 1 else None,
+            tuple(m for m in orig[2:6] if m) if orig else (), orig_units,
+            dates.get("472") or dates.get("150"), dates.get("151"), ln.line_control, tuple(ln.refs),
+            tuple(ln.adjustments), ln.allowed, tuple(ln.amounts), tuple(ln.quantities), tuple(ln.remarks),
+            tuple(ln.unknown), ln.source,
+        )
+        line.__class__ = ServicePayment
+        adjusted = ZERO
+        for a in line.adjustments:
+            adjusted += a.amount
+        if charge - paid != adjusted:
+            self.problems += balance.check_line(line, self.file)
+        c.lines.append(line)
+
+    def _finish_claim(self) -> ClaimPayment:
+        c = self.claim
+        if c.line is not None:
+            self._finish_line(c)
+        self.claim = None
+        els, idx = c.els, c.idx
+        e = els + _PAD
+        names = c.names
+        dates = c.dates
+        amount = self._amount
+        charge, paid = e[3], e[4]
+        if charge[-1:] in _DIGITS and paid[-1:] in _DIGITS and not e[12] and not e[13]:
+            try:  # the common claim: well-formed amounts, no DRG weight or discharge fraction
+                charge, paid, weight, fraction = Decimal(charge), Decimal(paid), None, None
+                responsibility = Decimal(e[5]) if e[5][-1:] in _DIGITS else amount(els, idx, 5, False)
+            except InvalidOperation:
+                charge, paid, weight, fraction = None, None, None, None
+        else:
+            charge = None
+        if charge is None:
+            charge, paid, responsibility = amount(els, idx, 3), amount(els, idx, 4), amount(els, idx, 5, False)
+            weight, fraction = amount(els, idx, 12, False), amount(els, idx, 13, False)
+        others = () if names.keys() <= _NAMED else tuple(v for k, v in names.items() if k not in _NAMED)
+        claim = _ClaimPayment(
+            e[1], e[2], charge, paid, responsibility, e[6] or None, e[7] or None, e[8] or None, e[9] or None,
+            e[11] or None, weight, fraction, names.get("QC"), names.get("IL"), names.get("74"), names.get("82"),
+            names.get("TT"), others, dates.get("232"), dates.get("233"), dates.get("050"), dates.get("036"),
+            tuple(c.adjustments), c.mia, c.moa, tuple(c.refs), tuple(c.amounts), tuple(c.quantities),
+            tuple(c.lines), tuple(c.unknown), c.source, self.remittance,
+        )
+        claim.__class__ = ClaimPayment
+        self.claim_count += 1
+        self.paid_total += paid
+        found = balance.check_claim(claim, self.file)
+        if found:
+            self.problems += found
+        return claim
+
+    def _cas(self, els: Elements, idx: int):
+        c = self.claim
+        target = c.line.adjustments if c.line is not None else c.adjustments
+        n = len(els)
+        source = _Source(self.file, self.interchange, self.transaction, idx)
+        source.__class__ = Source
+        if n == 4 and els[2] and els[3][-1:] in _DIGITS:  # one triplet, no quantity: the common CAS
+            try:
+                adj = _Adjustment(els[1], els[2], Decimal(els[3]), None, source)
+            except InvalidOperation:
+                pass
+            else:
+                adj.__class__ = Adjustment
+                target.append(adj)
+                return _NOTHING
+        group = els[1] if n > 1 else ""
+        found = False
+        for i in (2, 5, 8, 11, 14, 17):
+            if i >= n:
+                break
+            reason = els[i]
+            if not reason:
+                if (i + 1 < n and els[i + 1]) or (i + 2 < n and els[i + 2]):
+                    self._problem("835.cas.reason", f"CAS{i:02d} (reason) is empty but an amount follows", els, idx,
+                                  element=f"CAS{i:02d}")
+                continue
+            found = True
+            adj = _Adjustment(group, reason, self._amount(els, idx, i + 1),
+                              self._amount(els, idx, i + 2, False) if i + 2 < n else None, source)
+            adj.__class__ = Adjustment
+            target.append(adj)
+        if not found:
+            self._problem("835.cas.empty", "CAS has no adjustment (reason and amount)", els, idx)
+        return _NOTHING
+
+    def _nm1(self, els: Elements, idx: int):
+        c = self.claim
+        e = els + _PAD
+        entity = e[1]
+        if c.line is not None or entity in c.names:  # after an SVC, or a second NM1 of the same entity
+            self._unexpected(els, idx, c.line.unknown if c.line is not None else c.unknown)
+            return _NOTHING
+        name = _Name(entity, e[3], e[4] or None, e[5] or None, e[8] or None, e[9] or None)
+        name.__class__ = Name
+        c.names[entity] = name
+        return _NOTHING
+
+    def _claim_dtm(self, els: Elements, idx: int):
+        d = self._date_cache.get(els[2]) if len(els) > 2 else None
+        if d is None:
+            d = self._date(els, idx, 2)
+        if d is not None:
+            self.claim.dates.setdefault(els[1], d)
+        return _NOTHING
+
+    def _claim_ref(self, els: Elements, idx: int):
+        e = els + _PAD
+        self.claim.refs.append(_new_reference(e[1], e[2]))
+        return _NOTHING
+
+    def _claim_amt(self, els: Elements, idx: int):
+        ref = _Reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2))
+        ref.__class__ = Reference
+        self.claim.amounts.append(ref)
+        return _NOTHING
+
+    def _claim_qty(self, els: Elements, idx: int):
+        self.claim.quantities.append(_new_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
+        return _NOTHING
+
+    def _mia(self, els: Elements, idx: int):
+        self.claim.mia = tuple(els[1:])
+        return _NOTHING
+
+    def _moa(self, els: Elements, idx: int):
+        self.claim.moa = tuple(els[1:])
+        return _NOTHING
+
+    def _claim_keep(self, els: Elements, idx: int):  # PER*CX claim contact: kept verbatim on the claim
+        self.claim.unknown.append(tuple(els))
+        return _NOTHING
+
+    # -- service lines ---------------------------------------------------------------------------------------
+
+    def _svc(self, els: Elements, idx: int):
+        c = self.claim
+        if c is None:
+            self._stray(els, idx)
+            return _NOTHING
+        if c.line is not None:
+            self._finish_line(c)
+        source = _Source(self.file, self.interchange, self.transaction, idx)
+        source.__class__ = Source
+        c.line = _Line(els, idx, source)
+        self.loop = LINE
+        return _NOTHING
+
+    def _line_dtm(self, els: Elements, idx: int):
+        d = self._date_cache.get(els[2]) if len(els) > 2 else None
+        if d is None:
+            d = self._date(els, idx, 2)
+        if d is not None:
+            self.claim.line.dates.setdefault(els[1], d)
+        return _NOTHING
+
+    def _line_ref(self, els: Elements, idx: int):
+        ln = self.claim.line
+        if len(els) > 2 and els[1] == "6R" and ln.line_control is None:
+            ln.line_control = els[2]
+        else:
+            e = els + _PAD
+            ln.refs.append(_new_reference(e[1], e[2]))
+        return _NOTHING
+
+    def _line_amt(self, els: Elements, idx: int):
+        ln = self.claim.line
+        qualifier = els[1] if len(els) > 1 else ""
+        if qualifier == "B6" and ln.allowed is None:
+            ln.allowed = self._amount(els, idx, 2)
+        else:
+            ln.amounts.append(_new_reference(qualifier, self._amount(els, idx, 2)))
+        return _NOTHING
+
+    def _line_qty(self, els: Elements, idx: int):
+        self.claim.line.quantities.append(_new_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
+        return _NOTHING
+
+    def _lq(self, els: Elements, idx: int):
+        e = els + _PAD
+        self.claim.line.remarks.append(_new_reference(e[1], e[2]))
+        return _NOTHING
+
+    def _late_claim_segment(self, els: Elements, idx: int):
+        """A 2100 segment after the lines began (a late MIA, MOA or PER): kept on the claim, reported."""
+        self._unexpected(els, idx, self.claim.unknown)
+        return _NOTHING
+
+    # -- summary and end -------------------------------------------------------------------------------------
+
+    def _plb(self, els: Elements, idx: int):
+        out = self._start_detail(els, idx)
+        if self.claim is not None:
+            out.append(self._finish_claim())
+        self.loop = SUMMARY
+        n = len(els)
+        e = els + _PAD
+        period = self._date(els, idx, 2)
+        source = _new_source(self.file, self.interchange, self.transaction, idx)
+        found = False
+        for i in range(3, min(n, 15), 2):
+            ident = els[i]
+            if not ident:
+                continue
+            found = True
+            reason, _, ref = ident.partition(self.component)
+            self.plbs.append(ProviderAdjustment(e[1], period, reason, ref or None, self._amount(els, idx, i + 1),
+                                                source))
+        if not found:
+            self._problem("835.plb.empty", "PLB has no adjustment (reason and amount)", els, idx)
+        return out
+
+    def _se(self, els: Elements, idx: int):
+        return self._end_transaction(els, idx)
+
+    def _end_transaction(self, els: Elements | None, idx: int | None) -> list[Item]:
+        out: list[Item] = self._start_detail(els, idx)
+        if self.claim is not None:
+            out.append(self._finish_claim())
+        end = RemittanceEnd(self.remittance, tuple(self.plbs), self.claim_count, self.paid_total,
+                            _new_source(self.file, self.interchange, self.transaction, idx), tuple(self.extra))
+        self.problems += balance.check_transaction(end, self.file)
+        out.append(end)
+        self.loop = None
+        self.transaction = None
+        return out
+
+    def _envelope_inside(self, els: Elements, idx: int):
+        """ISA, GS, ST, GE or IEA inside an open 835: its SE is missing. End it, then handle the segment."""
+        self._problem("835.transaction.unterminated", f"835 transaction set {self.transaction} ends without SE",
+                      els, idx)
+        out = self._end_transaction(None, None)
+        return out + list(self._outside(els, idx))
+
+
+P = RemitParser
+_HEADER_TABLE = {"BPR": P._bpr, "TRN": P._trn, "REF": P._header_ref, "DTM": P._header_dtm, "CUR": P._header_other,
+                 "N1": P._n1}
+_PARTY_TABLE = {"N1": P._n1, "N3": P._n3, "N4": P._n4, "REF": P._party_ref, "PER": P._per,
+                "RDM": P._header_other}
+_LX_TABLE = {"TS3": P._header_other, "TS2": P._header_other}
+_CLAIM_TABLE = {"CAS": P._cas, "NM1": P._nm1, "DTM": P._claim_dtm, "REF": P._claim_ref, "AMT": P._claim_amt,
+                "QTY": P._claim_qty, "MIA": P._mia, "MOA": P._moa, "PER": P._claim_keep}
+_LINE_TABLE = {"CAS": P._cas, "DTM": P._line_dtm, "REF": P._line_ref, "AMT": P._line_amt, "QTY": P._line_qty,
+               "LQ": P._lq, "NM1": P._nm1, "MIA": P._late_claim_segment, "MOA": P._late_claim_segment,
+               "PER": P._late_claim_segment}
+_TABLES = {HEADER: _HEADER_TABLE, PAYER: _PARTY_TABLE, PAYEE: _PARTY_TABLE, LX_GROUP: _LX_TABLE,
+           CLAIM: _CLAIM_TABLE, LINE: _LINE_TABLE, SUMMARY: {}}
+# Tags that open another loop from wherever they appear inside an 835.
+_TRANSITIONS = {"LX": P._lx, "CLP": P._clp, "SVC": P._svc, "PLB": P._plb, "SE": P._se,
+                "ST": P._envelope_inside, "GS": P._envelope_inside, "GE": P._envelope_inside,
+                "ISA": P._envelope_inside, "IEA": P._envelope_inside}
+# One lookup per segment: each loop's table merged with the transitions; None is outside a transaction set.
+_DISPATCH = {loop: {**_TRANSITIONS, **table} for loop, table in _TABLES.items()}
+_DISPATCH[None] = {tag: P._outside for tag in ("ISA", "GS", "ST", "SE", "GE", "IEA")}
+del P
+
+
+def _by_position(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: p.where.segment if p.where.segment is not None else 1 << 62)
+
+
+class RemitReader:
+    """Iterate the items of an 835 file; ``problems`` holds every problem found (syntax, envelope, content,
+    balancing) once iteration ends, and ``segments`` / ``bytes`` what was read."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.segments = 0
+        self.bytes = 0
+
+    def __iter__(self) -> Iterator[Item]:
+        tok = Tokenizer(file=self.path)
+        env = EnvelopeChecker(self.path)
+        parser = RemitParser(self.path)
+        feed = parser.feed
+        envelope = ENVELOPE_TAGS
+        idx = 0
+        body = 0  # body segments not yet counted by the envelope checker
+        last: Elements = []
+        try:
+            with open_input(self.path) as fp:
+                chunks = read_chunks(fp)
+                for chunk in _with_end(chunks):
+                    self.bytes += len(chunk)
+                    for els in tok.elements(chunk):
+                        idx += 1
+                        if els[0] in envelope:
+                            env.body(body, Segment(last, idx - 1) if body else None)
+                            body = 0
+                            seg = Segment(els, idx, 0, tok.delimiters)
+                            env.segment(seg)
+                            if els[0] == "ISA":
+                                parser.component = tok.delimiters.component
+                        else:
+                            body += 1
+                            last = els
+                        items = feed(els, idx)
+                        if items:
+                            yield from items
+            env.body(body, Segment(last, idx) if body else None)
+            yield from parser.close()
+            env.close()
+        finally:
+            self.segments = idx
+            self.problems = _by_position(tok.problems + env.problems + parser.problems)
+
+
+def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks, then ``b""`` (end of input for the tokenizer)."""
+    yield from chunks
+    yield b""
+
+
+def read_remittances(path: str) -> RemitReader:
+    """The items of an 835 file (``-`` for standard input), streamed. See the module docstring."""
+    return RemitReader(path)
+
+
+def parse_remittances(data: bytes, file: str = "<bytes>") -> tuple[list[Item], list[Problem]]:
+    """Every item of an in-memory 835, and the problems (for tests and small inputs)."""
+    tok = Tokenizer(file=file)
+    env = EnvelopeChecker(file)
+    parser = RemitParser(file)
+    items: list[Item] = []
+    for seg in tok.feed(data) + tok.close():
+        env.segment(seg)
+        items += parser.segment(seg)
+    items += parser.close()
+    env.close()
+    return items, _by_position(tok.problems + env.problems + parser.problems)
