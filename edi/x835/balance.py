@@ -93,8 +93,9 @@ def check_transaction(end: RemittanceEnd, file: str | None = None) -> list[Probl
         return []
     rem = end.remittance
     expected = end.paid_total - end.provider_adjustment_total
+    debit = " (debit)" if rem.credit_debit == "D" else ""
     return [Problem("835.transaction.unbalanced",
-                    f"transaction {rem.control_number}: BPR02 is {rem.amount}{' (debit)' if rem.credit_debit == 'D' else ''}"
+                    f"transaction {rem.control_number}: BPR02 is {rem.amount}{debit}"
                     f" but claim payments {end.paid_total} - provider adjustments {end.provider_adjustment_total} = "
                     f"{expected} (difference {diff})", ERROR,
                     _where(rem.source, file, "BPR", "BPR02"))]
