@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import x12
+from cli import remit, x12
 
 app = typer.Typer(
     name="edi",
@@ -15,6 +15,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(x12.app, name="x12")
+app.add_typer(remit.app, name="remit")
 
 
 def main() -> None:  # console script entry point

@@ -1,0 +1,154 @@
+"""835 remittances as plain data: the JSON shape of ``edi remit show --json`` and the per-payment grouping the
+human rendering uses. Money is a decimal string ("150.00" keeps what the payer sent: "150"), dates ISO."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from edi.model import Adjustment, ClaimPayment, Remittance, RemittanceEnd, ServicePayment
+from edi.x835.balance import claim_difference, line_difference, transaction_difference
+
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | None) -> str | None:
+    """A decimal string with cents ("150.00"); more decimal places are kept when the payer sent them."""
+    if value is None:
+        return None
+    return str(value.quantize(CENT)) if value.as_tuple().exponent >= -2 else str(value)
+
+
+def iso(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+@dataclass
+class Payment:
+    """One 835 transaction set, gathered for display: header, claims, end (held in memory per transaction)."""
+
+    remittance: Remittance
+    claims: list[ClaimPayment] = field(default_factory=list)
+    end: RemittanceEnd | None = None
+
+    @property
+    def balanced(self) -> bool:
+        if self.end is None or transaction_difference(self.end):
+            return False
+        return all(not claim_difference(c) and not any(line_difference(ln) for ln in c.lines) for c in self.claims)
+
+
+def payments(items: Iterable) -> Iterator[Payment]:
+    """Group a reader's stream into payments (one per 835 transaction set)."""
+    current: Payment | None = None
+    for item in items:
+        if isinstance(item, Remittance):
+            current = Payment(item)
+        elif isinstance(item, ClaimPayment):
+            if current is None or current.remittance is not item.remittance:
+                current = Payment(item.remittance)
+            current.claims.append(item)
+        elif isinstance(item, RemittanceEnd):
+            if current is None:
+                current = Payment(item.remittance)
+            current.end = item
+            yield current
+            current = None
+
+
+def adjustment_json(a: Adjustment) -> dict:
+    return {"group": a.group, "reason": a.reason, "amount": money(a.amount),
+            "quantity": None if a.quantity is None else str(a.quantity)}
+
+
+def line_json(ln: ServicePayment) -> dict:
+    return {
+        "procedure": ln.procedure,
+        "procedure_qualifier": ln.procedure_qualifier,
+        "modifiers": list(ln.modifiers),
+        "revenue_code": ln.revenue_code,
+        "original_procedure": ln.original_procedure,
+        "charge": money(ln.charge),
+        "paid": money(ln.paid),
+        "allowed": money(ln.allowed),
+        "units": None if ln.units is None else str(ln.units),
+        "line_control_number": ln.line_control_number,
+        "service_date": iso(ln.service_date),
+        "service_date_end": iso(ln.service_date_end),
+        "adjustments": [adjustment_json(a) for a in ln.adjustments],
+        "remarks": [str(r.value) for r in ln.remarks],
+        "segment": ln.source.segment if ln.source else None,
+    }
+
+
+def claim_json(c: ClaimPayment) -> dict:
+    return {
+        "patient_control_number": c.patient_control_number,
+        "status": c.status,
+        "status_text": c.status_text,
+        "charge": money(c.charge),
+        "paid": money(c.paid),
+        "patient_responsibility": money(c.patient_responsibility),
+        "payer_claim_number": c.payer_claim_number,
+        "filing_indicator": c.filing_indicator,
+        "patient": _name(c.patient),
+        "statement_from": iso(c.statement_from),
+        "statement_to": iso(c.statement_to),
+        "adjustments": [adjustment_json(a) for a in c.adjustments],
+        "lines": [line_json(ln) for ln in c.lines],
+        "segment": c.source.segment if c.source else None,
+    }
+
+
+def _name(n) -> str | None:
+    if n is None:
+        return None
+    return ", ".join(x for x in (n.last_or_org, n.first) if x)
+
+
+def payment_json(p: Payment) -> dict:
+    r = p.remittance
+    payee = r.payee
+    end = p.end
+    return {
+        "control_number": r.control_number,
+        "payer": {"name": r.payer.name if r.payer else None,
+                  "id": (r.payer.reference("2U") or r.payer.id) if r.payer else None},
+        "payee": {"name": payee.name if payee else None,
+                  "npi": payee.id if payee and payee.id_qualifier == "XX" else None,
+                  "tax_id": (payee.id if payee and payee.id_qualifier == "FI" else
+                             payee.reference("TJ")) if payee else None},
+        "amount": money(r.amount),
+        "credit_debit": r.credit_debit,
+        "handling": r.handling,
+        "method": r.method,
+        "trace_number": r.trace_number,
+        "payment_date": iso(r.payment_date),
+        "production_date": iso(r.production_date),
+        "claims": [claim_json(c) for c in p.claims],
+        "provider_adjustments": [
+            {"provider_id": a.provider_id, "reason": a.reason, "reference": a.reference, "amount": money(a.amount),
+             "fiscal_period": iso(a.fiscal_period)}
+            for a in (end.provider_adjustments if end else ())
+        ],
+        "balanced": p.balanced,
+    }
+
+
+def load_descriptions(path: str) -> dict[str, str]:
+    """Code descriptions supplied by the user (CARC/RARC texts are licensed, so edi ships none): a CSV with
+    columns ``code,description``; a code is a CARC (``45``), a group and CARC (``CO-45``), a RARC (``N130``)
+    or a PLB reason (``L6``). Raises OSError or ValueError with a clear message."""
+    out: dict[str, str] = {}
+    with open(Path(path), newline="", encoding="utf-8") as fp:
+        for row in csv.reader(fp):
+            if not row or row[0].strip().lower() in ("code", ""):
+                continue
+            if len(row) < 2:
+                raise ValueError(f"{path}: each row needs a code and a description")
+            out[row[0].strip()] = row[1].strip()
+    return out

@@ -1,0 +1,86 @@
+"""`edi remit show` and `edi remit export` as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner(env={"COLUMNS": "200"})
+SAMPLE = str(Path(__file__).resolve().parents[2] / "samples" / "835" / "synthetic-payment.835")
+
+
+def test_show_reads_like_an_eob(tmp_path):
+    result = runner.invoke(app, ["remit", "show", SAMPLE])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Payment EFT000000001" in out and "SYNTH HEALTH PLAN" in out and "EFT (ACH)" in out
+    assert "PCN0000001" in out and "processed as primary" in out
+    assert "balanced" in out and "NOT balanced" not in out
+
+
+def test_show_json_has_the_documented_shape():
+    result = runner.invoke(app, ["remit", "show", SAMPLE, "--json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["file"] == SAMPLE and doc["problems"] == []
+    pay = doc["payments"][0]
+    assert set(pay) >= {"control_number", "payer", "payee", "amount", "credit_debit", "method", "trace_number",
+                        "payment_date", "claims", "provider_adjustments", "balanced"}
+    assert pay["payer"] == {"name": "SYNTH HEALTH PLAN", "id": "SYNTH01"}
+    assert pay["payee"]["npi"] == "1234567893" and pay["balanced"] is True
+    assert pay["amount"] == "2171.69" and pay["payment_date"] == "2025-04-01"
+    claim = pay["claims"][0]
+    assert set(claim) >= {"patient_control_number", "status", "charge", "paid", "patient_responsibility",
+                          "payer_claim_number", "adjustments", "lines"}
+    assert claim["adjustments"] == [{"group": "PR", "reason": "1", "amount": "5.00", "quantity": None}]
+    line = claim["lines"][0]
+    assert set(line) >= {"procedure", "modifiers", "charge", "paid", "units", "line_control_number", "service_date",
+                         "adjustments"}
+    assert [p["reason"] for p in pay["provider_adjustments"]] == ["L6", "WO"]
+
+
+def test_show_exits_1_on_a_broken_file_and_uses_descriptions(tmp_path):
+    broken = str(Path(SAMPLE).with_name("broken-segment-count.835"))
+    assert runner.invoke(app, ["remit", "show", broken]).exit_code == 1
+    desc = tmp_path / "codes.csv"
+    desc.write_text("code,description\nCO-45,Charge exceeds the fee schedule (user text)\n")
+    result = runner.invoke(app, ["remit", "show", SAMPLE, "--descriptions", str(desc)])
+    assert "Charge exceeds the fee schedule (user text)" in result.stdout
+
+
+def test_show_missing_file_is_usage_error():
+    result = runner.invoke(app, ["remit", "show", "nope.835"])
+    assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_export_keeps_claim_level_cas_and_plb(tmp_path):
+    result = runner.invoke(app, ["remit", "export", SAMPLE, "--to", str(tmp_path / "claims.csv"),
+                                 "--to", str(tmp_path / "adjustments.ndjson")])
+    assert result.exit_code == 0, result.output
+    claims = list(csv.DictReader(open(tmp_path / "claims.csv")))
+    assert len(claims) == 6 and claims[0]["patient_control_number"] == "PCN0000001"
+    adjustments = [json.loads(line) for line in open(tmp_path / "adjustments.ndjson")]
+    levels = {a["level"] for a in adjustments}
+    assert levels == {"claim", "line", "provider"}
+    claim_level = [a for a in adjustments if a["level"] == "claim"]
+    assert claim_level[0]["group"] == "PR" and claim_level[0]["amount"] == "5.00"
+    plb = [a for a in adjustments if a["level"] == "provider"]
+    assert [(a["reason"], a["reference"]) for a in plb] == [("L6", None), ("WO", "PCN0000002")]
+
+
+def test_export_to_a_folder_in_both_formats(tmp_path):
+    result = runner.invoke(app, ["remit", "export", SAMPLE, "--out", str(tmp_path), "--format", "ndjson"])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adjustments.ndjson", "claims.ndjson", "lines.ndjson"]
+    lines = [json.loads(x) for x in open(tmp_path / "lines.ndjson")]
+    assert lines[0]["line_control_number"] == "PCN0000001L1"
+
+
+def test_export_needs_a_destination():
+    assert runner.invoke(app, ["remit", "export", SAMPLE]).exit_code == 2
+    assert runner.invoke(app, ["remit", "export", SAMPLE, "--to", "payments.csv"]).exit_code == 2
