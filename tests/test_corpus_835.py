@@ -49,7 +49,10 @@ def independent(data: bytes) -> list[dict]:
     level = None  # "claim" or "line"
     for els in split_segments(data):
         tag = els[0]
-        get = (lambda i, els=els: els[i] if i < len(els) else "")
+
+        def get(i: int, els: list[str] = els) -> str:
+            return els[i] if i < len(els) else ""
+
         if tag == "ST" and get(1) == "835":
             cur = {"claims": 0, "paid": Decimal(0), "plb": Decimal(0), "bpr": Decimal(0), "debit": False, "ok": True}
             claim = line = None

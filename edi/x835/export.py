@@ -91,7 +91,7 @@ class NdjsonTable:
 
 def open_table(path: str, table: str, fmt: str) -> Table:
     """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path``."""
-    fp = open(path, "w", newline="" if fmt == "csv" else None, encoding="utf-8")
+    fp = open(path, "w", newline="" if fmt == "csv" else None, encoding="utf-8")  # noqa: SIM115 - closed by Table
     cls = CsvTable if fmt == "csv" else NdjsonTable
     return cls(fp, COLUMNS[table])
 
@@ -178,7 +178,7 @@ def line_rows(c: ClaimPayment, path: str) -> Iterable[dict]:
             **base, "line": n, "procedure_qualifier": ln.procedure_qualifier, "procedure": ln.procedure,
             "modifiers": ":".join(ln.modifiers), "revenue_code": ln.revenue_code,
             "original_procedure": ln.original_procedure, "charge": _s(ln.charge), "paid": _s(ln.paid),
-            "allowed": _s(ln.allowed), "units": None if ln.units is None else str(ln.units), "service_date": _s(ln.service_date),
+            "allowed": _s(ln.allowed), "units": _quantity(ln.units), "service_date": _s(ln.service_date),
             "service_date_end": _s(ln.service_date_end), "line_control_number": ln.line_control_number,
             "adjustments": _s(ln.adjustment_total), "remarks": " ".join(str(r.value) for r in ln.remarks),
             "segment": ln.source.segment if ln.source else None,

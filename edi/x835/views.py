@@ -12,7 +12,6 @@ from pathlib import Path
 from edi.model import Adjustment, ClaimPayment, Remittance, RemittanceEnd, ServicePayment
 from edi.x835.balance import claim_difference, line_difference, transaction_difference
 
-
 CENT = Decimal("0.01")
 
 

@@ -62,9 +62,9 @@ def test_export_keeps_claim_level_cas_and_plb(tmp_path):
     result = runner.invoke(app, ["remit", "export", SAMPLE, "--to", str(tmp_path / "claims.csv"),
                                  "--to", str(tmp_path / "adjustments.ndjson")])
     assert result.exit_code == 0, result.output
-    claims = list(csv.DictReader(open(tmp_path / "claims.csv")))
+    claims = list(csv.DictReader((tmp_path / "claims.csv").read_text().splitlines()))
     assert len(claims) == 6 and claims[0]["patient_control_number"] == "PCN0000001"
-    adjustments = [json.loads(line) for line in open(tmp_path / "adjustments.ndjson")]
+    adjustments = [json.loads(line) for line in (tmp_path / "adjustments.ndjson").read_text().splitlines()]
     levels = {a["level"] for a in adjustments}
     assert levels == {"claim", "line", "provider"}
     claim_level = [a for a in adjustments if a["level"] == "claim"]
@@ -77,7 +77,7 @@ def test_export_to_a_folder_in_both_formats(tmp_path):
     result = runner.invoke(app, ["remit", "export", SAMPLE, "--out", str(tmp_path), "--format", "ndjson"])
     assert result.exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["adjustments.ndjson", "claims.ndjson", "lines.ndjson"]
-    lines = [json.loads(x) for x in open(tmp_path / "lines.ndjson")]
+    lines = [json.loads(x) for x in (tmp_path / "lines.ndjson").read_text().splitlines()]
     assert lines[0]["line_control_number"] == "PCN0000001L1"
 
 
