@@ -19,7 +19,7 @@ from edi.problems import Problem
 OK, PROBLEMS, USAGE = 0, 1, 2
 
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _default(value: Any) -> Any:
