@@ -1,0 +1,281 @@
+"""The ledger: submitted claims, remittances and double-entry postings, in SQLite or PostgreSQL.
+
+    ledger = Ledger()                          # edi.db here, or EDI_DATABASE_URL, or Ledger("postgresql://...")
+    ledger.record_837("claims.837")            # claims as submitted: charges posted
+    ledger.import_835("era.835")               # payments matched and posted, one database transaction per file
+    ledger.claims(status="denied")             # balances, from postings
+    ledger.reconcile(); ledger.check()
+
+Every write is one database transaction per file: importing the same file again changes nothing, the same
+payment in another file is refused, and a failure half way leaves the database as it was. This package is
+the only one that talks SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from edi.ledger import views
+from edi.ledger.db import LedgerError, ensure_schema, make_engine, migrate, resolve_url, transaction
+from edi.ledger.journal import Entry, Journal, insert_returning_ids
+from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
+from edi.ledger.record import ClaimRecorder, RecordResult
+from edi.ledger.schema import claims, control_numbers, files, postings
+from edi.model import Claim
+from edi.problems import ERROR, Problem, Where
+
+__all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure"]
+
+#: Problems that do not stop an 835 from being posted: the money arrived; the difference goes to suspense.
+NON_BLOCKING = ("835.line.unbalanced", "835.claim.unbalanced", "835.transaction.unbalanced", "x12.se.count",
+                "x12.ge.count", "x12.iea.count", "x12.se.control", "x12.ge.control", "x12.iea.control")
+
+
+@dataclass
+class FileResult:
+    """What happened to one file: ``imported``, ``already`` (the same file before: nothing changed) or
+    ``refused`` (nothing written; ``message`` says why)."""
+
+    file: str
+    outcome: str
+    message: str
+    recorded: RecordResult | None = None
+    posted: PostResult | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "refused" and not any(p.is_error for p in self.problems)
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, problems: list[Problem]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def sha256_of(path: str) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fp:
+        while chunk := fp.read(1 << 20):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+class Ledger:
+    def __init__(self, url: str | None = None, *, schema: str | None = None,
+                 clock: Callable[[], datetime] = datetime.now, migrate_on_open: bool = True) -> None:
+        self.url = resolve_url(url)
+        self.engine = make_engine(url, schema=schema)
+        self.clock = clock
+        if migrate_on_open:
+            ensure_schema(self.engine)
+
+    def init(self) -> None:
+        """Create or upgrade the schema (the migrations are also applied on first use)."""
+        migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- files ----------------------------------------------------------------------------------------------
+
+    def _known(self, conn: Connection, sha: str):
+        return conn.execute(select(files.c.id, files.c.name, files.c.imported_at)
+                            .where(files.c.sha256 == sha)).first()
+
+    def _file_row(self, conn: Connection, path: str, sha: str, size: int, kind: str) -> int:
+        return insert_returning_ids(conn, files, [{"sha256": sha, "kind": kind, "name": Path(path).name,
+                                                   "size": size, "imported_at": self.clock()}])[0]
+
+    def _run_file(self, path: str, kind: str, work: Callable[[Connection, int], FileResult]) -> FileResult:
+        sha, size = sha256_of(path)
+        with self.engine.connect() as conn:
+            known = self._known(conn, sha)
+        if known is not None:
+            done = "posted" if kind == "835" else "recorded"
+            return FileResult(path, "already", f"{Path(path).name} was already {done} on "
+                              f"{known.imported_at:%Y-%m-%d %H:%M} (as {known.name}): nothing changed")
+
+        def unit(conn: Connection) -> FileResult:
+            file_id = self._file_row(conn, path, sha, size, kind)
+            return work(conn, file_id)
+
+        try:
+            return transaction(self.engine, unit)
+        except IntegrityError as exc:
+            with self.engine.connect() as conn:
+                if self._known(conn, sha) is not None:  # another process recorded it at the same moment
+                    return FileResult(path, "already", f"{Path(path).name} was recorded by another process at the "
+                                      "same time: nothing changed")
+            raise LedgerError(f"{path}: the database refused the import: {exc.orig}") from exc
+        except _Refused as exc:
+            return FileResult(path, "refused", str(exc), problems=exc.problems)
+        except DuplicatePayment as exc:
+            return FileResult(path, "refused", str(exc), problems=[Problem(
+                "ledger.payment.duplicate", str(exc), ERROR, Where(file=path))])
+
+    # -- claims ---------------------------------------------------------------------------------------------
+
+    def record_837(self, path: str, *, status: str = "submitted") -> FileResult:
+        """Record the claims of an 837 file (streamed). Refused, with nothing written, when the file has
+        errors other than envelope counts."""
+        from edi.x837.reader import read_837
+
+        def work(conn: Connection, file_id: int) -> FileResult:
+            stream = read_837(path)
+            recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path)
+            result = recorder.add_all(stream)
+            blocking = [p for p in stream.problems if p.is_error and p.code not in NON_BLOCKING]
+            if blocking:
+                raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was recorded",
+                               list(stream.problems))
+            self._finish_transactions(conn, recorder, getattr(stream, "transactions", []))
+            return FileResult(path, "imported", f"{result.claims} claims recorded, charges {result.charges}",
+                              recorded=result, problems=list(stream.problems) + result.problems)
+
+        return self._run_file(path, "837", work)
+
+    def record_claims(self, items: Iterable[Claim], *, name: str, content: bytes,
+                      status: str = "built") -> FileResult:
+        """Record claims built in this process (``edi claims build``), keyed by the file written for them."""
+        sha = hashlib.sha256(content).hexdigest()
+
+        def unit(conn: Connection) -> FileResult:
+            file_id = insert_returning_ids(conn, files, [{"sha256": sha, "kind": "837", "name": name,
+                                                          "size": len(content), "imported_at": self.clock()}])[0]
+            recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=name)
+            result = recorder.add_all(items)
+            return FileResult(name, "imported", f"{result.claims} claims recorded", recorded=result,
+                              problems=result.problems)
+
+        return transaction(self.engine, unit)
+
+    @staticmethod
+    def _finish_transactions(conn: Connection, recorder: ClaimRecorder, txs) -> None:
+        from edi.ledger.schema import transactions as tx_table
+
+        for t in txs:
+            tid = recorder.transactions.get((t.interchange, t.control_number))
+            if tid is not None:
+                conn.execute(update(tx_table).where(tx_table.c.id == tid).values(
+                    group_control=t.group, batch_id=t.batch_id, version=t.version, claims=t.claim_count))
+
+    def already_billed(self, pcn: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(claims.c.id).where(claims.c.patient_control_number == pcn,
+                                                          claims.c.status.notin_(("replaced", "voided")))
+                                .limit(1)).first() is not None
+
+    # -- remittances ----------------------------------------------------------------------------------------
+
+    def import_835(self, path: str, *, fail_after: int | None = None) -> FileResult:
+        """Post an 835 file in one database transaction (see edi.ledger.post)."""
+        from edi.x835.reader import read_remittances
+
+        def work(conn: Connection, file_id: int) -> FileResult:
+            reader = read_remittances(path)
+            poster = RemittancePoster(conn, file_id=file_id, file_name=path, now=self.clock(),
+                                      fail_after=fail_after)
+            for item in reader:
+                poster.add(item)
+            blocking = [p for p in reader.problems if p.is_error and p.code not in NON_BLOCKING]
+            if blocking:
+                raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was posted", reader.problems)
+            if poster.result.remittances == 0:
+                raise _Refused(f"{Path(path).name} holds no 835 payment: nothing was posted", reader.problems)
+            r = poster.result
+            return FileResult(path, "imported", f"{r.remittances} payments, {r.claim_payments} claim payments "
+                              f"({r.matched} matched, {r.suspense} to suspense), paid {r.paid}",
+                              posted=r, problems=reader.problems + r.problems)
+
+        return self._run_file(path, "835", work)
+
+    # -- write-offs -----------------------------------------------------------------------------------------
+
+    def write_off(self, pcn: str, reason: str, amount: Decimal | None = None) -> tuple[Decimal, Decimal]:
+        """Write off ``amount`` (default: all) of a claim's open insurance balance. Returns (written off,
+        balance left). Raises LedgerError when there is no such claim or nothing to write off."""
+        if not reason.strip():
+            raise LedgerError("a write-off needs a reason")
+
+        def unit(conn: Connection) -> tuple[Decimal, Decimal]:
+            claim = conn.execute(select(claims.c.id).where(claims.c.patient_control_number == pcn,
+                                                           claims.c.status.notin_(("replaced", "voided")))
+                                 .order_by(claims.c.id.desc()).limit(1).with_for_update()).first()
+            if claim is None:
+                raise LedgerError(f"no claim {pcn} in the ledger")
+            balance = conn.execute(select(func.sum(postings.c.amount))
+                                   .where(postings.c.claim_id == claim.id, postings.c.account == "insurance_ar")
+                                   ).scalar() or Decimal("0.00")
+            w = balance if amount is None else amount
+            if w <= 0:
+                raise LedgerError(f"claim {pcn} has no open insurance balance to write off ({balance})"
+                                  if amount is None else "the amount to write off must be positive")
+            if w > balance:
+                raise LedgerError(f"claim {pcn}: {w} is more than its open insurance balance {balance}")
+            e = Entry("writeoff", claim_id=claim.id, memo=reason.strip())
+            e.move("write_offs", "insurance_ar", w, claim_id=claim.id)
+            j = Journal(conn, self.clock())
+            j.add(e)
+            j.flush()
+            return w, balance - w
+
+        return transaction(self.engine, unit)
+
+    # -- views ----------------------------------------------------------------------------------------------
+
+    def claims(self, *, status: str | None = None, payer: str | None = None) -> list[views.ClaimBalance]:
+        with self.engine.connect() as conn:
+            return views.claim_balances(conn, status=status, payer=payer)
+
+    def claim(self, pcn: str) -> dict | None:
+        with self.engine.connect() as conn:
+            return views.claim_story(conn, pcn)
+
+    def reconcile(self) -> dict:
+        with self.engine.connect() as conn:
+            return views.reconcile(conn)
+
+    def check(self) -> list[Problem]:
+        with self.engine.connect() as conn:
+            return views.check(conn)
+
+    # -- control numbers ------------------------------------------------------------------------------------
+
+    def control_numbers(self, scope: str) -> LedgerControlNumbers:
+        return LedgerControlNumbers(self, scope)
+
+
+class LedgerControlNumbers:
+    """ISA13 / GS06 / ST02 numbers that never repeat for a receiver across runs (see InterchangeWriter)."""
+
+    def __init__(self, ledger: Ledger, scope: str) -> None:
+        self.ledger = ledger
+        self.scope = scope
+
+    def next(self, kind: str) -> int:
+        def unit(conn: Connection) -> int:
+            row = conn.execute(select(control_numbers.c.last).where(control_numbers.c.kind == kind,
+                                                                    control_numbers.c.scope == self.scope)
+                               .with_for_update()).first()
+            if row is None:
+                conn.execute(control_numbers.insert().values(kind=kind, scope=self.scope, last=1))
+                return 1
+            n = row.last + 1
+            conn.execute(update(control_numbers).where(control_numbers.c.kind == kind,
+                                                       control_numbers.c.scope == self.scope).values(last=n))
+            return n
+
+        return transaction(self.ledger.engine, unit)

@@ -1,0 +1,148 @@
+"""Connecting to the ledger database and keeping its schema current.
+
+The database is a SQLAlchemy URL: ``--db`` on the command line, else ``EDI_DATABASE_URL``, else the SQLite
+file ``edi.db`` in the working folder. PostgreSQL goes through psycopg 3 (``postgresql+psycopg://...``; a
+plain ``postgresql://`` URL is given that driver). The schema is managed by the Alembic migrations shipped
+in this package and applied on first use; ``edi ledger init`` applies them explicitly.
+
+Writers run each unit of work (one file) in one database transaction through :func:`transaction`, which
+retries the whole unit when PostgreSQL reports a serialization failure or a deadlock.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+DEFAULT_URL = "sqlite:///edi.db"
+ENV_VAR = "EDI_DATABASE_URL"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
+
+
+class LedgerError(Exception):
+    """A ledger operation that cannot be done (bad database URL, a schema newer than this edi...)."""
+
+
+def resolve_url(url: str | None = None) -> str:
+    url = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
+    """An engine for ``url`` (see module docstring). ``schema`` (PostgreSQL) puts every table in that schema
+    (tests use one schema each)."""
+    url = resolve_url(url)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 60})
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+                dbapi_conn.isolation_level = None  # transactions are begun explicitly, below
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(conn):  # pragma: no cover - trivial
+                # BEGIN IMMEDIATE: a writer takes the write lock up front, so two importers never deadlock
+                # on a lock upgrade; the second waits (busy timeout) and then runs.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            opts = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
+            engine = create_engine(url, pool_pre_ping=True, **opts)
+    except Exception as exc:  # bad URL, missing driver
+        raise LedgerError(f"cannot use database {url!r}: {exc}") from exc
+    return engine
+
+
+def is_sqlite(conn_or_engine) -> bool:
+    return conn_or_engine.dialect.name == "sqlite"
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (creates it on an empty database). Safe to run concurrently:
+    on PostgreSQL it holds an advisory lock while migrating."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_lock(724573)"))
+        try:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+            conn.commit()
+        finally:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_unlock(724573)"))
+                conn.commit()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Apply the migrations if the database has none yet or is behind."""
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current != head:
+        migrate(engine)
+
+
+def has_schema(engine: Engine) -> bool:
+    return inspect(engine).has_table("claims")
+
+
+_RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        if getattr(exc.orig, "sqlstate", None) in _RETRYABLE:
+            return True
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            return True
+    return False
+
+
+def transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: int = 5) -> T:
+    """Run ``work(conn)`` in one transaction, committed at the end, rolled back on any error. Retried (from
+    the start) on a serialization failure or a deadlock."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with engine.begin() as conn:
+                return work(conn)
+        except DBAPIError as exc:
+            if attempt < attempts and _retryable(exc):
+                time.sleep(0.05 * attempt)
+                continue
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def connect(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        yield conn

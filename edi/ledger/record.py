@@ -1,0 +1,145 @@
+"""Recording claims in the ledger: the claims of an 837 that was (or will be) submitted.
+
+Each claim becomes a ``claims`` row with its lines, and a charge entry (insurance A/R up, gross charges).
+A replacement (frequency 7) or a void (frequency 8) names the claim it replaces by patient control number
+or payer claim number (REF*F8): the original is marked replaced or voided and its charge entry is negated,
+so that A/R carries only the claim that stands. A void adds no charge of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from edi.ledger.journal import Entry, Journal, insert_returning_ids
+from edi.ledger.schema import claim_lines, claim_payments, claims, journal_entries, postings, transactions
+from edi.model import Claim
+from edi.problems import WARNING, Problem, Where
+
+BATCH = 1000
+
+
+@dataclass
+class RecordResult:
+    claims: int = 0
+    charges: Decimal = Decimal(0)
+    replaced: int = 0
+    voided: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+class ClaimRecorder:
+    """Records claims of one file inside the caller's transaction (batched inserts)."""
+
+    def __init__(self, conn: Connection, *, file_id: int, status: str, now: datetime, file_name: str) -> None:
+        self.conn = conn
+        self.file_id = file_id
+        self.status = status
+        self.now = now
+        self.file_name = file_name
+        self.journal = Journal(conn, now)
+        self.result = RecordResult()
+        self.transactions: dict[tuple[str | None, str | None], int] = {}
+        self.batch: list[Claim] = []
+
+    def add(self, claim: Claim) -> None:
+        self.batch.append(claim)
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def add_all(self, items: Iterable[Claim]) -> RecordResult:
+        for c in items:
+            self.add(c)
+        self.flush()
+        return self.result
+
+    def _transaction_id(self, claim: Claim) -> int | None:
+        src = claim.source
+        key = (src.interchange, src.transaction) if src else (None, None)
+        if key == (None, None):
+            return None
+        if key not in self.transactions:
+            self.transactions[key] = insert_returning_ids(self.conn, transactions, [{
+                "file_id": self.file_id, "st01": "837", "interchange": key[0], "control_number": key[1],
+                "claims": 0}])[0]
+        return self.transactions[key]
+
+    def flush(self) -> None:
+        batch, self.batch = self.batch, []
+        if not batch:
+            return
+        rows = []
+        for c in batch:
+            rows.append({
+                "patient_control_number": c.patient_control_number, "kind": c.kind, "payer_id": c.payer.payer_id,
+                "payer_name": c.payer.name, "frequency": c.frequency, "charge": c.total_charge,
+                "service_date": c.first_service_date, "billing_npi": c.billing_provider.npi,
+                "member_id": c.subscriber.member_id, "payer_claim_number": c.payer_claim_number,
+                "status": "voided" if c.frequency == "8" else self.status, "file_id": self.file_id,
+                "transaction_id": self._transaction_id(c), "segment": c.source.segment if c.source else None,
+                "replaces_id": None, "created_at": self.now,
+            })
+        ids = insert_returning_ids(self.conn, claims, rows)
+        line_rows = []
+        for claim_id, c in zip(ids, batch, strict=True):
+            for ln in c.lines:
+                line_rows.append({
+                    "claim_id": claim_id, "line_number": ln.number, "procedure": ln.procedure,
+                    "modifiers": ":".join(ln.modifiers) or None, "revenue_code": ln.revenue_code, "charge": ln.charge,
+                    "units": str(ln.units), "service_date": ln.service_date,
+                    "line_control_number": ln.line_control_number,
+                })
+            if c.frequency in ("7", "8"):
+                self.journal.flush()  # the original's charge may be waiting in this very batch
+                self._replace(claim_id, c)
+            if c.frequency != "8":
+                e = Entry("charge", claim_id=claim_id, file_id=self.file_id, memo="claim recorded")
+                e.move("insurance_ar", "gross_charges", c.total_charge, claim_id=claim_id)
+                self.journal.add(e)
+                self.result.charges += c.total_charge
+            self.result.claims += 1
+        if line_rows:
+            self.conn.execute(insert(claim_lines), line_rows)
+        self.journal.flush()
+
+    def _replace(self, claim_id: int, c: Claim) -> None:
+        """Mark the claim that ``c`` (frequency 7 or 8) replaces, and negate its charge."""
+        conds = [claims.c.patient_control_number == c.patient_control_number]
+        if c.payer_claim_number:
+            icn = c.payer_claim_number
+            paid_claims = select(claim_payments.c.claim_id).where(claim_payments.c.payer_claim_number == icn)
+            conds += [claims.c.payer_claim_number == icn, claims.c.id.in_(paid_claims)]
+        original = self.conn.execute(
+            select(claims.c.id).where(or_(*conds), claims.c.id != claim_id,
+                                      claims.c.status.notin_(("replaced", "voided")))
+            .order_by(claims.c.id.desc()).limit(1)).scalar()
+        what = "voided" if c.frequency == "8" else "replaced"
+        if original is None:
+            self.result.problems.append(Problem(
+                "ledger.claim.original_unknown",
+                f"claim {c.patient_control_number} ({what[:-1]}s, frequency {c.frequency}) names a claim this "
+                "ledger does not hold; recorded on its own", WARNING,
+                Where(file=self.file_name, segment=c.source.segment if c.source else None, tag="CLM",
+                      record=c.patient_control_number)))
+            return
+        self.conn.execute(update(claims).where(claims.c.id == original).values(status=what))
+        self.conn.execute(update(claims).where(claims.c.id == claim_id).values(replaces_id=original))
+        charge_entry = self.conn.execute(
+            select(journal_entries.c.id).where(and_(journal_entries.c.claim_id == original,
+                                                    journal_entries.c.kind == "charge"))).scalar()
+        if charge_entry is not None:
+            rows = self.conn.execute(select(postings).where(postings.c.entry_id == charge_entry)).mappings().all()
+            e = Entry(what, claim_id=original, file_id=self.file_id, reverses_id=charge_entry,
+                      memo=f"charge withdrawn: {what} by claim {c.patient_control_number}")
+            for p in rows:
+                e.post(p["account"], -p["amount"], claim_id=p["claim_id"], line_id=p["line_id"])
+            self.journal.add(e)
+        if c.frequency == "8":
+            self.result.voided += 1
+        else:
+            self.result.replaced += 1

@@ -1,0 +1,261 @@
+"""The ledger's tables (SQLAlchemy Core). Alembic migrations in ``edi/ledger/migrations`` create them; this
+module is what the code queries, and a test checks that the migrations produce exactly these tables.
+
+Money is stored as integer cents (``Money``), exact on every database, SQLite included (whose NUMERIC is a
+float). Postings are append-only: an amount is never updated; a reversal is a new entry negating an old one.
+
+Double entry: every journal entry's postings sum to zero. Debits are positive, credits negative.
+
+| event | debit (+) | credit (-) |
+| --- | --- | --- |
+| claim recorded, charge C | insurance_ar C | gross_charges C |
+| claim payment P | undeposited_era P | insurance_ar P |
+| CO / PI / OA adjustment A | contractual / payer_initiated / other_adjustments A | insurance_ar A |
+| PR adjustment A | patient_ar A | insurance_ar A |
+| write-off W | write_offs W | insurance_ar W |
+| PLB amount X (positive reduces the payment) | provider_adjustments X | undeposited_era X |
+| payment for an unknown claim P | undeposited_era P | suspense P |
+| 835 whose BPR02 differs from its detail by D | undeposited_era D | suspense D |
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.sql.expression import false
+from sqlalchemy.types import TypeDecorator
+
+CENTS = Decimal(100)
+
+
+class Money(TypeDecorator):
+    """A Decimal amount stored as integer cents. Refuses an amount with fractions of a cent."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            if isinstance(value, float):
+                raise TypeError("money must be Decimal, never float")
+            value = Decimal(value)
+        cents = value * CENTS
+        if cents != cents.to_integral_value():
+            raise ValueError(f"{value} has fractions of a cent")
+        return int(cents)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return (Decimal(int(value)) / CENTS).quantize(Decimal("0.01"))
+
+
+metadata = MetaData()
+
+#: The accounts of the chart. Postings name one of them.
+ACCOUNTS = ("insurance_ar", "gross_charges", "undeposited_era", "contractual", "payer_initiated",
+            "other_adjustments", "patient_ar", "write_offs", "provider_adjustments", "suspense", "bank")
+
+#: Adjustment group code -> the account its amount moves to.
+GROUP_ACCOUNT = {"CO": "contractual", "PI": "payer_initiated", "OA": "other_adjustments", "PR": "patient_ar",
+                 "CR": "other_adjustments"}
+
+CLAIM_STATUSES = ("built", "submitted", "accepted", "rejected", "paid", "denied", "reversed", "voided", "replaced")
+
+files = Table(
+    "files", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("kind", String(8), nullable=False),  # 837, 835, 999, 277
+    Column("name", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("interchanges", Text),  # ISA13 values, space-separated
+    Column("imported_at", DateTime, nullable=False),
+)
+
+transactions = Table(
+    "transactions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_id", Integer, ForeignKey("files.id"), nullable=False),
+    Column("st01", String(3), nullable=False),
+    Column("interchange", String(9)),  # ISA13
+    Column("group_control", String(9)),  # GS06
+    Column("control_number", String(9)),  # ST02
+    Column("batch_id", Text),  # BHT03
+    Column("version", String(20)),
+    Column("claims", Integer, nullable=False, server_default="0"),
+)
+
+claims = Table(
+    "claims", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_control_number", String(38), nullable=False),
+    Column("kind", String(13), nullable=False),  # professional, institutional
+    Column("payer_id", String(80)),
+    Column("payer_name", Text),
+    Column("frequency", String(1), nullable=False, server_default="1"),
+    Column("charge", Money, nullable=False),
+    Column("service_date", Date),
+    Column("billing_npi", String(10)),
+    Column("member_id", String(80)),
+    Column("payer_claim_number", String(50)),  # REF*F8 sent, or the last CLP07 received
+    Column("status", String(10), nullable=False),
+    Column("file_id", Integer, ForeignKey("files.id")),
+    Column("transaction_id", Integer, ForeignKey("transactions.id")),
+    Column("segment", Integer),
+    Column("replaces_id", Integer, ForeignKey("claims.id")),
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint("status IN ('built','submitted','accepted','rejected','paid','denied','reversed','voided',"
+                    "'replaced')", name="claims_status"),
+    Index("claims_pcn", "patient_control_number"),
+    Index("claims_payer_claim_number", "payer_claim_number"),
+    UniqueConstraint("file_id", "segment", name="claims_file_segment"),
+)
+
+claim_lines = Table(
+    "claim_lines", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("claim_id", Integer, ForeignKey("claims.id"), nullable=False),
+    Column("line_number", Integer, nullable=False),
+    Column("procedure", String(48)),
+    Column("modifiers", String(16)),  # colon-separated
+    Column("revenue_code", String(4)),
+    Column("charge", Money, nullable=False),
+    Column("units", String(16)),
+    Column("service_date", Date),
+    Column("line_control_number", String(50)),
+    Index("claim_lines_claim", "claim_id"),
+)
+
+remittances = Table(
+    "remittances", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_id", Integer, ForeignKey("files.id"), nullable=False),
+    Column("payer_key", String(80), nullable=False),  # TRN03, else the payer's id, else its name
+    Column("payer_name", Text),
+    Column("trace_number", String(80), nullable=False),  # TRN02
+    Column("amount", Money, nullable=False),  # BPR02, signed by BPR03 (a debit is negative)
+    Column("handling", String(2)),
+    Column("method", String(3)),
+    Column("payment_date", Date),
+    Column("control_number", String(9)),  # ST02
+    Column("segment", Integer),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("payer_key", "trace_number", name="remittances_payment"),
+)
+
+journal_entries = Table(
+    "journal_entries", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),  # charge, payment, reversal, denial, writeoff, plb, suspense, ...
+    Column("claim_id", Integer, ForeignKey("claims.id")),
+    Column("remittance_id", Integer, ForeignKey("remittances.id")),
+    Column("claim_payment_id", Integer, ForeignKey("claim_payments.id")),
+    Column("file_id", Integer, ForeignKey("files.id")),
+    Column("reverses_id", Integer, ForeignKey("journal_entries.id")),
+    Column("memo", Text),
+    Column("created_at", DateTime, nullable=False),
+    Index("journal_entries_claim", "claim_id"),
+    Index("journal_entries_remittance", "remittance_id"),
+)
+
+postings = Table(
+    "postings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=False),
+    Column("account", String(24), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("claim_id", Integer, ForeignKey("claims.id")),
+    Column("line_id", Integer, ForeignKey("claim_lines.id")),
+    Column("group_code", String(2)),
+    Column("reason", String(8)),
+    CheckConstraint("account IN ('insurance_ar','gross_charges','undeposited_era','contractual','payer_initiated',"
+                    "'other_adjustments','patient_ar','write_offs','provider_adjustments','suspense','bank')",
+                    name="postings_account"),
+    Index("postings_entry", "entry_id"),
+    Index("postings_claim", "claim_id", "account"),
+)
+
+claim_payments = Table(
+    "claim_payments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("remittance_id", Integer, ForeignKey("remittances.id"), nullable=False),
+    Column("claim_id", Integer, ForeignKey("claims.id")),  # NULL: in suspense
+    Column("patient_control_number", String(38), nullable=False),
+    Column("status", String(2), nullable=False),  # CLP02
+    Column("charge", Money, nullable=False),
+    Column("paid", Money, nullable=False),
+    Column("patient_responsibility", Money),
+    Column("payer_claim_number", String(50)),
+    Column("denied", Money),  # CLP02 = 4: the adjustments recorded, not posted
+    Column("reverses_id", Integer, ForeignKey("claim_payments.id")),
+    Column("segment", Integer),
+    Index("claim_payments_claim", "claim_id"),
+    Index("claim_payments_icn", "payer_claim_number"),
+)
+
+adjustments = Table(
+    "adjustments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("claim_payment_id", Integer, ForeignKey("claim_payments.id"), nullable=False),
+    Column("claim_id", Integer, ForeignKey("claims.id")),
+    Column("line_id", Integer, ForeignKey("claim_lines.id")),
+    Column("level", String(5), nullable=False),  # claim, line
+    Column("group_code", String(2), nullable=False),
+    Column("reason", String(8), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("quantity", String(16)),
+    Column("remarks", Text),  # RARCs (line LQ*HE, claim MOA/MIA), space-separated
+    Column("posted", Boolean, nullable=False),  # False for a denial's adjustments
+    Column("line_denial", Boolean, nullable=False, server_default=false()),  # a line paid nothing in a paid claim
+    Index("adjustments_claim", "claim_id"),
+)
+
+provider_adjustments = Table(
+    "provider_adjustments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("remittance_id", Integer, ForeignKey("remittances.id"), nullable=False),
+    Column("provider_id", String(80)),
+    Column("reason", String(4), nullable=False),
+    Column("reference", Text),
+    Column("amount", Money, nullable=False),
+    Column("claim_id", Integer, ForeignKey("claims.id")),  # the claim the reference names, when found
+    Column("segment", Integer),
+)
+
+suspense_items = Table(
+    "suspense_items", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("remittance_id", Integer, ForeignKey("remittances.id"), nullable=False),
+    Column("claim_payment_id", Integer, ForeignKey("claim_payments.id")),
+    Column("kind", String(16), nullable=False),  # unmatched_claim, unbalanced_payment, unmatched_line
+    Column("patient_control_number", String(38)),
+    Column("amount", Money, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("segment", Integer),
+)
+
+control_numbers = Table(
+    "control_numbers", metadata,
+    Column("kind", String(16), primary_key=True),  # interchange, group, transaction
+    Column("scope", String(80), primary_key=True),  # the receiver the numbers are unique for
+    Column("last", BigInteger, nullable=False),
+)

@@ -1,0 +1,279 @@
+"""What the ledger shows: claims with their balances, one claim's story, the reconciliation of payments, and
+the proof of its invariants. Every figure is a sum of postings; nothing is stored twice."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Connection
+
+from edi.ledger.schema import (
+    adjustments,
+    claim_lines,
+    claim_payments,
+    claims,
+    files,
+    journal_entries,
+    postings,
+    provider_adjustments,
+    remittances,
+    suspense_items,
+    transactions,
+)
+from edi.problems import ERROR, Problem, Where
+
+ZERO = Decimal(0)
+ADJUSTMENT_ACCOUNTS = {"CO": "contractual", "OA": "other_adjustments", "PI": "payer_initiated", "PR": "patient_ar"}
+
+
+@dataclass
+class ClaimBalance:
+    id: int
+    patient_control_number: str
+    payer: str | None
+    status: str
+    billed: Decimal
+    paid: Decimal
+    adjustments: dict[str, Decimal]
+    denied: Decimal
+    written_off: Decimal
+    patient_responsibility: Decimal
+    insurance_balance: Decimal
+    remittances: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "patient_control_number": self.patient_control_number, "payer": self.payer, "status": self.status,
+            "billed": _m(self.billed), "paid": _m(self.paid),
+            "adjustments": {k: _m(v) for k, v in self.adjustments.items()}, "denied": _m(self.denied),
+            "written_off": _m(self.written_off), "patient_responsibility": _m(self.patient_responsibility),
+            "insurance_balance": _m(self.insurance_balance), "remittances": self.remittances,
+        }
+
+
+def _m(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def _sums_by_claim(conn: Connection, claim_ids: list[int] | None = None) -> dict[int, dict[str, Decimal]]:
+    q = select(postings.c.claim_id, postings.c.account, func.sum(postings.c.amount)).where(
+        postings.c.claim_id.is_not(None)).group_by(postings.c.claim_id, postings.c.account)
+    if claim_ids is not None:
+        q = q.where(postings.c.claim_id.in_(claim_ids))
+    out: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for claim_id, account, total in conn.execute(q):
+        out[claim_id][account] = total or ZERO
+    return out
+
+
+def claim_balances(conn: Connection, *, status: str | None = None, payer: str | None = None,
+                   pcn: str | None = None) -> list[ClaimBalance]:
+    """One row per claim, oldest first. ``payer`` matches the payer's name or id (case-insensitive part)."""
+    q = select(claims.c.id, claims.c.patient_control_number, claims.c.payer_name, claims.c.payer_id,
+               claims.c.status).order_by(claims.c.id)
+    if status:
+        q = q.where(claims.c.status == status)
+    if payer:
+        like = f"%{payer.lower()}%"
+        q = q.where(or_(func.lower(claims.c.payer_name).like(like), func.lower(claims.c.payer_id).like(like)))
+    if pcn:
+        q = q.where(claims.c.patient_control_number == pcn)
+    rows = conn.execute(q).all()
+    ids = [r.id for r in rows] if (status or payer or pcn) else None
+    sums = _sums_by_claim(conn, ids)
+    denied: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    traces: dict[int, list[str]] = defaultdict(list)
+    dq = (select(claim_payments.c.claim_id, claim_payments.c.denied, remittances.c.trace_number)
+          .join(remittances, remittances.c.id == claim_payments.c.remittance_id)
+          .where(claim_payments.c.claim_id.is_not(None)).order_by(claim_payments.c.id))
+    if ids is not None:
+        dq = dq.where(claim_payments.c.claim_id.in_(ids))
+    for claim_id, den, trace in conn.execute(dq):
+        if den:
+            denied[claim_id] += den
+        if trace not in traces[claim_id]:
+            traces[claim_id].append(trace)
+    out = []
+    for r in rows:
+        s = sums.get(r.id, {})
+        adj = {g: s.get(acct, ZERO) for g, acct in ADJUSTMENT_ACCOUNTS.items()}
+        out.append(ClaimBalance(
+            id=r.id, patient_control_number=r.patient_control_number, payer=r.payer_name or r.payer_id,
+            status=r.status, billed=-s.get("gross_charges", ZERO), paid=s.get("undeposited_era", ZERO),
+            adjustments={"CO": adj["CO"], "PR": adj["PR"], "OA": adj["OA"], "PI": adj["PI"]},
+            denied=denied[r.id], written_off=s.get("write_offs", ZERO), patient_responsibility=adj["PR"],
+            insurance_balance=s.get("insurance_ar", ZERO), remittances=traces[r.id]))
+    return out
+
+
+def claim_story(conn: Connection, pcn: str) -> dict | None:
+    """Everything about the claims with this patient control number: submission, remittances, postings."""
+    rows = conn.execute(select(claims, files.c.name.label("file_name"), transactions.c.interchange,
+                               transactions.c.control_number.label("st02"))
+                        .outerjoin(files, files.c.id == claims.c.file_id)
+                        .outerjoin(transactions, transactions.c.id == claims.c.transaction_id)
+                        .where(claims.c.patient_control_number == pcn).order_by(claims.c.id)).mappings().all()
+    if not rows:
+        return None
+    balances = {b.id: b for b in claim_balances(conn, pcn=pcn)}
+    story = []
+    for c in rows:
+        lines = conn.execute(select(claim_lines).where(claim_lines.c.claim_id == c["id"])
+                             .order_by(claim_lines.c.line_number)).mappings().all()
+        payments = []
+        for p in conn.execute(select(claim_payments, remittances.c.trace_number, remittances.c.payment_date,
+                                     remittances.c.payer_name)
+                              .join(remittances, remittances.c.id == claim_payments.c.remittance_id)
+                              .where(claim_payments.c.claim_id == c["id"]).order_by(claim_payments.c.id)).mappings():
+            adj = conn.execute(select(adjustments).where(adjustments.c.claim_payment_id == p["id"])
+                               .order_by(adjustments.c.id)).mappings().all()
+            payments.append({
+                "trace_number": p["trace_number"], "payment_date": _iso(p["payment_date"]), "payer": p["payer_name"],
+                "status": p["status"], "charge": _m(p["charge"]), "paid": _m(p["paid"]),
+                "payer_claim_number": p["payer_claim_number"], "denied": _m(p["denied"]) if p["denied"] else None,
+                "reverses": p["reverses_id"] is not None, "segment": p["segment"],
+                "adjustments": [{"level": a["level"], "group": a["group_code"], "reason": a["reason"],
+                                 "amount": _m(a["amount"]), "remarks": a["remarks"], "posted": a["posted"],
+                                 "line_denial": a["line_denial"]} for a in adj],
+            })
+        entries = []
+        for e in conn.execute(select(journal_entries).where(journal_entries.c.claim_id == c["id"])
+                              .order_by(journal_entries.c.id)).mappings():
+            ps = conn.execute(select(postings).where(postings.c.entry_id == e["id"]).order_by(postings.c.id)).mappings()
+            entries.append({"id": e["id"], "kind": e["kind"], "memo": e["memo"], "date": _iso(e["created_at"]),
+                            "postings": [{"account": p["account"], "amount": _m(p["amount"]),
+                                          "group": p["group_code"], "reason": p["reason"]} for p in ps]})
+        b = balances[c["id"]]
+        story.append({
+            "claim": b.as_dict(),
+            "submission": {"file": c["file_name"], "interchange": c["interchange"], "transaction": c["st02"],
+                           "segment": c["segment"], "recorded": _iso(c["created_at"]), "kind": c["kind"],
+                           "frequency": c["frequency"], "charge": _m(c["charge"]),
+                           "service_date": _iso(c["service_date"])},
+            "lines": [{"line": ln["line_number"], "procedure": ln["procedure"], "modifiers": ln["modifiers"],
+                       "revenue_code": ln["revenue_code"], "charge": _m(ln["charge"]), "units": ln["units"],
+                       "service_date": _iso(ln["service_date"]), "line_control_number": ln["line_control_number"]}
+                      for ln in lines],
+            "acknowledgments": [],
+            "remittances": payments,
+            "entries": entries,
+        })
+    return {"patient_control_number": pcn, "claims": story}
+
+
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def reconcile(conn: Connection) -> dict:
+    """Per payment: what it says (BPR02) and what was posted from it; totals; the suspense items."""
+    cash = dict(conn.execute(
+        select(journal_entries.c.remittance_id, func.sum(postings.c.amount))
+        .join(postings, postings.c.entry_id == journal_entries.c.id)
+        .where(postings.c.account == "undeposited_era", journal_entries.c.remittance_id.is_not(None))
+        .group_by(journal_entries.c.remittance_id)).all())
+    per_claims: dict[int, dict] = defaultdict(lambda: {"matched": 0, "matched_paid": ZERO, "unmatched": 0,
+                                                        "unmatched_paid": ZERO})
+    for rid, matched, n, total in conn.execute(
+            select(claim_payments.c.remittance_id, claim_payments.c.claim_id.is_not(None), func.count(),
+                   func.sum(claim_payments.c.paid))
+            .group_by(claim_payments.c.remittance_id, claim_payments.c.claim_id.is_not(None))):
+        d = per_claims[rid]
+        key = "matched" if matched else "unmatched"
+        d[key] += n
+        d[key + "_paid"] += total or ZERO
+    plb = dict(conn.execute(select(provider_adjustments.c.remittance_id, func.sum(provider_adjustments.c.amount))
+                            .group_by(provider_adjustments.c.remittance_id)).all())
+    out = []
+    totals = {"payments": 0, "amount": ZERO, "posted": ZERO, "matched_paid": ZERO, "unmatched_paid": ZERO,
+              "provider_adjustments": ZERO}
+    for r in conn.execute(select(remittances, files.c.name).join(files, files.c.id == remittances.c.file_id)
+                          .order_by(remittances.c.id)).mappings():
+        d = per_claims[r["id"]]
+        posted = cash.get(r["id"], ZERO) or ZERO
+        p = plb.get(r["id"], ZERO) or ZERO
+        out.append({
+            "trace_number": r["trace_number"], "payer": r["payer_name"], "payer_key": r["payer_key"],
+            "payment_date": _iso(r["payment_date"]), "method": r["method"], "amount": _m(r["amount"]),
+            "claims_matched": d["matched"], "matched_paid": _m(d["matched_paid"]),
+            "claims_unmatched": d["unmatched"], "unmatched_paid": _m(d["unmatched_paid"]),
+            "provider_adjustments": _m(p), "posted": _m(posted), "balanced": posted == r["amount"],
+            "file": r["name"],
+        })
+        totals["payments"] += 1
+        totals["amount"] += r["amount"]
+        totals["posted"] += posted
+        totals["matched_paid"] += d["matched_paid"]
+        totals["unmatched_paid"] += d["unmatched_paid"]
+        totals["provider_adjustments"] += p
+    suspense = [{"kind": s["kind"], "patient_control_number": s["patient_control_number"], "amount": _m(s["amount"]),
+                 "reason": s["reason"], "trace_number": s["trace_number"], "segment": s["segment"]}
+                for s in conn.execute(select(suspense_items, remittances.c.trace_number)
+                                      .join(remittances, remittances.c.id == suspense_items.c.remittance_id)
+                                      .order_by(suspense_items.c.id)).mappings()]
+    held = sum((Decimal(s["amount"]) for s in suspense if s["kind"] != "unmatched_line"), ZERO)
+    return {
+        "payments": out,
+        "totals": {k: (_m(v) if isinstance(v, Decimal) else v) for k, v in totals.items()} | {
+            "balanced": all(p["balanced"] for p in out), "suspense": _m(held)},
+        "suspense": suspense,
+    }
+
+
+def check(conn: Connection) -> list[Problem]:
+    """Prove the ledger's invariants; each violation is an error problem naming it."""
+    found: list[Problem] = []
+
+    def bad(code: str, message: str, record: str | None = None) -> None:
+        found.append(Problem(code, message, ERROR, Where(record=record)))
+
+    for entry_id, kind, total in conn.execute(
+            select(postings.c.entry_id, journal_entries.c.kind, func.sum(postings.c.amount))
+            .join(journal_entries, journal_entries.c.id == postings.c.entry_id)
+            .group_by(postings.c.entry_id, journal_entries.c.kind).having(func.sum(postings.c.amount) != 0)):
+        bad("ledger.entry.unbalanced", f"journal entry {entry_id} ({kind}) sums to {total}, not zero")
+    # each claim's balance, recomputed from its postings account by account, equals what the views show
+    # (every posting to a claim's insurance A/R has its counterpart on the same claim), and a claim that stands
+    # is billed exactly its charge while a replaced or voided one is billed nothing
+    charges = {r.id: (r.charge, r.status, r.frequency) for r in conn.execute(
+        select(claims.c.id, claims.c.charge, claims.c.status, claims.c.frequency))}
+    for b in claim_balances(conn):
+        shown = (b.billed - b.paid - b.adjustments["CO"] - b.adjustments["OA"] - b.adjustments["PI"]
+                 - b.adjustments["PR"] - b.written_off)
+        if shown != b.insurance_balance:
+            bad("ledger.claim.balance", f"claim {b.patient_control_number}: insurance A/R {b.insurance_balance}, "
+                f"but charges - payments - adjustments - write-offs = {shown}", b.patient_control_number)
+        charge, status, frequency = charges[b.id]
+        expected = ZERO if status in ("replaced", "voided") or frequency == "8" else charge
+        if b.billed != expected:
+            bad("ledger.claim.billed", f"claim {b.patient_control_number} ({status}): charges posted {b.billed}, "
+                f"expected {expected}", b.patient_control_number)
+    # every remittance's cash postings equal its BPR02
+    cash = dict(conn.execute(
+        select(journal_entries.c.remittance_id, func.sum(postings.c.amount))
+        .join(postings, postings.c.entry_id == journal_entries.c.id)
+        .where(postings.c.account == "undeposited_era", journal_entries.c.remittance_id.is_not(None))
+        .group_by(journal_entries.c.remittance_id)).all())
+    for rid, trace, amount in conn.execute(select(remittances.c.id, remittances.c.trace_number,
+                                                  remittances.c.amount)):
+        posted = cash.get(rid) or ZERO
+        if posted != amount:
+            bad("ledger.payment.posted", f"payment {trace}: BPR02 {amount} but {posted} was posted to cash", trace)
+    # no file and no payment posted twice
+    for sha, n in conn.execute(select(files.c.sha256, func.count()).group_by(files.c.sha256)
+                               .having(func.count() > 1)):
+        bad("ledger.file.twice", f"file {sha[:12]}... was recorded {n} times")
+    for key, trace, n in conn.execute(select(remittances.c.payer_key, remittances.c.trace_number, func.count())
+                                      .group_by(remittances.c.payer_key, remittances.c.trace_number)
+                                      .having(func.count() > 1)):
+        bad("ledger.payment.twice", f"payment {trace} from {key} was posted {n} times", trace)
+    for cp_id, n in conn.execute(select(journal_entries.c.claim_payment_id, func.count())
+                                 .where(and_(journal_entries.c.claim_payment_id.is_not(None),
+                                             journal_entries.c.kind.in_(("payment", "denial", "reversal",
+                                                                         "suspense"))))
+                                 .group_by(journal_entries.c.claim_payment_id).having(func.count() > 1)):
+        bad("ledger.claim_payment.twice", f"claim payment {cp_id} was posted {n} times")
+    return found
