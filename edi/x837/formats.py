@@ -1,0 +1,175 @@
+"""What the 837 writer and reader agree on: versions, provider loops, and how amounts and dates are written.
+
+Amounts follow the X12 ``R`` type (digest 1.6): a decimal point only when there are decimals, no trailing
+zeros after it, no leading ``+``, a leading ``-`` for negatives; HIPAA caps money at 99999999.99. Dates are
+``D8`` (CCYYMMDD) or ``RD8`` (CCYYMMDD-CCYYMMDD).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from edi.model import ClaimKind
+
+#: GS08 / ST03 of the transactions the writer produces.
+VERSIONS: dict[ClaimKind, str] = {"professional": "005010X222A1", "institutional": "005010X223A2"}
+
+#: The implementation guide named in GS08 / ST03 (5010 and 4010) -> what it carries.
+_GUIDES = {"X222": "professional", "X098": "professional", "X223": "institutional", "X096": "institutional",
+           "X224": "dental", "X097": "dental"}
+
+MAX_MONEY = Decimal("99999999.99")
+CENT = Decimal("0.01")
+_D8 = re.compile(r"\d{8}\Z")
+
+
+def kind_of_version(version: str) -> str | None:
+    """``professional``, ``institutional`` or ``dental`` from a GS08 / ST03 value; None when unknown."""
+    for guide, kind in _GUIDES.items():
+        if guide in version:
+            return kind
+    return None
+
+
+def decimal_text(value: Decimal) -> str:
+    """An X12 ``R`` value: ``100``, ``12.5``, ``-3.25``, never ``100.00`` or ``+1``."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def money_problem(value: Decimal) -> str | None:
+    """Why ``value`` cannot be written as an 837 amount, or None when it can."""
+    if not value.is_finite():
+        return "is not a number"
+    if value < 0:
+        return "is negative (corrections are made by replacement or void, not negative amounts)"
+    if value > MAX_MONEY:
+        return f"exceeds {MAX_MONEY}, the largest amount HIPAA allows"
+    if value != value.quantize(CENT):
+        return "has more than two decimals"
+    return None
+
+
+def quantity_problem(value: Decimal) -> str | None:
+    """Why ``value`` cannot be written as a unit count (SV104 / SV205), or None when it can."""
+    if not value.is_finite() or value < 0:
+        return "is negative or not a number"
+    if value != value.quantize(Decimal("0.001")):
+        return "has more than three decimals"
+    if len(decimal_text(value).replace(".", "")) > 8:
+        return "has more than eight digits"
+    return None
+
+
+def d8(value: date) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def rd8(start: date, end: date) -> str:
+    return f"{d8(start)}-{d8(end)}"
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def parse_d8(text: str) -> date | None:
+    if not _D8.match(text):
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
+
+
+def parse_rd8(text: str) -> tuple[date, date] | None:
+    start, sep, end = text.partition("-")
+    first, last = parse_d8(start), parse_d8(end)
+    if not sep or first is None or last is None:
+        return None
+    return first, last
+
+
+# -- provider loops -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderLoop:
+    """How one provider role is carried: its loop, NM101, whether it must be a person (NM102 = 1) or an
+    organization (NM102 = 2), its PRV01 code when the loop has a taxonomy (PRV), and whether N3/N4 follow."""
+
+    loop: str
+    code: str
+    label: str
+    entity: str | None = None  # "1" person only, "2" organization only, None either
+    taxonomy: str | None = None
+    address: bool = False
+
+
+#: Claim-level provider loops (2310x) in the order the implementation guides put them, by ``Claim`` attribute.
+CLAIM_PROVIDERS: dict[ClaimKind, tuple[tuple[str, ProviderLoop], ...]] = {
+    "professional": (
+        ("referring_provider", ProviderLoop("2310A", "DN", "referring provider", entity="1")),
+        ("rendering_provider", ProviderLoop("2310B", "82", "rendering provider", taxonomy="PE")),
+        ("service_facility", ProviderLoop("2310C", "77", "service facility", entity="2", address=True)),
+    ),
+    "institutional": (
+        ("attending_provider", ProviderLoop("2310A", "71", "attending provider", entity="1", taxonomy="AT")),
+        ("operating_provider", ProviderLoop("2310B", "72", "operating physician", entity="1")),
+        ("rendering_provider", ProviderLoop("2310D", "82", "rendering provider", entity="1")),
+        ("service_facility", ProviderLoop("2310E", "77", "service facility", entity="2", address=True)),
+        ("referring_provider", ProviderLoop("2310F", "DN", "referring provider", entity="1")),
+    ),
+}
+
+#: The line-level rendering provider (2420A in 837P, 2420C in 837I).
+LINE_RENDERING: dict[ClaimKind, ProviderLoop] = {
+    "professional": ProviderLoop("2420A", "82", "line rendering provider", taxonomy="PE"),
+    "institutional": ProviderLoop("2420C", "82", "line rendering provider", entity="1"),
+}
+
+
+# -- HI (diagnoses and institutional codes) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HiGroup:
+    """One kind of HI composite: its qualifier, how many a claim may carry, and what follows the code
+    (``date`` = ``D8`` or ``RD8`` in HIxx-3/-4, ``amount`` in HIxx-5, a present-on-admission flag in HIxx-9).
+    ``diagnosis`` tells a ``Diagnosis`` (True) from a ``CodeDate`` (False)."""
+
+    qualifier: str
+    limit: int
+    diagnosis: bool = True
+    date: str | None = None
+    amount: bool = False
+    poa: bool = False
+
+
+#: HI groups in the order of the implementation guides. An 837P puts its principal (ABK) and other (ABF)
+#: diagnoses in one HI of at most 12; an 837I gives each group its own HI segments of at most 12 composites.
+HI_GROUPS: dict[ClaimKind, tuple[HiGroup, ...]] = {
+    "professional": (
+        HiGroup("ABK", 1), HiGroup("ABF", 11), HiGroup("BG", 24, diagnosis=False),
+    ),
+    "institutional": (
+        HiGroup("ABK", 1, poa=True), HiGroup("ABJ", 1), HiGroup("APR", 3), HiGroup("ABN", 12, poa=True),
+        HiGroup("DR", 1, diagnosis=False), HiGroup("ABF", 24, poa=True),
+        HiGroup("BBR", 1, diagnosis=False, date="D8"), HiGroup("BBQ", 24, diagnosis=False, date="D8"),
+        HiGroup("BI", 24, diagnosis=False, date="RD8"), HiGroup("BH", 24, diagnosis=False, date="D8"),
+        HiGroup("BE", 24, diagnosis=False, amount=True), HiGroup("BG", 24, diagnosis=False),
+    ),
+}
+
+#: HI qualifiers read as diagnoses (ICD-10 and the ICD-9 ones older files carry); every other one is a code.
+DIAGNOSIS_QUALIFIERS = frozenset({"ABK", "BK", "ABF", "BF", "ABJ", "BJ", "APR", "PR", "ABN", "BN"})
+COMPOSITE_PER_HI = 12
