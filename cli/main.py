@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import remit, x12
+from cli import claims, ledger, remit, x12
 
 app = typer.Typer(
     name="edi",
@@ -16,6 +16,9 @@ app = typer.Typer(
 )
 app.add_typer(x12.app, name="x12")
 app.add_typer(remit.app, name="remit")
+app.add_typer(claims.app, name="claims")
+app.add_typer(ledger.app, name="ledger")
+app.command("reconcile")(ledger.reconcile)
 
 
 def main() -> None:  # console script entry point

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cli import ledger
 from cli.output import (
     OK,
     PROBLEMS,
@@ -23,8 +24,9 @@ from edi.x835.export import TABLES, Exporter, open_table
 from edi.x835.reader import read_remittances
 from edi.x835.views import Payment, load_descriptions, money, payment_json, payments
 
-app = typer.Typer(help="835 remittances: show them like a paper EOB, export them as flat tables.",
-                  no_args_is_help=True)
+app = typer.Typer(help="835 remittances: show them like a paper EOB, export them as flat tables, post them to "
+                  "the ledger.", no_args_is_help=True)
+app.command("import")(ledger.import_)
 
 
 def _readable(path: str) -> None:

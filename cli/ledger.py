@@ -1,0 +1,216 @@
+"""`edi ledger`, `edi reconcile`, `edi claims record` and `edi remit import`: the ledger from the command line."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.output import OK, PROBLEMS, console, err_console, exit_code, fail, print_json, problem_table
+from edi.ledger import FileResult, Ledger, LedgerError
+from edi.ledger.schema import CLAIM_STATUSES
+
+app = typer.Typer(help="The ledger: claim balances, one claim's story, write-offs, and the proof of its invariants.",
+                  no_args_is_help=True)
+
+Db = Annotated[str | None, typer.Option("--db", envvar="EDI_DATABASE_URL", show_envvar=True,
+                                        help="SQLAlchemy URL of the ledger (default: sqlite:///edi.db here).")]
+
+
+def open_ledger(db: str | None) -> Ledger:
+    try:
+        return Ledger(db)
+    except LedgerError as exc:
+        fail(str(exc))
+    except Exception as exc:  # a database that cannot be reached or migrated
+        fail(f"cannot open the ledger: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+
+def report_files(results: list[FileResult], verb: str) -> int:
+    """One line per file, then its problems; the exit code for the lot."""
+    code = OK
+    for r in results:
+        style = {"imported": "green", "already": "yellow", "refused": "red"}[r.outcome]
+        console.print(f"{r.file}: [{style}]{r.outcome if r.outcome != 'imported' else verb}[/] - {r.message}")
+        if r.problems:
+            err_console.print(problem_table(r.problems))
+        if not r.ok:
+            code = PROBLEMS
+    return code
+
+
+def _check_files(files: list[str]) -> None:
+    for f in files:
+        if not Path(f).is_file():
+            fail(f"{f}: {'is a directory' if Path(f).is_dir() else 'no such file'}")
+
+
+@app.command()
+def init(db: Db = None) -> None:
+    """Create the ledger's tables (or upgrade them); done automatically on first use too."""
+    ledger = open_ledger(db)
+    ledger.init()
+    console.print(f"ledger ready: {ledger.url}")
+
+
+@app.command("claims")
+def claims_(
+    status: Annotated[str | None, typer.Option("--status", help=f"Only claims in this status: "
+                                               f"{', '.join(CLAIM_STATUSES)}.")] = None,
+    payer: Annotated[str | None, typer.Option("--payer", help="Only claims whose payer name or id contains this.")]
+    = None,
+    json_: Annotated[bool, typer.Option("--json", help="A JSON list on stdout.")] = False,
+    db: Db = None,
+) -> None:
+    """One row per claim: billed, paid, adjustments, denied, written off, patient and insurance balances."""
+    if status and status not in CLAIM_STATUSES:
+        fail(f"--status must be one of {', '.join(CLAIM_STATUSES)}")
+    rows = open_ledger(db).claims(status=status, payer=payer)
+    if json_:
+        print_json([r.as_dict() for r in rows])
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("claim", "payer", "status", "billed", "paid", "CO", "PR", "OA", "PI", "denied", "written off",
+                "insurance balance"):
+        table.add_column(col, justify="left" if col in ("claim", "payer", "status") else "right")
+    for r in rows:
+        d = r.as_dict()
+        a = d["adjustments"]
+        table.add_row(d["patient_control_number"], d["payer"] or "", d["status"], d["billed"], d["paid"], a["CO"],
+                      a["PR"], a["OA"], a["PI"], d["denied"], d["written_off"], d["insurance_balance"])
+    console.print(table)
+    console.print(f"{len(rows)} claims")
+
+
+@app.command()
+def claim(
+    pcn: Annotated[str, typer.Argument(help="Patient control number (CLM01).")],
+    json_: Annotated[bool, typer.Option("--json")] = False,
+    db: Db = None,
+) -> None:
+    """A claim's whole story: submission, remittances, adjustments and every posting."""
+    story = open_ledger(db).claim(pcn)
+    if story is None:
+        fail(f"no claim {pcn} in the ledger", PROBLEMS)
+    if json_:
+        print_json(story)
+        return
+    for c in story["claims"]:
+        s, b = c["submission"], c["claim"]
+        console.print(f"[bold]Claim {pcn}[/] ({s['kind']}, frequency {s['frequency']}) - [bold]{b['status']}[/]")
+        console.print(f"  recorded {s['recorded']} from {s['file']} (ISA {s['interchange']}, ST {s['transaction']}, "
+                      f"segment {s['segment']}): charge {s['charge']}, service date {s['service_date']}")
+        for ln in c["lines"]:
+            mods = f":{ln['modifiers']}" if ln["modifiers"] else ""
+            console.print(f"    line {ln['line']}: {ln['procedure'] or ln['revenue_code']}{mods} {ln['charge']} "
+                          f"x{ln['units']} on {ln['service_date']} ({ln['line_control_number']})")
+        for p in c["remittances"]:
+            adj = ", ".join(f"{a['group']}-{a['reason']} {a['amount']}{'' if a['posted'] else ' (not posted)'}"
+                            for a in p["adjustments"])
+            console.print(f"  remittance {p['trace_number']} ({p['payment_date']}, {p['payer']}): "
+                          f"status {p['status']}, "
+                          f"charge {p['charge']}, paid {p['paid']}" + (f", denied {p['denied']}" if p["denied"] else "")
+                          + (f"; {adj}" if adj else ""))
+        for e in c["entries"]:
+            parts = ", ".join(f"{p['account']} {p['amount']}" for p in e["postings"])
+            console.print(f"  entry {e['id']} {e['kind']} ({e['memo']}): {parts}")
+        console.print(f"  billed {b['billed']}, paid {b['paid']}, written off {b['written_off']}, patient "
+                      f"{b['patient_responsibility']}, insurance balance [bold]{b['insurance_balance']}[/]")
+
+
+@app.command()
+def writeoff(
+    pcn: Annotated[str, typer.Argument(help="Patient control number (CLM01).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept on the journal entry).")],
+    amount: Annotated[str | None, typer.Option("--amount", help="How much (default: the whole open insurance "
+                                               "balance).")] = None,
+    db: Db = None,
+) -> None:
+    """Write off a claim's open insurance balance (a denial you will not appeal, a small balance)."""
+    value = None
+    if amount is not None:
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:
+            fail(f"--amount {amount!r} is not a decimal amount")
+    try:
+        written, left = open_ledger(db).write_off(pcn, reason, value)
+    except LedgerError as exc:
+        fail(str(exc), PROBLEMS)
+    console.print(f"claim {pcn}: wrote off {written}; insurance balance now {left}")
+
+
+@app.command("check")
+def check_(
+    json_: Annotated[bool, typer.Option("--json")] = False,
+    db: Db = None,
+) -> None:
+    """Prove the invariants: every entry sums to zero, every claim balance equals its postings, every payment's
+    cash equals its BPR02, no file or payment posted twice. Exit 1 naming any violation."""
+    problems = open_ledger(db).check()
+    if json_:
+        print_json({"ok": not problems, "problems": [p.as_dict() for p in problems]})
+    elif problems:
+        console.print(problem_table(problems, title="ledger check: violations"))
+    else:
+        console.print("ledger check: [green]ok[/] (entries balance, claim balances equal their postings, "
+                      "payments equal their BPR02, nothing posted twice)")
+    raise typer.Exit(exit_code(problems))
+
+
+def reconcile(
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    db: Db = None,
+) -> None:
+    """Per payment: amount, claims matched and their paid total, unmatched claim payments, provider-level
+    adjustments and whether BPR02 equals what was posted; totals; the suspense items."""
+    rec = open_ledger(db).reconcile()
+    if json_:
+        print_json(rec)
+        raise typer.Exit(OK if rec["totals"]["balanced"] else PROBLEMS)
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for col in ("trace", "payer", "date", "amount", "matched", "paid", "unmatched", "in suspense", "PLB", "posted",
+                ""):
+        table.add_column(col, justify="left" if col in ("trace", "payer", "date", "") else "right")
+    for p in rec["payments"]:
+        table.add_row(p["trace_number"], p["payer"] or p["payer_key"], p["payment_date"] or "", p["amount"],
+                      str(p["claims_matched"]), p["matched_paid"], str(p["claims_unmatched"]), p["unmatched_paid"],
+                      p["provider_adjustments"], p["posted"], "[green]ok[/]" if p["balanced"] else "[red]differs[/]")
+    console.print(table)
+    t = rec["totals"]
+    console.print(f"{t['payments']} payments, {t['amount']} received; claims paid {t['matched_paid']}, in suspense "
+                  f"{t['suspense']}, provider adjustments {t['provider_adjustments']}: "
+                  + ("[green]every payment balances[/]" if t["balanced"] else "[red]some payments differ[/]"))
+    if rec["suspense"]:
+        s = Table(title="suspense", title_justify="left", box=None, pad_edge=False, header_style="bold")
+        for col in ("kind", "claim", "amount", "trace", "segment", "reason"):
+            s.add_column(col)
+        for i in rec["suspense"]:
+            s.add_row(i["kind"], i["patient_control_number"] or "", i["amount"], i["trace_number"],
+                      str(i["segment"] or ""), i["reason"])
+        console.print(s)
+    raise typer.Exit(OK if t["balanced"] else PROBLEMS)
+
+
+def record(
+    files: Annotated[list[str], typer.Argument(help="837 files that were (or will be) submitted.")],
+    db: Db = None,
+) -> None:
+    """Record the claims of 837 files (charges posted), so that remittances can be reconciled against them."""
+    _check_files(files)
+    ledger = open_ledger(db)
+    raise typer.Exit(report_files([ledger.record_837(f) for f in files], "recorded"))
+
+
+def import_(
+    files: Annotated[list[str], typer.Argument(help="835 files.")],
+    db: Db = None,
+) -> None:
+    """Post 835 remittances, one database transaction per file: the same file twice changes nothing, the same
+    payment in another file is refused."""
+    _check_files(files)
+    ledger = open_ledger(db)
+    raise typer.Exit(report_files([ledger.import_835(f) for f in files], "posted"))
