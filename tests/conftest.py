@@ -28,3 +28,31 @@ def corpus() -> Path:
     if not CORPUS.exists():
         pytest.skip("../shared/corpus is absent")
     return CORPUS
+
+
+@pytest.fixture
+def pg_url():
+    """A PostgreSQL URL whose tables live in a fresh schema (dropped afterwards), or None when
+    EDI_TEST_POSTGRES_URL is not set."""
+    import os
+    import uuid
+
+    base = os.environ.get("EDI_TEST_POSTGRES_URL")
+    if not base:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    from edi.ledger.db import resolve_url
+
+    name = f"edi_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(resolve_url(base))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    sep = "&" if "?" in base else "?"
+    try:
+        yield f"{base}{sep}options=-csearch_path%3D{name}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        engine.dispose()

@@ -393,7 +393,9 @@ class RemittancePoster:
                               record=cp.patient_control_number)
             self.cash += reversed_cash
             self.result.paid += reversed_cash
-            self.statuses[claim_id] = "reversed"
+            standing = self.conn.execute(select(claims.c.status).where(claims.c.id == claim_id)).scalar()
+            if standing not in ("replaced", "voided"):  # a replaced claim's old payment may be reversed later
+                self.statuses[claim_id] = "reversed"
         if adjustment_rows:
             self.conn.execute(insert(adjustments), adjustment_rows)
         self._flush_pending()
