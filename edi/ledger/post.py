@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
-from edi.ledger.journal import Entry, Journal, insert_returning_ids
+from edi.ledger.journal import Entry, Journal, bulk_insert, insert_returning_ids
 from edi.ledger.schema import (
     GROUP_ACCOUNT,
     adjustments,
@@ -70,6 +70,11 @@ class PostResult:
     paid: Decimal = ZERO
     provider_adjustments: Decimal = ZERO
     problems: list[Problem] = field(default_factory=list)
+
+
+def _reversal_key(cp: ClaimPayment) -> str:
+    """How a reversal names the payment it reverses: its payer claim number, else its claim number."""
+    return cp.payer_claim_number or f"pcn:{cp.patient_control_number}"
 
 
 def payer_key(rem: Remittance) -> str:
@@ -140,14 +145,17 @@ class RemittancePoster:
     # -- claims ---------------------------------------------------------------------------------------------
 
     def _flush_claims(self) -> None:
-        """Post the waiting claim payments: matched ones in runs (one insert per table per run), each
-        reversal on its own, after what precedes it, since it looks up the payment it reverses."""
+        """Post the waiting claim payments in one run per batch (one insert per table). The payments that
+        reversals name are looked up for the whole batch first; a reversal whose payment is earlier in this
+        very batch ends the run, so that the payment is written before it is looked up."""
         batch, self.pending = self.pending, []
         if not batch:
             return
         found = self._match(batch)
         lines = self._lines(found.values())
-        run: list[tuple[ClaimPayment, dict | None]] = []
+        originals = self._originals([cp for cp in batch if cp.is_reversal])
+        run: list[tuple[ClaimPayment, dict | None, dict | None]] = []
+        run_icns: set[str] = set()
         for cp in batch:
             if self.fail_after is not None and self.result.claim_payments >= self.fail_after:
                 raise InjectedFailure(f"failure injected after {self.fail_after} claim payments")
@@ -155,44 +163,119 @@ class RemittancePoster:
             claim = found.get(cp.patient_control_number) or found.get(("icn", cp.payer_claim_number))
             if claim is None and len(cp.patient_control_number) == 20:
                 claim = found.get(("prefix", cp.patient_control_number))
+            original = None
             if cp.is_reversal:
-                self._post_run(run, lines)
-                run = []
-                self._reversal(cp, claim, lines.get(claim["id"], []) if claim else [])
+                key = _reversal_key(cp)
+                if key in run_icns:  # it reverses a payment of this run: write the run, then look it up
+                    self._post_run(run, lines)
+                    run, run_icns = [], set()
+                    originals.update(self._originals([cp]))
+                original = originals.pop(key, None)
             else:
-                run.append((cp, claim))
+                run_icns.add(_reversal_key(cp))
+            run.append((cp, claim, original))
         self._post_run(run, lines)
 
-    def _post_run(self, run: list[tuple[ClaimPayment, dict | None]], lines: dict[int, list[dict]]) -> None:
+    def _post_run(self, run: list[tuple[ClaimPayment, dict | None, dict | None]],
+                  lines: dict[int, list[dict]]) -> None:
         if not run:
             return
         rows = []
-        for cp, claim in run:
-            denial = claim is not None and cp.status in DENIAL_STATUSES
+        for cp, claim, original in run:
+            if original is not None:
+                rows.append(self._claim_payment_values(cp, original["claim_id"], None, original["id"]))
+                continue
+            denial = claim is not None and cp.status in DENIAL_STATUSES and not cp.is_reversal
             rows.append(self._claim_payment_values(
                 cp, claim["id"] if claim else None,
                 sum((a.amount for a in cp.all_adjustments()), ZERO) if denial else None))
         ids = insert_returning_ids(self.conn, claim_payments, rows)
         adjustment_rows: list[dict] = []
-        for cp_id, (cp, claim) in zip(ids, run, strict=True):
-            if claim is None:
+        for cp_id, (cp, claim, original) in zip(ids, run, strict=True):
+            if original is not None:
+                self._reverse(cp, cp_id, original, adjustment_rows)
+            elif claim is None:
+                if cp.is_reversal:
+                    self.result.reversals += 1
                 self._suspense(cp, cp_id, adjustment_rows)
+            elif cp.is_reversal:
+                self.result.reversals += 1
+                self._problem("ledger.reversal.original_unknown",
+                              f"reversal of claim {cp.patient_control_number} ({cp.payer_claim_number or 'no ICN'}) "
+                              "names a payment this ledger never posted: posted as the 835 says",
+                              cp.source.segment if cp.source else None, record=cp.patient_control_number)
+                self._post(cp, cp_id, claim, lines.get(claim["id"], []), adjustment_rows, kind="reversal")
+                self.statuses[claim["id"]] = "reversed"
             else:
                 self._post(cp, cp_id, claim, lines.get(claim["id"], []), adjustment_rows)
-        if adjustment_rows:
-            self.conn.execute(insert(adjustments), adjustment_rows)
+        bulk_insert(self.conn, adjustments, adjustment_rows)
         self._flush_pending()
 
     def _flush_pending(self) -> None:
         self.journal.flush()
-        if self.suspense_rows:
-            self.conn.execute(insert(suspense_items), self.suspense_rows)
-            self.suspense_rows = []
-        if self.statuses:
-            self.conn.execute(update(claims).where(claims.c.id == bindparam("claim_id"))
-                              .values(status=bindparam("new_status")),
-                              [{"claim_id": k, "new_status": v} for k, v in self.statuses.items()])
-            self.statuses = {}
+        bulk_insert(self.conn, suspense_items, self.suspense_rows)
+        self.suspense_rows = []
+        by_status: dict[str, list[int]] = {}
+        for claim_id, status in self.statuses.items():
+            by_status.setdefault(status, []).append(claim_id)
+        for status, ids in by_status.items():  # one UPDATE per status, not one per claim
+            for k in range(0, len(ids), 900):
+                self.conn.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900])).values(status=status))
+        self.statuses = {}
+
+    def _originals(self, reversals: list[ClaimPayment]) -> dict[str, dict]:
+        """The payments these reversals name (by payer claim number, else by claim number): the newest one
+        not reversed yet, with its journal entry's postings and its claim's status."""
+        if not reversals:
+            return {}
+        icns = {cp.payer_claim_number for cp in reversals if cp.payer_claim_number}
+        pcns = {cp.patient_control_number for cp in reversals if not cp.payer_claim_number}
+        already = select(claim_payments.c.reverses_id).where(claim_payments.c.reverses_id.is_not(None))
+        q = (select(claim_payments.c.id, claim_payments.c.claim_id, claim_payments.c.payer_claim_number,
+                    claim_payments.c.patient_control_number, journal_entries.c.id.label("entry_id"),
+                    claims.c.status.label("claim_status"))
+             .outerjoin(journal_entries, journal_entries.c.claim_payment_id == claim_payments.c.id)
+             .join(claims, claims.c.id == claim_payments.c.claim_id)
+             .where(claim_payments.c.status != "22", claim_payments.c.id.notin_(already))
+             .order_by(claim_payments.c.id))
+        out: dict[str, dict] = {}
+        for cond in ((claim_payments.c.payer_claim_number.in_(icns)) if icns else None,
+                     (claim_payments.c.patient_control_number.in_(pcns)
+                      & claim_payments.c.payer_claim_number.is_(None)) if pcns else None):
+            if cond is None:
+                continue
+            for r in self.conn.execute(q.where(cond)).mappings():
+                key = r["payer_claim_number"] or f"pcn:{r['patient_control_number']}"
+                out[key] = dict(r) | {"postings": []}  # the newest one wins
+        entries = {o["entry_id"]: o for o in out.values() if o["entry_id"] is not None}
+        if entries:
+            for p in self.conn.execute(select(postings).where(postings.c.entry_id.in_(entries))
+                                       .order_by(postings.c.id)).mappings():
+                entries[p["entry_id"]]["postings"].append(dict(p))
+        return out
+
+    def _reverse(self, cp: ClaimPayment, cp_id: int, original: dict, adjustment_rows: list[dict]) -> None:
+        """Post the exact negation of the payment entry a reversal names."""
+        self.result.reversals += 1
+        claim_id = original["claim_id"]
+        adjustment_rows += self._adjustment_rows(cp, cp_id, claim_id, True, [])[0]
+        e = Entry("reversal", claim_id=claim_id, remittance_id=self.remittance_id, claim_payment_id=cp_id,
+                  file_id=self.file_id, reverses_id=original["entry_id"],
+                  memo=f"reversal of CLP {cp.patient_control_number} {cp.payer_claim_number or ''}".strip())
+        for p in original["postings"]:
+            e.post(p["account"], -p["amount"], claim_id=p["claim_id"], line_id=p["line_id"], group=p["group_code"],
+                   reason=p["reason"])
+        self.journal.add(e)
+        reversed_cash = -sum((p["amount"] for p in original["postings"] if p["account"] == "undeposited_era"), ZERO)
+        if reversed_cash != cp.paid:
+            self._problem("ledger.reversal.amount",
+                          f"reversal of claim {cp.patient_control_number} says {cp.paid} but the payment it reverses "
+                          f"posted {-reversed_cash}: the exact negation was posted",
+                          cp.source.segment if cp.source else None, record=cp.patient_control_number)
+        self.cash += reversed_cash
+        self.result.paid += reversed_cash
+        if original["claim_status"] not in ("replaced", "voided"):  # a replaced claim's old payment may be reversed
+            self.statuses[claim_id] = "reversed"
 
     def _match(self, batch: list[ClaimPayment]) -> dict:
         """Candidate claims for the batch: by patient control number (exact, then the first 20 characters),
@@ -344,62 +427,6 @@ class RemittancePoster:
             "patient_control_number": cp.patient_control_number, "amount": amount, "reason": reason,
             "segment": segment})
 
-    def _reversal(self, cp: ClaimPayment, claim: dict | None, lines: list[dict]) -> None:
-        """Negate the payment entry the reversal names (its payer claim number, else its claim number)."""
-        self.result.reversals += 1
-        already = select(claim_payments.c.reverses_id).where(claim_payments.c.reverses_id.is_not(None))
-        q = (select(claim_payments.c.id, claim_payments.c.claim_id, journal_entries.c.id.label("entry_id"))
-             .outerjoin(journal_entries, journal_entries.c.claim_payment_id == claim_payments.c.id)
-             .where(claim_payments.c.status != "22", claim_payments.c.claim_id.is_not(None),
-                    claim_payments.c.id.notin_(already)))
-        if cp.payer_claim_number:
-            q = q.where(claim_payments.c.payer_claim_number == cp.payer_claim_number)
-        else:
-            q = q.where(claim_payments.c.patient_control_number == cp.patient_control_number)
-        original = self.conn.execute(q.order_by(claim_payments.c.id.desc()).limit(1)).mappings().first()
-        segment = cp.source.segment if cp.source else None
-        adjustment_rows: list[dict] = []
-        if original is None:
-            cp_id = insert_returning_ids(self.conn, claim_payments, [self._claim_payment_values(
-                cp, claim["id"] if claim else None)])[0]
-            if claim is None:
-                self._suspense(cp, cp_id, adjustment_rows)
-            else:
-                self._problem("ledger.reversal.original_unknown",
-                              f"reversal of claim {cp.patient_control_number} ({cp.payer_claim_number or 'no ICN'}) "
-                              "names a payment this ledger never posted: posted as the 835 says", segment,
-                              record=cp.patient_control_number)
-                self._post(cp, cp_id, claim, lines, adjustment_rows, kind="reversal")
-                self.statuses[claim["id"]] = "reversed"
-        else:
-            claim_id = original["claim_id"]
-            cp_id = insert_returning_ids(self.conn, claim_payments, [self._claim_payment_values(
-                cp, claim_id, None, original["id"])])[0]
-            adjustment_rows += self._adjustment_rows(cp, cp_id, claim_id, True, [])[0]
-            old = [] if original["entry_id"] is None else self.conn.execute(
-                select(postings).where(postings.c.entry_id == original["entry_id"])).mappings().all()
-            e = Entry("reversal", claim_id=claim_id, remittance_id=self.remittance_id, claim_payment_id=cp_id,
-                      file_id=self.file_id, reverses_id=original["entry_id"],
-                      memo=f"reversal of CLP {cp.patient_control_number} {cp.payer_claim_number or ''}".strip())
-            for p in old:
-                e.post(p["account"], -p["amount"], claim_id=p["claim_id"], line_id=p["line_id"],
-                       group=p["group_code"], reason=p["reason"])
-            self.journal.add(e)
-            reversed_cash = -sum((p["amount"] for p in old if p["account"] == "undeposited_era"), ZERO)
-            if reversed_cash != cp.paid:
-                self._problem("ledger.reversal.amount",
-                              f"reversal of claim {cp.patient_control_number} says {cp.paid} but the payment it "
-                              f"reverses posted {-reversed_cash}: the exact negation was posted", segment,
-                              record=cp.patient_control_number)
-            self.cash += reversed_cash
-            self.result.paid += reversed_cash
-            standing = self.conn.execute(select(claims.c.status).where(claims.c.id == claim_id)).scalar()
-            if standing not in ("replaced", "voided"):  # a replaced claim's old payment may be reversed later
-                self.statuses[claim_id] = "reversed"
-        if adjustment_rows:
-            self.conn.execute(insert(adjustments), adjustment_rows)
-        self._flush_pending()
-
     # -- end of a remittance --------------------------------------------------------------------------------
 
     def _end(self, end: RemittanceEnd) -> None:
@@ -421,7 +448,7 @@ class RemittancePoster:
             self.cash -= a.amount
             self.result.provider_adjustments += a.amount
         if rows:
-            self.conn.execute(insert(provider_adjustments), rows)
+            bulk_insert(self.conn, provider_adjustments, rows)
         rem = end.remittance
         amount = rem.amount if rem.credit_debit != "D" else -rem.amount
         difference = amount - self.cash

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
-from edi.ledger.journal import Entry, Journal, insert_returning_ids
+from edi.ledger.journal import Entry, Journal, bulk_insert, insert_returning_ids
 from edi.ledger.schema import claim_lines, claim_payments, claims, journal_entries, postings, transactions
 from edi.model import Claim
 from edi.problems import WARNING, Problem, Where
@@ -104,7 +104,7 @@ class ClaimRecorder:
                 self.result.charges += c.total_charge
             self.result.claims += 1
         if line_rows:
-            self.conn.execute(insert(claim_lines), line_rows)
+            bulk_insert(self.conn, claim_lines, line_rows)
         self.journal.flush()
 
     def _replace(self, claim_id: int, c: Claim) -> None:
