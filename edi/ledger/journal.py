@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import itemgetter
 
-from sqlalchemy import insert
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from edi.ledger.schema import journal_entries, postings
@@ -78,16 +79,51 @@ class Journal:
 
 
 def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:
-    """Insert many rows in few statements. Asking for the ids back makes SQLAlchemy batch the rows into
-    multi-row INSERTs ("insertmanyvalues") on every database; a plain executemany would send one statement
-    per row through psycopg, several times slower on PostgreSQL."""
-    if rows:
-        conn.execute(insert(table).returning(table.c.id), rows).close()
+    """Insert many rows fast, inside the caller's transaction: PostgreSQL's COPY, or SQLite's executemany on
+    the driver. Values go through each column's own bind processing (money to cents, dates to text on
+    SQLite), so the rows read back exactly as SQLAlchemy would have written them. Every row must have the
+    keys of the first."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    dialect = conn.dialect
+    procs = [(i, p) for i, c in enumerate(columns) if (p := table.c[c].type.bind_processor(dialect)) is not None]
+    get = itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
+    if procs:
+        data = []
+        for r in rows:
+            values = list(get(r))
+            for i, p in procs:
+                values[i] = p(values[i])
+            data.append(tuple(values))
+    else:
+        data = [get(r) for r in rows]
+    names = ", ".join(columns)
+    if dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            for row in data:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", data)
+
+
+def allocate_ids(conn: Connection, table, count: int) -> list[int]:
+    """``count`` new primary keys for ``table``: from its sequence on PostgreSQL (safe with concurrent
+    writers); on SQLite, after the largest id (edi's SQLite transactions hold the write lock from BEGIN)."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                            {"t": table.name, "n": count})
+        return [r[0] for r in rows]
+    start = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar()
+    return list(range(start + 1, start + 1 + count))
 
 
 def insert_returning_ids(conn: Connection, table, rows: list[dict]) -> list[int]:
-    """Insert ``rows`` (one executemany, batched by SQLAlchemy) and return the new ids in the rows' order."""
+    """Insert ``rows`` and return their new ids, in order."""
     if not rows:
         return []
-    result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [r[0] for r in result]
+    ids = allocate_ids(conn, table, len(rows))
+    bulk_insert(conn, table, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)])
+    return ids
