@@ -1,0 +1,654 @@
+"""Checks on encounters before they become claims: code sets, identifiers, pointers, dates, delimiters.
+
+Each check is a plain function ``check(encounter, context) -> list[Problem]``; ``CHECKS`` lists them in
+the order they run and ``check_encounter`` runs them all (none can be switched off). Every problem names the
+encounter (``where.record``) and the field (``where.element``, a path such as ``lines[2].modifiers[1]``,
+counting list items from 1). Messages quote codes (ICD-10-CM, CPT, NPI, POS) but never names, member ids,
+birth dates or addresses.
+
+``BatchChecks`` holds what needs the whole batch: claim ids unique in the batch, and not already billed (a
+hook the ledger provides). A replacement (7) or void (8) reuses the id of the claim it corrects, so only
+originals are asked about; it must carry the payer's claim number instead (``encounter.payer_claim_number``).
+
+Problem codes (all errors unless marked *warning*):
+
+==================================  ===================================================================
+``encounter.field.missing``         a required field is absent (by kind: bill_type, place_of_service...)
+``encounter.id.length``             the id (CLM01) is longer than 20 characters
+``encounter.id.duplicate``          the id is used by another encounter of the batch
+``encounter.id.billed``             an original (frequency 1) whose id the ledger already billed
+``encounter.frequency``             frequency is not 1, 7 or 8
+``encounter.payer_claim_number``    a replacement or void without payer_claim_number
+``encounter.payer_claim_number.unused``  *warning*: payer_claim_number on an original is not sent
+``encounter.payer.unknown``         payer is not a key of [payers] in edi.toml
+``encounter.npi.format``            an NPI is not 10 digits starting with 1 or 2
+``encounter.npi.check_digit``       an NPI fails its check digit (Luhn with the 80840 prefix)
+``encounter.tax_id.format``         a tax id is not 9 digits
+``encounter.taxonomy.format``       a taxonomy code is not 10 characters ending in X
+``encounter.provider.entity``       837I: billing provider must be an organization, attending and
+                                    operating providers persons
+``encounter.zip.billing``           the billing provider's ZIP is not 9 digits
+``encounter.zip.facility``          the service facility's ZIP is not 9 digits
+``encounter.zip.format``            another ZIP is not 5 or 9 digits
+``encounter.state.unknown``         an address state is not a USPS state, territory or military code
+``encounter.address.po_box``        *warning*: the billing provider's street address is a post office box
+``encounter.sex``                   sex is not F, M or U
+``encounter.relationship``          the patient relationship is not a PAT01 code
+``encounter.diagnosis.count``       more than 12 diagnoses (837P) or 25 (837I: principal and 24 others)
+``encounter.icd10.format``          a diagnosis is not shaped like an ICD-10-CM code
+``encounter.icd10.unknown``         a diagnosis is not in ICD-10-CM
+``encounter.icd10.not_billable``    a diagnosis is a category with subcategories (not a leaf)
+``encounter.icd10.duplicate``       *warning*: a diagnosis appears twice
+``encounter.poa``                   a present-on-admission indicator is not Y, N, U or W
+``encounter.icd10pcs.format``       a principal or other procedure is not a 7-character ICD-10-PCS code
+``encounter.lines.count``           more than 50 lines (837P) or 999 (837I)
+``encounter.procedure.format``      a procedure is not a CPT (5 digits, or 4 digits and F/T/U/M) or
+                                    HCPCS (letter and 4 digits) code
+``encounter.modifier.count``        more than 4 modifiers on a line
+``encounter.modifier.format``       a modifier is not 2 letters or digits
+``encounter.charge``                a line charge is negative or has more than 2 decimals
+``encounter.units``                 units are not positive or have more than 3 decimals
+``encounter.unit_basis``            unit basis is not UN, MJ or DA
+``encounter.revenue_code.format``   a revenue code is not 4 digits (3 are accepted: a leading 0 is added)
+``encounter.line_id.duplicate``     two lines share a line_id (REF*6R must be unique in the claim)
+``encounter.line_id.length``        a line_id is longer than 50 characters
+``encounter.pointer.count``         a line has more than 4 diagnosis pointers
+``encounter.pointer.range``         a pointer does not point at one of the diagnoses (1..n, at most 12)
+``encounter.pointer.duplicate``     a line points twice at the same diagnosis
+``encounter.pos.unknown``           a place of service is not in the CMS code set
+``encounter.date.future``           a service or statement date after today
+``encounter.date.order``            an end date before its start date
+``encounter.date.birth``            a birth date after a service date (or after today)
+``encounter.date.statement_period`` 837I: a line's service date outside the statement period
+``encounter.bill_type.format``      the type of bill is not 3 characters (or 4 with a leading 0)
+``encounter.bill_type.frequency``   the type of bill's last digit differs from frequency
+``encounter.code.format``           a discharge status, admission type or source, condition, occurrence
+                                    or value code has the wrong shape
+``encounter.codes.count``           more than 24 condition, occurrence, span, value or other procedure codes,
+                                    or more than 3 reasons for visit
+``encounter.field.ignored``         *warning*: a field that does not apply to the encounter's kind
+``encounter.delimiter``             a value contains an X12 delimiter (* ~ : ^) or a line break
+==================================  ===================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import date
+from decimal import Decimal
+from operator import attrgetter
+from typing import Any
+
+from edi.problems import ERROR, WARNING, Problem, Severity
+from mappings.codesets import (
+    FREQUENCIES,
+    PATIENT_RELATIONSHIPS,
+    PLACE_OF_SERVICE,
+    POA_INDICATORS,
+    SEXES,
+    UNIT_BASES,
+    US_STATES,
+    X12_DELIMITERS,
+    bill_type_frequency,
+    bill_type_shape_ok,
+    icd10cm_status,
+    icd10pcs_shape_ok,
+    modifier_shape_ok,
+    normalize_icd10,
+    npi_check_digit,
+    npi_shape_ok,
+    procedure_shape_ok,
+    revenue_code_shape_ok,
+    taxonomy_shape_ok,
+)
+from mappings.config import Config
+from mappings.encounter import Encounter, EncounterProvider, missing_fields
+
+MAX_CLAIM_ID = 20
+MAX_DIAGNOSES = {"professional": 12, "institutional": 25}
+MAX_LINES = {"professional": 50, "institutional": 999}
+MAX_POINTERS = 4
+MAX_MODIFIERS = 4
+MAX_INSTITUTIONAL_CODES = 24  # two HI segments of 12
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    today: date
+    config: Config | None = None
+
+
+Check = Callable[[Encounter, CheckContext], list[Problem]]
+
+
+def _p(enc: Encounter, code: str, message: str, element: str | None, severity: Severity = ERROR) -> Problem:
+    return Problem(code, message, severity, enc.where(element))
+
+
+# -- identity, frequency, payer -------------------------------------------------------------------------------
+
+
+def check_id(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    if len(enc.id) > MAX_CLAIM_ID:
+        return [_p(enc, "encounter.id.length", f"id has {len(enc.id)} characters; CLM01 allows {MAX_CLAIM_ID}",
+                   "id")]
+    return []
+
+
+def check_frequency(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out = []
+    if enc.frequency not in FREQUENCIES:
+        out.append(_p(enc, "encounter.frequency", f'frequency "{enc.frequency}" is not 1 (original), 7 '
+                      "(replacement) or 8 (void)", "frequency"))
+    elif enc.frequency in ("7", "8") and not enc.payer_claim_number:
+        out.append(_p(enc, "encounter.payer_claim_number", f"a {FREQUENCIES[enc.frequency]} (frequency "
+                      f"{enc.frequency}) needs payer_claim_number, the payer's number for the claim it corrects "
+                      "(835 CLP07)", "payer_claim_number"))
+    elif enc.frequency == "1" and enc.payer_claim_number:
+        out.append(_p(enc, "encounter.payer_claim_number.unused", "payer_claim_number is only sent with a "
+                      "replacement (7) or void (8); it is ignored on an original", "payer_claim_number", WARNING))
+    if enc.institutional and enc.bill_type and bill_type_shape_ok(enc.bill_type) \
+            and bill_type_frequency(enc.bill_type) != enc.frequency:
+        out.append(_p(enc, "encounter.bill_type.frequency", f'bill_type ends in "{enc.bill_type[-1]}" but '
+                      f'frequency is "{enc.frequency}"', "bill_type"))
+    return out
+
+
+def check_payer(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    if ctx.config is not None and enc.payer not in ctx.config.payers:
+        where = f" of {ctx.config.file}" if ctx.config.file else ""
+        return [_p(enc, "encounter.payer.unknown", f'payer "{enc.payer}" is not in [payers]{where}; known: '
+                   f"{', '.join(sorted(ctx.config.payers))}", "payer")]
+    return []
+
+
+# -- providers and addresses ----------------------------------------------------------------------------------
+
+_PO_BOX = re.compile(r"\bP\.?\s*O\.?\s*BOX\b|\bPOST\s+OFFICE\s+BOX\b|\bLOCK\s*BOX\b", re.IGNORECASE)
+
+
+def _providers(enc: Encounter) -> list[tuple[str, EncounterProvider]]:
+    roles = ("billing_provider", "rendering_provider", "referring_provider", "service_facility",
+             "attending_provider", "operating_provider")
+    return [(role, p) for role in roles if (p := getattr(enc, role)) is not None]
+
+
+def npi_problems(enc: Encounter, npi: str, path: str) -> list[Problem]:
+    if not npi_shape_ok(npi):
+        return [_p(enc, "encounter.npi.format", f"{path} is not an NPI (10 digits starting with 1 or 2)", path)]
+    expected = npi_check_digit(npi[:9])
+    if expected != int(npi[9]):
+        return [_p(enc, "encounter.npi.check_digit", f"{path} {npi} fails the NPI check digit (expected "
+                   f"{expected} as the last digit)", path)]
+    return []
+
+
+def _zip_problems(enc: Encounter, zip_: str, path: str, nine: str | None) -> list[Problem]:
+    if nine is not None:
+        if not (len(zip_) == 9 and zip_.isascii() and zip_.isdigit()):
+            return [_p(enc, f"encounter.zip.{nine}", f"{path} must have 9 digits (ZIP+4)", path)]
+    elif not (len(zip_) in (5, 9) and zip_.isascii() and zip_.isdigit()):
+        return [_p(enc, "encounter.zip.format", f"{path} must have 5 or 9 digits", path)]
+    return []
+
+
+def _address_problems(enc: Encounter, addr: Any, base: str, nine: str | None = None) -> list[Problem]:
+    if addr is None:
+        return []
+    out = _zip_problems(enc, addr.zip, f"{base}.zip", nine)
+    if addr.state not in US_STATES:
+        out.append(_p(enc, "encounter.state.unknown", f"{base}.state is not a US state, territory or military "
+                      "code", f"{base}.state"))
+    return out
+
+
+def check_providers(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out: list[Problem] = []
+    for role, prov in _providers(enc):
+        if prov.npi is not None:
+            out += npi_problems(enc, prov.npi, f"{role}.npi")
+        if prov.tax_id is not None and not (len(prov.tax_id) == 9 and prov.tax_id.isascii()
+                                            and prov.tax_id.isdigit()):
+            out.append(_p(enc, "encounter.tax_id.format", f"{role}.tax_id must have 9 digits", f"{role}.tax_id"))
+        if prov.taxonomy is not None and not taxonomy_shape_ok(prov.taxonomy):
+            out.append(_p(enc, "encounter.taxonomy.format", f"{role}.taxonomy {prov.taxonomy} is not a NUCC "
+                          "taxonomy code (10 characters ending in X)", f"{role}.taxonomy"))
+        nine = {"billing_provider": "billing", "service_facility": "facility"}.get(role)
+        out += _address_problems(enc, prov.address, f"{role}.address", nine)
+    bp = enc.billing_provider
+    if bp.address is not None and _PO_BOX.search(bp.address.line1):
+        out.append(_p(enc, "encounter.address.po_box", "billing_provider.address.line1 looks like a post office "
+                      "box; N3 of the billing provider must be a street address (a pay-to address carries the "
+                      "box)", "billing_provider.address.line1", WARNING))
+    if enc.institutional:
+        if bp.entity != "2":
+            out.append(_p(enc, "encounter.provider.entity", "an institutional billing provider must be an "
+                          "organization", "billing_provider"))
+        for role in ("attending_provider", "operating_provider"):
+            prov = getattr(enc, role)
+            if prov is not None and prov.entity != "1":
+                out.append(_p(enc, "encounter.provider.entity", f"{role} must be a person (give first_name)",
+                              role))
+    return out
+
+
+def check_people(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out: list[Problem] = []
+    people: list[tuple[str, Any]] = [("subscriber", enc.subscriber)]
+    if enc.patient is not None:
+        people.append(("patient", enc.patient))
+        if enc.patient.relationship not in PATIENT_RELATIONSHIPS:
+            codes = ", ".join(f"{k} {v.lower()}" for k, v in PATIENT_RELATIONSHIPS.items())
+            extra = " (18, self, means there is no separate patient: leave patient out)" \
+                if enc.patient.relationship == "18" else ""
+            out.append(_p(enc, "encounter.relationship", f"patient.relationship is not a PAT01 code ({codes})"
+                          + extra, "patient.relationship"))
+    for role, person in people:
+        if person.sex is not None and person.sex not in SEXES:
+            out.append(_p(enc, "encounter.sex", f"{role}.sex must be F, M or U", f"{role}.sex"))
+        out += _address_problems(enc, person.address, f"{role}.address")
+    return out
+
+
+# -- diagnoses ------------------------------------------------------------------------------------------------
+
+_ICD_MESSAGES = {
+    "malformed": ("encounter.icd10.format", "is not shaped like an ICD-10-CM code"),
+    "unknown": ("encounter.icd10.unknown", "is not an ICD-10-CM code"),
+    "header": ("encounter.icd10.not_billable", "is an ICD-10-CM category with subcategories, not a billable "
+               "code: code to the highest specificity"),
+}
+
+
+def _icd_problem(enc: Encounter, code: str, path: str) -> Problem | None:
+    status = icd10cm_status(code)
+    if status == "billable":
+        return None
+    problem_code, text = _ICD_MESSAGES[status]
+    return _p(enc, problem_code, f"{path} {code} {text}", path)
+
+
+def check_diagnoses(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out: list[Problem] = []
+    limit = MAX_DIAGNOSES[enc.kind]
+    if len(enc.diagnoses) > limit:
+        out.append(_p(enc, "encounter.diagnosis.count", f"{len(enc.diagnoses)} diagnoses; a {enc.kind} claim "
+                      f"carries at most {limit}", "diagnoses"))
+    seen: dict[str, int] = {}
+    for i, dx in enumerate(enc.diagnoses, 1):
+        path = f"diagnoses[{i}]"
+        problem = _icd_problem(enc, dx.code, path)
+        if problem is not None:
+            out.append(problem)
+        norm = normalize_icd10(dx.code)
+        if norm in seen:
+            out.append(_p(enc, "encounter.icd10.duplicate", f"{path} repeats diagnoses[{seen[norm]}]", path,
+                          WARNING))
+        else:
+            seen[norm] = i
+        if dx.poa is not None:
+            if not enc.institutional:
+                out.append(_p(enc, "encounter.field.ignored", f"{path}.poa applies to institutional claims only",
+                              f"{path}.poa", WARNING))
+            elif dx.poa not in POA_INDICATORS:
+                out.append(_p(enc, "encounter.poa", f"{path}.poa must be Y, N, U or W", f"{path}.poa"))
+    if enc.admitting_diagnosis is not None:
+        problem = _icd_problem(enc, enc.admitting_diagnosis, "admitting_diagnosis")
+        if problem is not None:
+            out.append(problem)
+    if len(enc.reason_for_visit) > 3:
+        out.append(_p(enc, "encounter.codes.count", "at most 3 reasons for visit", "reason_for_visit"))
+    for i, code in enumerate(enc.reason_for_visit, 1):
+        problem = _icd_problem(enc, code, f"reason_for_visit[{i}]")
+        if problem is not None:
+            out.append(problem)
+    return out
+
+
+# -- service lines --------------------------------------------------------------------------------------------
+
+
+def check_lines(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out: list[Problem] = []
+    limit = MAX_LINES[enc.kind]
+    if len(enc.lines) > limit:
+        out.append(_p(enc, "encounter.lines.count", f"{len(enc.lines)} lines; a {enc.kind} claim carries at "
+                      f"most {limit}", "lines"))
+    n_dx = min(len(enc.diagnoses), MAX_DIAGNOSES["professional"])
+    line_ids: dict[str, int] = {}
+    for i, ln in enumerate(enc.lines, 1):
+        base = f"lines[{i}]"
+        if ln.procedure is not None and not procedure_shape_ok(ln.procedure):
+            out.append(_p(enc, "encounter.procedure.format", f"{base}.procedure {ln.procedure} is neither a CPT "
+                          "code (5 digits, or 4 digits and F, T, U or M) nor a HCPCS code (a letter and 4 digits)",
+                          f"{base}.procedure"))
+        if len(ln.modifiers) > MAX_MODIFIERS:
+            out.append(_p(enc, "encounter.modifier.count", f"{base} has {len(ln.modifiers)} modifiers; at most "
+                          f"{MAX_MODIFIERS}", f"{base}.modifiers"))
+        for j, mod in enumerate(ln.modifiers, 1):
+            if not modifier_shape_ok(mod):
+                out.append(_p(enc, "encounter.modifier.format", f"{base}.modifiers[{j}] {mod} is not a modifier "
+                              "(2 letters or digits)", f"{base}.modifiers[{j}]"))
+        if ln.modifiers and ln.procedure is None:
+            out.append(_p(enc, "encounter.field.missing", f"{base}.procedure is missing (modifiers need a "
+                          "procedure)", f"{base}.procedure"))
+        if ln.charge < 0 or ln.charge.as_tuple().exponent < -2:  # type: ignore[operator]
+            out.append(_p(enc, "encounter.charge", f"{base}.charge must be 0 or more with at most 2 decimals "
+                          "(correct a claim with a replacement or void, not a negative charge)", f"{base}.charge"))
+        if ln.units <= 0 or ln.units.as_tuple().exponent < -3:  # type: ignore[operator]
+            out.append(_p(enc, "encounter.units", f"{base}.units must be more than 0 with at most 3 decimals",
+                          f"{base}.units"))
+        if ln.unit_basis is not None and ln.unit_basis not in UNIT_BASES:
+            out.append(_p(enc, "encounter.unit_basis", f"{base}.unit_basis must be UN (units), MJ (minutes) or "
+                          "DA (days)", f"{base}.unit_basis"))
+        if ln.revenue_code is not None:
+            if not enc.institutional:
+                out.append(_p(enc, "encounter.field.ignored", f"{base}.revenue_code applies to institutional "
+                              "claims only", f"{base}.revenue_code", WARNING))
+            elif not revenue_code_shape_ok(ln.revenue_code):
+                out.append(_p(enc, "encounter.revenue_code.format", f"{base}.revenue_code {ln.revenue_code} is "
+                              "not a revenue code (4 digits)", f"{base}.revenue_code"))
+        if ln.place_of_service is not None and enc.institutional:
+            out.append(_p(enc, "encounter.field.ignored", f"{base}.place_of_service applies to professional claims "
+                          "only", f"{base}.place_of_service", WARNING))
+        elif ln.place_of_service is not None and ln.place_of_service not in PLACE_OF_SERVICE:
+            out.append(_p(enc, "encounter.pos.unknown", f"{base}.place_of_service {ln.place_of_service} is not "
+                          "in the CMS place of service code set", f"{base}.place_of_service"))
+        if ln.line_id is not None:
+            if len(ln.line_id) > 50:
+                out.append(_p(enc, "encounter.line_id.length", f"{base}.line_id has {len(ln.line_id)} characters;"
+                              " REF*6R allows 50", f"{base}.line_id"))
+            if ln.line_id in line_ids:
+                out.append(_p(enc, "encounter.line_id.duplicate", f"{base}.line_id repeats the line_id of "
+                              f"lines[{line_ids[ln.line_id]}]", f"{base}.line_id"))
+            else:
+                line_ids[ln.line_id] = i
+        out += _pointer_problems(enc, ln.diagnosis_pointers, base, n_dx)
+    return out
+
+
+def _pointer_problems(enc: Encounter, pointers: tuple[int, ...], base: str, n_dx: int) -> list[Problem]:
+    out: list[Problem] = []
+    path = f"{base}.diagnosis_pointers"
+    if len(pointers) > MAX_POINTERS:
+        out.append(_p(enc, "encounter.pointer.count", f"{base} has {len(pointers)} diagnosis pointers; at most "
+                      f"{MAX_POINTERS}", path))
+    seen = set()
+    for j, ptr in enumerate(pointers, 1):
+        if not 1 <= ptr <= n_dx:
+            out.append(_p(enc, "encounter.pointer.range", f"{path}[{j}] is {ptr}, but the diagnoses are numbered "
+                          f"1 to {n_dx}", f"{path}[{j}]"))
+        elif ptr in seen:
+            out.append(_p(enc, "encounter.pointer.duplicate", f"{path}[{j}] points at diagnosis {ptr} again",
+                          f"{path}[{j}]"))
+        seen.add(ptr)
+    return out
+
+
+def check_place_of_service(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    pos = enc.place_of_service
+    if pos is None:
+        return []
+    if enc.institutional:
+        return [_p(enc, "encounter.field.ignored", "place_of_service applies to professional claims only (an "
+                   "institutional claim carries bill_type)", "place_of_service", WARNING)]
+    if pos not in PLACE_OF_SERVICE:
+        return [_p(enc, "encounter.pos.unknown", f"place_of_service {pos} is not in the CMS place of service "
+                   "code set", "place_of_service")]
+    return []
+
+
+# -- dates ----------------------------------------------------------------------------------------------------
+
+
+def check_dates(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out: list[Problem] = []
+    today = ctx.today
+    service_dates: list[date] = []
+    for i, ln in enumerate(enc.lines, 1):
+        base = f"lines[{i}]"
+        if ln.service_date is not None:
+            service_dates.append(ln.service_date)
+            if ln.service_date > today:
+                out.append(_p(enc, "encounter.date.future", f"{base}.service_date is after today ({today})",
+                              f"{base}.service_date"))
+            if ln.service_date_end is not None and ln.service_date_end < ln.service_date:
+                out.append(_p(enc, "encounter.date.order", f"{base}.service_date_end is before its service_date",
+                              f"{base}.service_date_end"))
+        if ln.service_date_end is not None and ln.service_date_end > today:
+            out.append(_p(enc, "encounter.date.future", f"{base}.service_date_end is after today ({today})",
+                          f"{base}.service_date_end"))
+        if enc.institutional and enc.statement_from and enc.statement_to:
+            for name in ("service_date", "service_date_end"):
+                d = getattr(ln, name)
+                if d is not None and not enc.statement_from <= d <= enc.statement_to:
+                    out.append(_p(enc, "encounter.date.statement_period", f"{base}.{name} is outside the statement "
+                                  "period (statement_from to statement_to)", f"{base}.{name}"))
+    if enc.statement_from is not None:
+        service_dates.append(enc.statement_from)
+        if enc.statement_from > today:
+            out.append(_p(enc, "encounter.date.future", f"statement_from is after today ({today})",
+                          "statement_from"))
+    if enc.statement_to is not None:
+        if enc.statement_to > today:
+            out.append(_p(enc, "encounter.date.future", f"statement_to is after today ({today})", "statement_to"))
+        if enc.statement_from is not None and enc.statement_from > enc.statement_to:
+            out.append(_p(enc, "encounter.date.order", "statement_from is after statement_to", "statement_to"))
+    if enc.admission is not None and enc.admission.date is not None and enc.admission.date > today:
+        out.append(_p(enc, "encounter.date.future", f"admission.date is after today ({today})", "admission.date"))
+    for i, span in enumerate(enc.occurrence_spans, 1):
+        if span.start > span.end:
+            out.append(_p(enc, "encounter.date.order", f"occurrence_spans[{i}] ends before it starts",
+                          f"occurrence_spans[{i}].to"))
+    first_service = min(service_dates) if service_dates else None
+    for role in ("subscriber", "patient"):
+        person = getattr(enc, role)
+        born = person.birth_date if person is not None else None
+        if born is None:
+            continue
+        if born > today:
+            out.append(_p(enc, "encounter.date.birth", f"{role}.birth_date is after today",
+                          f"{role}.birth_date"))
+        elif first_service is not None and born > first_service and (role == "patient" or enc.patient is None):
+            out.append(_p(enc, "encounter.date.birth", f"{role}.birth_date is after the first date of service",
+                          f"{role}.birth_date"))
+    return out
+
+
+# -- institutional codes --------------------------------------------------------------------------------------
+
+_TWO = re.compile(r"[0-9A-Z]{2}")
+_PROFESSIONAL_ONLY = ("onset_date",)
+_INSTITUTIONAL_ONLY = ("bill_type", "statement_from", "statement_to", "admission", "discharge_status",
+                       "discharge_hour", "attending_provider", "operating_provider", "admitting_diagnosis",
+                       "reason_for_visit", "condition_codes", "occurrence_codes", "occurrence_spans", "value_codes",
+                       "principal_procedure", "other_procedures")
+
+
+def check_institutional(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out: list[Problem] = []
+    if not enc.institutional:
+        for name in _INSTITUTIONAL_ONLY:
+            if getattr(enc, name) not in (None, ()):
+                out.append(_p(enc, "encounter.field.ignored", f"{name} applies to institutional claims only",
+                              name, WARNING))
+        return out
+    for name in _PROFESSIONAL_ONLY:
+        if getattr(enc, name) is not None:
+            out.append(_p(enc, "encounter.field.ignored", f"{name} applies to professional claims only", name,
+                          WARNING))
+
+    def shape(value: str | None, ok: bool, path: str, what: str) -> None:
+        if value is not None and not ok:
+            out.append(_p(enc, "encounter.code.format", f"{path} is not {what}", path))
+
+    if enc.bill_type is not None and not bill_type_shape_ok(enc.bill_type):
+        out.append(_p(enc, "encounter.bill_type.format", f"bill_type {enc.bill_type} is not a type of bill (3 "
+                      "characters such as 131, or 4 with a leading zero)", "bill_type"))
+    ds = enc.discharge_status
+    shape(ds, ds is not None and len(ds) == 2 and ds.isascii() and ds.isdigit(), "discharge_status",
+          "a patient discharge status (2 digits)")
+    adm = enc.admission
+    if adm is not None:
+        shape(adm.type, adm.type is not None and len(adm.type) == 1 and adm.type.isdigit(), "admission.type",
+              "an admission type (1 digit)")
+        shape(adm.source, adm.source is not None and len(adm.source) == 1 and adm.source.isalnum(),
+              "admission.source", "a point of origin (1 character)")
+    for name, codes in (("condition_codes", enc.condition_codes),
+                        ("occurrence_codes", [c.code for c in enc.occurrence_codes]),
+                        ("occurrence_spans", [c.code for c in enc.occurrence_spans]),
+                        ("value_codes", [c.code for c in enc.value_codes])):
+        if len(codes) > MAX_INSTITUTIONAL_CODES:
+            out.append(_p(enc, "encounter.codes.count", f"{len(codes)} {name.replace('_', ' ')}; at most "
+                          f"{MAX_INSTITUTIONAL_CODES}", name))
+        for i, code in enumerate(codes, 1):
+            path = f"{name}[{i}]" if name == "condition_codes" else f"{name}[{i}].code"
+            shape(code, _TWO.fullmatch(code) is not None, path, "a 2-character NUBC code")
+    if len(enc.other_procedures) > MAX_INSTITUTIONAL_CODES:
+        out.append(_p(enc, "encounter.codes.count", f"{len(enc.other_procedures)} other procedures; at most "
+                      f"{MAX_INSTITUTIONAL_CODES}", "other_procedures"))
+    procs = [("principal_procedure", enc.principal_procedure)] if enc.principal_procedure else []
+    procs += [(f"other_procedures[{i}]", c) for i, c in enumerate(enc.other_procedures, 1)]
+    for path, proc in procs:
+        if not icd10pcs_shape_ok(proc.code):
+            out.append(_p(enc, "encounter.icd10pcs.format", f"{path}.code {proc.code} is not an ICD-10-PCS code "
+                          "(7 letters or digits, no I or O)", f"{path}.code"))
+        if proc.date is not None and proc.date > ctx.today:
+            out.append(_p(enc, "encounter.date.future", f"{path}.date is after today ({ctx.today})",
+                          f"{path}.date"))
+    return out
+
+
+# -- delimiters -----------------------------------------------------------------------------------------------
+
+# Field names of each dataclass met inside an encounter (``source`` excluded), or None for a leaf type.
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {str: None, type(None): None, date: None, Decimal: None,
+                                                     int: None, bool: None}
+_BAD_CHARACTER = re.compile(r"[*~:^\x00-\x1f\x7f]")
+
+
+def _names(cls: type) -> tuple[str, ...] | None:
+    try:
+        return _FIELD_NAMES[cls]
+    except KeyError:
+        names = tuple(f.name for f in fields(cls) if f.name != "source") if is_dataclass(cls) else None
+        _FIELD_NAMES[cls] = names
+        return names
+
+
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+_LEAVES = (type(None), date, Decimal, int, bool)
+
+
+def _getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    getter = _GETTERS.get(cls)
+    if getter is None:
+        names = _names(cls) or ()
+        getter = (lambda value: ()) if not names else attrgetter(*names) if len(names) > 1 else \
+            (lambda value, name=names[0]: (getattr(value, name),))
+        _GETTERS[cls] = getter
+    return getter
+
+
+def _collect(value: Any, out: list[str]) -> None:
+    """Append every string inside ``value`` (an encounter, a part of one or a tuple of parts) to ``out``."""
+    items = value if type(value) is tuple else _getter(type(value))(value)
+    for item in items:
+        cls = type(item)
+        if cls is str:
+            out.append(item)
+        elif cls not in _LEAVES:
+            _collect(item, out)
+
+
+def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
+    """Every string inside an encounter, with its field path (the slow walk, run only when a bad character was
+    found)."""
+    cls = type(value)
+    if cls is str:
+        yield path, value
+    elif cls is tuple:
+        for i, item in enumerate(value, 1):
+            yield from _strings(item, f"{path}[{i}]")
+    else:
+        for name in _names(cls) or ():
+            yield from _strings(getattr(value, name), f"{path}.{name}" if path else name)
+
+
+def check_delimiters(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    texts: list[str] = []
+    _collect(enc, texts)
+    if _BAD_CHARACTER.search(" ".join(texts)) is None:
+        return []
+    out = []
+    for path, text in _strings(enc, ""):
+        if _BAD_CHARACTER.search(text) is None:
+            continue
+        bad = set(text) & X12_DELIMITERS
+        what = ", ".join(repr(c) for c in sorted(bad)) if bad else "a control character"
+        out.append(_p(enc, "encounter.delimiter", f"{path} contains {what}, which cannot be written into an "
+                      "X12 element (delimiters * : ^ ~ and line breaks)", path))
+    return out
+
+
+def check_required(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    return missing_fields(enc)
+
+
+CHECKS: tuple[Check, ...] = (
+    check_required,
+    check_id,
+    check_frequency,
+    check_payer,
+    check_providers,
+    check_people,
+    check_diagnoses,
+    check_lines,
+    check_place_of_service,
+    check_dates,
+    check_institutional,
+    check_delimiters,
+)
+
+
+def check_encounter(enc: Encounter, config: Config | None, *, today: date) -> list[Problem]:
+    """Run every check on one encounter. ``config`` may be ``None`` to skip the payer check."""
+    ctx = CheckContext(today=today, config=config)
+    out: list[Problem] = []
+    for check in CHECKS:
+        out += check(enc, ctx)
+    return out
+
+
+# -- the batch ------------------------------------------------------------------------------------------------
+
+
+class BatchChecks:
+    """Checks across encounters: ids unique in the batch, and originals not already billed.
+
+    ``already_billed(claim_id) -> bool`` is the caller's hook (the ledger); it is asked only about originals
+    (frequency 1) that passed every other check."""
+
+    def __init__(self, already_billed: Callable[[str], bool] | None = None) -> None:
+        self.already_billed = already_billed
+        self._seen: dict[str, str | None] = {}
+
+    def seen(self, enc: Encounter) -> list[Problem]:
+        """Call for every encounter of the batch, in order (good or bad)."""
+        if enc.id in self._seen:
+            first = self._seen[enc.id]
+            where = f" (first seen in {first})" if first else ""
+            return [_p(enc, "encounter.id.duplicate", f"id is used by another encounter of this batch{where}; "
+                       "each claim needs its own patient control number", "id")]
+        self._seen[enc.id] = enc.source.file if enc.source else None
+        return []
+
+    def billed(self, enc: Encounter) -> list[Problem]:
+        """Call for an encounter that passed every other check."""
+        if self.already_billed is not None and enc.frequency == "1" and self.already_billed(enc.id):
+            return [_p(enc, "encounter.id.billed", "id was already billed; to correct that claim send a "
+                       "replacement (frequency 7) or void (8) with payer_claim_number, or use a new id", "id")]
+        return []
+

@@ -1,0 +1,221 @@
+"""Encounters to ``Claim``s: the last step before the 837 writer.
+
+``encounter_to_claim`` checks one encounter (every check of ``mappings.checks``) and maps it; it is pure, the
+clock is injected as ``today``. ``build_claims`` does that for a stream of encounters from a source, adds the
+batch checks (ids unique in the batch, originals not already billed), skips bad encounters and returns the
+good claims with every problem; ``iter_claims`` is its streaming form (one result per encounter, nothing kept
+but the ids seen), for batches too large to hold.
+
+Mapping choices:
+
+- the payer key becomes ``Payer`` from ``[payers.KEY]`` (name, payer id, SBR09 filing indicator, SBR01);
+- diagnoses lose their dot; the first is the principal (ABK), the others ABF; an 837I admitting diagnosis
+  (ABJ) and reasons for visit (APR) follow them, so 1-based diagnosis pointers keep their meaning;
+- lines are numbered from 1 (LX01); a line's place of service is kept only when it differs from the claim's
+  (SV105); ``line_control_number`` (REF*6R) is the line's ``line_id``, else ``<id>-<line number>`` unless
+  ``[billing] line_control_numbers = false``;
+- a rendering provider with the billing provider's NPI is dropped (2310B is sent only when it differs);
+- an 837I ``bill_type`` becomes facility type + frequency (``"0131"`` -> ``"131"``); 3-digit revenue codes
+  get their leading zero;
+- ``payer_claim_number`` is carried only on a replacement (7) or void (8);
+- ``total_charge`` is the sum of the line charges; ``source`` is the encounter file and id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from functools import lru_cache
+
+from edi.model import (
+    ZERO,
+    Claim,
+    CodeDate,
+    Diagnosis,
+    Patient,
+    Payer,
+    Provider,
+    ServiceLine,
+    Source,
+    Subscriber,
+)
+from edi.problems import Problem, has_errors
+from mappings.checks import BatchChecks, check_encounter
+from mappings.codesets import facility_type, normalize_icd10, normalize_revenue_code
+from mappings.config import Config, PayerProfile
+from mappings.encounter import Encounter, EncounterProvider
+
+log = logging.getLogger(__name__)
+
+
+def _provider(p: EncounterProvider | None) -> Provider | None:
+    return None if p is None else _provider_of(p)
+
+
+@lru_cache(maxsize=4096)
+def _provider_of(p: EncounterProvider) -> Provider:
+    """One ``Provider`` per distinct provider: claims of a batch share them (less memory, same values)."""
+    return Provider(name=p.name, npi=p.npi, entity=p.entity, first_name=p.first_name, middle_name=p.middle_name,
+                    tax_id=p.tax_id, tax_id_qualifier=p.tax_id_qualifier, taxonomy=p.taxonomy, address=p.address)
+
+
+@lru_cache(maxsize=256)
+def _payer(profile: PayerProfile) -> Payer:
+    return profile.payer()
+
+
+def _diagnoses(enc: Encounter) -> tuple[Diagnosis, ...]:
+    out = [Diagnosis(normalize_icd10(dx.code), "ABK" if i == 0 else "ABF",
+                     dx.poa if enc.institutional else None) for i, dx in enumerate(enc.diagnoses)]
+    if enc.institutional:
+        if enc.admitting_diagnosis:
+            out.append(Diagnosis(normalize_icd10(enc.admitting_diagnosis), "ABJ"))
+        out += [Diagnosis(normalize_icd10(code), "APR") for code in enc.reason_for_visit]
+    return tuple(out)
+
+
+def _institutional_codes(enc: Encounter) -> tuple[CodeDate, ...]:
+    out = [CodeDate("BG", code) for code in enc.condition_codes]
+    out += [CodeDate("BH", c.code, date=c.date) for c in enc.occurrence_codes]
+    out += [CodeDate("BI", c.code, date=c.start, date_end=c.end) for c in enc.occurrence_spans]
+    out += [CodeDate("BE", c.code, amount=c.amount) for c in enc.value_codes]
+    if enc.principal_procedure is not None:
+        out.append(CodeDate("BBR", enc.principal_procedure.code, date=enc.principal_procedure.date))
+    out += [CodeDate("BBQ", c.code, date=c.date) for c in enc.other_procedures]
+    return tuple(out)
+
+
+def _map(enc: Encounter, config: Config) -> Claim:
+    profile = config.payers[enc.payer]
+    source = Source(file=enc.source.file if enc.source else None, record=enc.id)
+    lines = []
+    for n, ln in enumerate(enc.lines, 1):
+        if ln.line_id is not None:
+            control = ln.line_id
+        else:
+            control = f"{enc.id}-{n}" if config.billing.line_control_numbers else None
+        lines.append(ServiceLine(
+            number=n,
+            charge=ln.charge,
+            units=ln.units,
+            service_date=ln.service_date,
+            service_date_end=ln.service_date_end,
+            procedure=ln.procedure,
+            modifiers=ln.modifiers,
+            revenue_code=normalize_revenue_code(ln.revenue_code) if ln.revenue_code and enc.institutional else None,
+            unit_basis=ln.unit_basis or "UN",
+            diagnosis_pointers=ln.diagnosis_pointers,
+            place_of_service=ln.place_of_service if not enc.institutional
+            and ln.place_of_service != enc.place_of_service else None,
+            line_control_number=control,
+            description=ln.description,
+            source=source,
+        ))
+    sub = enc.subscriber
+    subscriber = Subscriber(member_id=sub.member_id, last_name=sub.last_name, first_name=sub.first_name,
+                            middle_name=sub.middle_name, birth_date=sub.birth_date, sex=sub.sex,  # type: ignore[arg-type]
+                            address=sub.address, group_number=sub.group_number, group_name=sub.group_name)
+    patient = None
+    if enc.patient is not None:
+        pt = enc.patient
+        patient = Patient(last_name=pt.last_name, first_name=pt.first_name, relationship=pt.relationship,
+                          birth_date=pt.birth_date, sex=pt.sex, address=pt.address,  # type: ignore[arg-type]
+                          middle_name=pt.middle_name)
+    rendering = enc.rendering_provider
+    if rendering is not None and rendering.npi is not None and rendering.npi == enc.billing_provider.npi:
+        rendering = None
+    billing = config.billing
+    institutional = enc.institutional
+    adm = enc.admission
+    return Claim(
+        kind=enc.kind,
+        patient_control_number=enc.id,
+        total_charge=sum((ln.charge for ln in lines), ZERO),
+        billing_provider=_provider_of(enc.billing_provider),
+        subscriber=subscriber,
+        payer=_payer(profile),
+        diagnoses=_diagnoses(enc),
+        lines=tuple(lines),
+        frequency=enc.frequency,
+        place_of_service=None if institutional else enc.place_of_service,
+        bill_type=facility_type(enc.bill_type) + enc.frequency if institutional and enc.bill_type else None,
+        patient=patient,
+        payer_claim_number=enc.payer_claim_number if enc.frequency in ("7", "8") else None,
+        prior_authorization=enc.prior_authorization,
+        referral_number=enc.referral_number,
+        medical_record_number=enc.medical_record_number,
+        rendering_provider=_provider(rendering),
+        referring_provider=_provider(enc.referring_provider),
+        service_facility=_provider(enc.service_facility),
+        attending_provider=_provider(enc.attending_provider) if institutional else None,
+        operating_provider=_provider(enc.operating_provider) if institutional else None,
+        provider_signature=billing.provider_signature,
+        assignment=billing.assignment,
+        benefits_assigned=billing.benefits_assigned,
+        release_of_information=billing.release_of_information,
+        onset_date=None if institutional else enc.onset_date,
+        statement_from=enc.statement_from if institutional else None,
+        statement_to=enc.statement_to if institutional else None,
+        admission_date=adm.date if institutional and adm else None,
+        admission_hour=adm.hour if institutional and adm else None,
+        admission_type=adm.type if institutional and adm else None,
+        admission_source=adm.source if institutional and adm else None,
+        discharge_status=enc.discharge_status if institutional else None,
+        discharge_hour=enc.discharge_hour if institutional else None,
+        institutional_codes=_institutional_codes(enc) if institutional else (),
+        note=enc.note,
+        source=source,
+    )
+
+
+def encounter_to_claim(encounter: Encounter, config: Config, *, today: date) -> tuple[Claim | None, list[Problem]]:
+    """Check one encounter and map it to a ``Claim`` (``None`` when any check found an error). Pure: the
+    same encounter, configuration and ``today`` always give the same claim and problems."""
+    problems = check_encounter(encounter, config, today=today)
+    if has_errors(problems):
+        return None, problems
+    return _map(encounter, config), problems
+
+
+def iter_claims(encounters_with_problems: Iterable[tuple[Encounter | None, list[Problem]]], config: Config, *,
+                today: date, already_billed: Callable[[str], bool] | None = None,
+                ) -> Iterator[tuple[Claim | None, list[Problem]]]:
+    """The streaming form of ``build_claims``: one ``(Claim | None, problems)`` per item of the source (a
+    source problem with no encounter gives ``(None, problems)``). The claim is ``None`` when the item has any
+    error, from its source, its checks or the batch checks. Holds only the ids seen so far."""
+    batch = BatchChecks(already_billed)
+    for enc, found in encounters_with_problems:
+        if enc is None:
+            yield None, found
+            continue
+        mine = found + batch.seen(enc)
+        claim, checked = encounter_to_claim(enc, config, today=today)
+        mine += checked
+        if claim is not None and not has_errors(mine):
+            mine += batch.billed(enc)
+        yield (None if has_errors(mine) else claim), mine
+
+
+def build_claims(encounters_with_problems: Iterable[tuple[Encounter | None, list[Problem]]], config: Config, *,
+                 today: date, already_billed: Callable[[str], bool] | None = None,
+                 strict: bool = False) -> tuple[list[Claim], list[Problem]]:
+    """Claims for the good encounters of a batch, and every problem (the sources' too).
+
+    ``encounters_with_problems`` is what ``mappings.sources.read_encounters`` yields. An encounter with any
+    error (from its source, its checks or the batch checks) is skipped; the others become claims.
+    ``already_billed(claim_id)`` lets the ledger refuse originals it has billed before. With ``strict``, no
+    claim is returned when any encounter is bad."""
+    claims: list[Claim] = []
+    problems: list[Problem] = []
+    bad = 0
+    for claim, found in iter_claims(encounters_with_problems, config, today=today, already_billed=already_billed):
+        problems += found
+        if claim is not None:
+            claims.append(claim)
+        elif has_errors(found):
+            bad += 1
+    log.info("built %d claims; %d encounters skipped", len(claims), bad)
+    if strict and bad:
+        return [], problems
+    return claims, problems

@@ -1,0 +1,378 @@
+"""The configuration file, ``edi.toml``: who submits, through which clearinghouses, to which payers.
+
+.. code-block:: toml
+
+    [submitter]                 # loop 1000A, and the sender in ISA06 / GS02
+    name = "SYNTH BILLING"      # NM103
+    id = "SYNTHSUB01"           # NM109 (ETIN the clearinghouse assigned)
+    contact_name = "BILLING OFFICE"
+    phone = "5555550100"        # 10 digits; "555-555-0100" is accepted
+    # email = "..."             optional
+    # isa_qualifier = "ZZ"      optional, ISA05 (default ZZ)
+    # isa_id = "SYNTHSUB01"     optional, ISA06 (default: id; at most 15 characters)
+    # gs_id = "SYNTHSUB01"      optional, GS02 (default: id)
+
+    [clearinghouses.hub]        # one table per clearinghouse; "hub" is the key payers name
+    name = "SYNTH HUB"          # 1000B NM103
+    isa_qualifier = "ZZ"        # ISA07: 01, 14, 20, 27, 28, 29, 30, 33 or ZZ
+    isa_id = "SYNTHHUB"         # ISA08, at most 15 characters
+    gs_id = "SYNTHHUB"          # GS03, 2 to 15 characters
+    usage = "T"                 # ISA15: T test, P production
+    # receiver_id = "SYNTHHUB"  optional, 1000B NM109 (default: isa_id)
+
+    [payers.acme]               # one table per payer; encounters name "acme" in their payer field
+    name = "ACME HEALTH PLAN"   # 2010BB NM103
+    payer_id = "ACME01"         # 2010BB NM109 (the clearinghouse's payer id)
+    clearinghouse = "hub"       # a key of [clearinghouses]
+    filing_indicator = "CI"     # SBR09: CI, MB, MA, MC, BL, HM, 12...
+    # responsibility = "P"      optional, SBR01 (default P)
+    # address = { line1 = "...", city = "...", state = "IL", zip = "62701" }   optional, 2010BB N3/N4
+
+    [billing]                   # optional claim defaults
+    # provider_signature = true       CLM06
+    # assignment = "A"                CLM07: A, B or C
+    # benefits_assigned = true        CLM08
+    # release_of_information = "Y"    CLM09: Y or I
+    # line_control_numbers = true     REF*6R on every line: the encounter's line_id, else "<id>-<line number>"
+
+A missing, mistyped or unknown key raises ``ConfigError`` naming the file and the key, with every problem of
+the file in one message (one per line). This is the one place mappings raises: a configuration is read once,
+before any encounter, and nothing useful can happen without it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from edi.model import Address, Payer, Submitter
+from mappings.codesets import FILING_INDICATORS, ISA_QUALIFIERS, RESPONSIBILITY, US_STATES, X12_DELIMITERS
+
+
+class ConfigError(Exception):
+    """A configuration problem. ``errors`` holds every ``(key, message)`` found; ``key`` is the first key."""
+
+    def __init__(self, file: str, errors: list[tuple[str, str]]) -> None:
+        self.file = file
+        self.errors = tuple(errors)
+        self.key = errors[0][0] if errors else ""
+        super().__init__("\n".join(f"{file}: {message}" for _, message in errors))
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitterConfig:
+    name: str
+    id: str
+    contact_name: str
+    phone: str
+    email: str | None = None
+    isa_qualifier: str = "ZZ"
+    isa_id: str = ""
+    gs_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Clearinghouse:
+    key: str
+    name: str
+    isa_qualifier: str
+    isa_id: str
+    gs_id: str
+    usage: str  # ISA15: T or P
+    receiver_id: str  # 1000B NM109
+
+
+@dataclass(frozen=True, slots=True)
+class PayerProfile:
+    key: str
+    name: str
+    payer_id: str
+    clearinghouse: str
+    filing_indicator: str
+    responsibility: str = "P"
+    address: Address | None = None
+
+    def payer(self) -> Payer:
+        return Payer(name=self.name, payer_id=self.payer_id, filing_indicator=self.filing_indicator,
+                     responsibility=self.responsibility, address=self.address)
+
+
+@dataclass(frozen=True, slots=True)
+class BillingDefaults:
+    provider_signature: bool = True
+    assignment: str = "A"
+    benefits_assigned: bool = True
+    release_of_information: str = "Y"
+    line_control_numbers: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    submitter: SubmitterConfig
+    clearinghouses: Mapping[str, Clearinghouse]
+    payers: Mapping[str, PayerProfile]
+    billing: BillingDefaults = field(default_factory=BillingDefaults)
+    file: str | None = None
+
+    def clearinghouse_for(self, payer_key: str) -> Clearinghouse:
+        return self.clearinghouses[self.payers[payer_key].clearinghouse]
+
+    def submitter_for(self, payer_key: str) -> Submitter:
+        """The 1000A submitter with the 1000B receiver of the payer's clearinghouse."""
+        ch = self.clearinghouse_for(payer_key)
+        s = self.submitter
+        return Submitter(name=s.name, id=s.id, contact_name=s.contact_name, phone=s.phone, email=s.email,
+                         receiver_name=ch.name, receiver_id=ch.receiver_id)
+
+
+# -- reading --------------------------------------------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.errors: list[tuple[str, str]] = []
+
+    def error(self, key: str, message: str) -> None:
+        self.errors.append((key, message))
+
+    def table(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> Mapping[str, Any]:
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.error(path, f"[{path}] is missing")
+            return {}
+        if not isinstance(value, Mapping):
+            self.error(path, f"{path} must be a table ([{path}])")
+            return {}
+        return value
+
+    def known(self, data: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
+        for key in data:
+            if key not in allowed:
+                where = f"{path}.{key}" if path else key
+                self.error(where, f"{where} is not a known key (expected one of: {', '.join(allowed)})")
+
+    def text(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = True,
+             default: str | None = None, min_len: int = 1, max_len: int = 80) -> str | None:
+        where = f"{path}.{key}"
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.error(where, f"{where} is missing")
+            return default
+        if not isinstance(value, str):
+            self.error(where, f"{where} must be a string (in quotes)")
+            return default
+        value = value.strip()
+        if not min_len <= len(value) <= max_len:
+            self.error(where, f"{where} must have {min_len} to {max_len} characters, not {len(value)}")
+            return default
+        bad = sorted(set(value) & X12_DELIMITERS)
+        if bad:
+            self.error(where, f"{where} contains {', '.join(repr(c) for c in bad)}, which X12 uses as a "
+                       "delimiter")
+            return default
+        return value
+
+    def choice(self, data: Mapping[str, Any], key: str, path: str, choices: Mapping[str, str] | frozenset[str],
+               *, required: bool = True, default: str | None = None) -> str | None:
+        value = self.text(data, key, path, required=required, default=None)
+        if value is None:
+            return default
+        if value not in choices:
+            where = f"{path}.{key}"
+            self.error(where, f'{where} is "{value}"; expected one of: {", ".join(sorted(choices))}')
+            return default
+        return value
+
+    def flag(self, data: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.error(f"{path}.{key}", f"{path}.{key} must be true or false")
+            return default
+        return value
+
+
+def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Config:
+    """Build a ``Config`` from parsed TOML, raising one ``ConfigError`` that lists every problem."""
+    r = _Reader(file)
+    r.known(data, ("submitter", "clearinghouses", "payers", "billing"), "")
+
+    s = r.table(data, "submitter", "submitter")
+    r.known(s, ("name", "id", "contact_name", "phone", "email", "isa_qualifier", "isa_id", "gs_id"), "submitter")
+    sub_id = r.text(s, "id", "submitter", min_len=2, max_len=80) or ""
+    phone = r.text(s, "phone", "submitter")
+    if phone is not None:
+        digits = "".join(ch for ch in phone if ch not in " -().+")
+        if not (digits.isascii() and digits.isdigit() and len(digits) == 10):
+            r.error("submitter.phone", "submitter.phone must be a 10-digit telephone number")
+        phone = digits
+    isa_id = r.text(s, "isa_id", "submitter", required=False, max_len=15)
+    if isa_id is None and "isa_id" not in s and len(sub_id) > 15:
+        r.error("submitter.isa_id", "submitter.isa_id is missing: it defaults to submitter.id, which is longer "
+                "than the 15 characters ISA06 allows")
+    gs_id = r.text(s, "gs_id", "submitter", required=False, min_len=2, max_len=15)
+    if gs_id is None and "gs_id" not in s and len(sub_id) > 15:
+        r.error("submitter.gs_id", "submitter.gs_id is missing: it defaults to submitter.id, which is longer "
+                "than the 15 characters GS02 allows")
+    submitter = SubmitterConfig(
+        name=r.text(s, "name", "submitter", max_len=60) or "",
+        id=sub_id,
+        contact_name=r.text(s, "contact_name", "submitter", max_len=60) or "",
+        phone=phone or "",
+        email=r.text(s, "email", "submitter", required=False, max_len=256),
+        isa_qualifier=r.choice(s, "isa_qualifier", "submitter", ISA_QUALIFIERS, required=False, default="ZZ")
+        or "ZZ",
+        isa_id=isa_id or sub_id[:15],
+        gs_id=gs_id or sub_id[:15],
+    )
+
+    clearinghouses: dict[str, Clearinghouse] = {}
+    chs = r.table(data, "clearinghouses", "clearinghouses")
+    if isinstance(data.get("clearinghouses"), Mapping) and not chs:
+        r.error("clearinghouses", "[clearinghouses] has no clearinghouse: add a [clearinghouses.NAME] table")
+    for key, ch in chs.items():
+        path = f"clearinghouses.{key}"
+        if not isinstance(ch, Mapping):
+            r.error(path, f"{path} must be a table ([{path}])")
+            continue
+        r.known(ch, ("name", "isa_qualifier", "isa_id", "gs_id", "usage", "receiver_id"), path)
+        ch_isa = r.text(ch, "isa_id", path, max_len=15) or ""
+        clearinghouses[key] = Clearinghouse(
+            key=key,
+            name=r.text(ch, "name", path, max_len=60) or "",
+            isa_qualifier=r.choice(ch, "isa_qualifier", path, ISA_QUALIFIERS) or "ZZ",
+            isa_id=ch_isa,
+            gs_id=r.text(ch, "gs_id", path, min_len=2, max_len=15) or "",
+            usage=r.choice(ch, "usage", path, frozenset({"T", "P"})) or "T",
+            receiver_id=r.text(ch, "receiver_id", path, required=False, min_len=2, max_len=80) or ch_isa,
+        )
+
+    payers: dict[str, PayerProfile] = {}
+    ps = r.table(data, "payers", "payers")
+    if isinstance(data.get("payers"), Mapping) and not ps:
+        r.error("payers", "[payers] has no payer: add a [payers.NAME] table")
+    for key, p in ps.items():
+        path = f"payers.{key}"
+        if not isinstance(p, Mapping):
+            r.error(path, f"{path} must be a table ([{path}])")
+            continue
+        r.known(p, ("name", "payer_id", "clearinghouse", "filing_indicator", "responsibility", "address"), path)
+        ch_key = r.text(p, "clearinghouse", path) or ""
+        if ch_key and ch_key not in chs:
+            r.error(f"{path}.clearinghouse", f'{path}.clearinghouse names "{ch_key}", which is not in '
+                    "[clearinghouses]")
+        payers[key] = PayerProfile(
+            key=key,
+            name=r.text(p, "name", path, max_len=60) or "",
+            payer_id=r.text(p, "payer_id", path, min_len=2, max_len=80) or "",
+            clearinghouse=ch_key,
+            filing_indicator=r.choice(p, "filing_indicator", path, FILING_INDICATORS) or "CI",
+            responsibility=r.choice(p, "responsibility", path, RESPONSIBILITY, required=False, default="P") or "P",
+            address=_address(r, p, path),
+        )
+
+    b = r.table(data, "billing", "billing", required=False)
+    r.known(b, ("provider_signature", "assignment", "benefits_assigned", "release_of_information",
+                "line_control_numbers"), "billing")
+    billing = BillingDefaults(
+        provider_signature=r.flag(b, "provider_signature", "billing", True),
+        assignment=r.choice(b, "assignment", "billing", frozenset("ABC"), required=False, default="A") or "A",
+        benefits_assigned=r.flag(b, "benefits_assigned", "billing", True),
+        release_of_information=r.choice(b, "release_of_information", "billing", frozenset("YI"), required=False,
+                                        default="Y") or "Y",
+        line_control_numbers=r.flag(b, "line_control_numbers", "billing", True),
+    )
+
+    if r.errors:
+        raise ConfigError(file, r.errors)
+    return Config(submitter=submitter, clearinghouses=MappingProxyType(clearinghouses),
+                  payers=MappingProxyType(payers), billing=billing, file=file)
+
+
+def _address(r: _Reader, p: Mapping[str, Any], path: str) -> Address | None:
+    a = r.table(p, "address", f"{path}.address", required=False)
+    if not a:
+        return None
+    where = f"{path}.address"
+    r.known(a, ("line1", "line2", "city", "state", "zip"), where)
+    state = r.choice(a, "state", where, US_STATES)
+    zip_ = (r.text(a, "zip", where) or "").replace("-", "")
+    if zip_ and not (zip_.isascii() and zip_.isdigit() and len(zip_) in (5, 9)):
+        r.error(f"{where}.zip", f"{where}.zip must have 5 or 9 digits")
+    return Address(line1=r.text(a, "line1", where, max_len=55) or "", line2=r.text(a, "line2", where,
+                   required=False, max_len=55), city=r.text(a, "city", where, max_len=30) or "",
+                   state=state or "", zip=zip_)
+
+
+def parse_config(text: str, *, file: str = "edi.toml") -> Config:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(file, [("", f"is not valid TOML: {exc}")]) from None
+    return config_from_dict(data, file=file)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and check ``edi.toml``. Raises ``ConfigError`` (naming the file and each key) on any problem."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(file, [("", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(file, [("", f"cannot be read: {exc.__class__.__name__}")]) from None
+    return parse_config(text, file=file)
+
+
+# -- the starter configuration (edi init) ---------------------------------------------------------------------
+
+_STARTER = '''\
+# edi.toml: who submits claims, through which clearinghouse, to which payers.
+# Every value below is an example: replace it with what your clearinghouse enrolment gave you.
+# Values may not contain * ~ : ^ (X12 delimiters). `edi` refuses unknown keys, so a typo is reported.
+
+[submitter]                        # 837 loop 1000A and the ISA/GS sender
+name = "EXAMPLE BILLING OFFICE"    # NM103, at most 60 characters
+id = "EXAMPLESUB01"                # NM109: the submitter id (ETIN) the clearinghouse assigned you
+contact_name = "BILLING OFFICE"    # PER02
+phone = "5555550100"               # PER04, 10 digits
+# email = "billing@example.org"    # optional, a second PER contact
+# isa_qualifier = "ZZ"             # ISA05 (default ZZ, mutually defined)
+# isa_id = "EXAMPLESUB01"          # ISA06 (default: id), at most 15 characters
+# gs_id = "EXAMPLESUB01"           # GS02 (default: id)
+
+# One table per clearinghouse. The name after the dot is the key payers refer to.
+[clearinghouses.example_hub]
+name = "EXAMPLE CLEARINGHOUSE"     # 1000B NM103
+isa_qualifier = "ZZ"               # ISA07: 01, 14, 20, 27, 28, 29, 30, 33 or ZZ
+isa_id = "EXAMPLEHUB"              # ISA08, at most 15 characters
+gs_id = "EXAMPLEHUB"               # GS03
+usage = "T"                        # ISA15: T while testing, P in production
+# receiver_id = "EXAMPLEHUB"       # 1000B NM109 (default: isa_id)
+
+# One table per payer. Encounters name the key ("example_plan") in their payer field.
+[payers.example_plan]
+name = "EXAMPLE HEALTH PLAN"       # 2010BB NM103
+payer_id = "EXAMPLE01"             # 2010BB NM109: the payer id from the clearinghouse payer list
+clearinghouse = "example_hub"      # a key of [clearinghouses]
+filing_indicator = "CI"            # SBR09: CI commercial, MB Medicare Part B, MA Part A, MC Medicaid, BL BCBS...
+# responsibility = "P"             # SBR01: P primary, S secondary, T tertiary
+
+[billing]                          # claim defaults (these are the defaults)
+provider_signature = true          # CLM06: signature on file
+assignment = "A"                   # CLM07: A assigned, B lab services only, C not assigned
+benefits_assigned = true           # CLM08
+release_of_information = "Y"       # CLM09: Y signed statement, I informed consent
+line_control_numbers = true        # REF*6R on every line (line_id, else "<encounter id>-<line number>")
+'''
+
+
+def starter_toml() -> str:
+    """A commented starter ``edi.toml`` (for ``edi init``) that loads as it is."""
+    return _STARTER
