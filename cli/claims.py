@@ -1,10 +1,159 @@
-"""`edi claims`: record 837 files in the ledger (and, with the mappings, build them)."""
+"""`edi claims`: build 837 files from coded encounters, record existing 837 files in the ledger."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from cli import ledger
+from cli.output import OK, PROBLEMS, console, err_console, fail, print_json, problem_table
 
-app = typer.Typer(help="Claims: record existing 837 files in the ledger.", no_args_is_help=True)
+app = typer.Typer(help="Claims: build 837P/837I files from coded encounters, or record existing 837 files.",
+                  no_args_is_help=True)
 app.command("record")(ledger.record)
+
+FORMATS = ("json", "ndjson", "csv", "fhir")
+
+
+def load_config(path: str):
+    from mappings.config import ConfigError
+    from mappings.config import load_config as load
+
+    if not Path(path).is_file():
+        fail(f"{path}: no such configuration file (run `edi init` to write a starter edi.toml)")
+    try:
+        return load(path)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def build(
+    inputs: Annotated[list[str], typer.Argument(help="Encounter files: JSON, NDJSON, CSV or a FHIR R4 Bundle.")],
+    fmt: Annotated[str | None, typer.Option("--format", help=f"One of {', '.join(FORMATS)} (default: detected "
+                                            "from the extension or content).")] = None,
+    out: Annotated[str, typer.Option("--out", help="Folder for the 837 files.")] = "out",
+    config: Annotated[str, typer.Option("--config", help="The configuration file.")] = "edi.toml",
+    validate: Annotated[str | None, typer.Option("--validate", help="`deep` validates each file with pyx12 "
+                                                 "(slow).")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Write nothing when any encounter has an error.")]
+    = False,
+    claims_per_st: Annotated[int, typer.Option("--claims-per-st", min=1, max=5000)] = 5000,
+    json_: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout.")] = False,
+    db: ledger.Db = None,
+) -> None:
+    """Map, check and write claims: one 837 per clearinghouse, recorded in the ledger as built."""
+    from edi.pipeline import build_files
+
+    if fmt is not None and fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}")
+    if validate not in (None, "deep"):
+        fail("--validate takes `deep`")
+    for f in inputs:
+        if f != "-" and not Path(f).is_file():
+            fail(f"{f}: no such file")
+    cfg = load_config(config)
+    led = ledger.open_ledger(db)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True) as bar:
+        task = bar.add_task("reading encounters", total=None)
+
+        def progress(n: int) -> None:
+            if n % 500 == 0:
+                bar.update(task, description=f"{n:,} encounters read")
+
+        result = build_files(inputs, cfg, ledger=led, out_dir=out, today=date.today(), now=datetime.now(), fmt=fmt,
+                             strict=strict, claims_per_st=claims_per_st, validate_deep=validate == "deep",
+                             progress=progress)
+    summary = {
+        "encounters": result.encounters, "claims_written": result.claims, "written": result.written,
+        "skipped": {k: [p.as_dict() for p in v] for k, v in result.skipped.items()},
+        "files": [{"path": f.path, "clearinghouse": f.clearinghouse, "interchange": f.interchange,
+                   "claims": f.claims, "transactions": f.transactions} for f in result.files],
+        "problems": [p.as_dict() for p in result.problems],
+        "validation": [r.as_dict() for r in result.validation],
+    }
+    if json_:
+        print_json(summary)
+    else:
+        for f in result.files:
+            console.print(f"{f.path}: {f.claims} claims in {f.transactions} transaction sets "
+                          f"(ISA13 {f.interchange}, {f.clearinghouse})")
+        console.print(f"{result.encounters} encounters: {result.claims} claims written, {len(result.skipped)} "
+                      f"skipped" + ("" if result.written else " - [red]--strict: nothing was written[/]"))
+        if result.problems:
+            err_console.print(problem_table(result.problems, title="problems (skipped encounters and warnings)"))
+        for r in result.validation:
+            verdict = "[green]valid[/]" if r.ok else f"[red]{r.errors} errors[/]"
+            console.print(f"{r.file}: pyx12 {verdict}")
+            if r.problems:
+                err_console.print(problem_table(r.problems))
+    raise typer.Exit(OK if result.ok and result.written else PROBLEMS)
+
+
+def init(
+    path: Annotated[str, typer.Option("--path", help="Where to write the configuration.")] = "edi.toml",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter edi.toml in the current folder."""
+    from mappings.config import starter_toml
+
+    target = Path(path)
+    if target.exists() and not force:
+        fail(f"{path} already exists (use --force to overwrite it)")
+    target.write_text(starter_toml(), encoding="utf-8")
+    console.print(f"wrote {path}: fill in your submitter, clearinghouses and payers")
+
+
+def demo(
+    directory: Annotated[str | None, typer.Option("--dir", help="Workspace folder (default: a new temporary "
+                                                  "folder).")] = None,
+) -> None:
+    """The whole loop on synthetic data: build claims, post remittances, reconcile, check the ledger."""
+    import tempfile
+
+    from edi.demo import run_demo
+
+    workspace = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="edi-demo-"))
+    try:
+        r = run_demo(workspace)
+    except FileExistsError as exc:
+        fail(str(exc))
+    console.print(f"[bold]edi demo[/] in {r.workspace}")
+    console.print(f"  configuration  {r.config}")
+    console.print(f"  encounters     {r.encounters}")
+    for f in r.built.files:
+        console.print(f"  837 built      {f.path} ({f.claims} claims)")
+    for p in r.remittances:
+        console.print(f"  835 posted     {p.file} ({p.message})")
+    console.print(f"  ledger         {r.database}\n")
+    from rich.table import Table
+
+    table = Table(title="Claims by status", title_justify="left", box=None, pad_edge=False, header_style="bold")
+    for col in ("status", "claims", "billed", "paid", "adjusted", "patient resp.", "denied", "open balance"):
+        table.add_column(col, justify="left" if col == "status" else "right")
+    totals = {k: 0 for k in ("claims", "billed", "paid", "adjusted", "patient_responsibility", "denied",
+                             "open_balance")}
+    for status, s in sorted(r.by_status.items()):
+        table.add_row(status, str(s["claims"]), *(f"{s[k]:.2f}" for k in ("billed", "paid", "adjusted",
+                      "patient_responsibility", "denied", "open_balance")))
+        for k in totals:
+            totals[k] += s[k]
+    table.add_row("[bold]all[/]", str(totals["claims"]), *(f"[bold]{totals[k]:.2f}[/]" for k in (
+        "billed", "paid", "adjusted", "patient_responsibility", "denied", "open_balance")))
+    console.print(table)
+    t = r.reconciliation["totals"]
+    console.print(f"\nPayments received:        {t['payments']} payments, {t['amount']}")
+    console.print(f"Paid to claims:           {t['matched_paid']}")
+    console.print(f"Unmatched (in suspense):  {t['suspense']}")
+    console.print(f"Provider adjustments:     {t['provider_adjustments']}")
+    console.print(f"Every payment balances:   {'yes' if t['balanced'] else 'NO'}")
+    console.print("Ledger check:             " + ("ok" if not r.check else f"{len(r.check)} violations"))
+    if r.check:
+        err_console.print(problem_table(r.check))
+    console.print(f"\nLook around: cd {r.workspace} && edi reconcile && edi ledger claims && "
+                  "edi ledger claim ENC-I-0002")
+    raise typer.Exit(OK if r.ok else PROBLEMS)

@@ -19,6 +19,8 @@ app.add_typer(remit.app, name="remit")
 app.add_typer(claims.app, name="claims")
 app.add_typer(ledger.app, name="ledger")
 app.command("reconcile")(ledger.reconcile)
+app.command("init")(claims.init)
+app.command("demo")(claims.demo)
 
 
 def main() -> None:  # console script entry point

@@ -18,7 +18,9 @@ from edi.problems import Problem
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 
-console = Console(highlight=False, soft_wrap=True)
+# Piped output (a file, `less`, a test) is not wrapped at 80 columns: tables stay one row per line.
+_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 

@@ -241,7 +241,6 @@ def deep_validate(data: bytes, *, file: str, progress: Progress | None = None,
         text = "".join(c if c.isascii() else " " for c in text)
     param = pyx12.params.params()
     param.set("exclude_external_codes", "remark_code")  # pyx12's RARC list stops in 2014
-    fd_ack = io.StringIO()
     fd_json = io.StringIO()
     loops: dict[int, str] = {}
     seen = 0
@@ -261,7 +260,7 @@ def deep_validate(data: bytes, *, file: str, progress: Progress | None = None,
     logger.propagate = False
     problems: list[Problem] = []
     try:
-        pyx12.x12n_document.x12n_document(param=param, src_file=io.StringIO(text), fd_997=fd_ack, fd_html=None,
+        pyx12.x12n_document.x12n_document(param=param, src_file=io.StringIO(text), fd_997=None, fd_html=None,
                                           fd_xmldoc=None, fd_json=fd_json, callback=callback)
     except pyx12.errors.EngineError as exc:
         return [Problem("pyx12.map", f"deep validation is not available for this file: {exc}", WARNING,

@@ -7,6 +7,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/x12text.py
+# The project root first: tests/edi, tests/cli and tests/mappings have no __init__.py and would otherwise be
+# found as namespace packages named like the real ones.
+sys.path.insert(0, str(ROOT))
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 

@@ -142,7 +142,7 @@ class Ledger:
                 raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was recorded",
                                list(stream.problems))
             self._finish_transactions(conn, recorder, getattr(stream, "transactions", []))
-            return FileResult(path, "imported", f"{result.claims} claims recorded, charges {result.charges}",
+            return FileResult(path, "imported", f"{result.claims} claims recorded, charges {result.charges:.2f}",
                               recorded=result, problems=list(stream.problems) + result.problems)
 
         return self._run_file(path, "837", work)
@@ -197,7 +197,8 @@ class Ledger:
                 raise _Refused(f"{Path(path).name} holds no 835 payment: nothing was posted", reader.problems)
             r = poster.result
             return FileResult(path, "imported", f"{r.remittances} payments, {r.claim_payments} claim payments "
-                              f"({r.matched} matched, {r.suspense} to suspense), paid {r.paid}",
+                              f"({r.matched} matched, {r.reversals} reversals, {r.suspense} to suspense), "
+                              f"paid {r.paid:.2f}",
                               posted=r, problems=reader.problems + r.problems)
 
         return self._run_file(path, "835", work)

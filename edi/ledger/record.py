@@ -119,10 +119,11 @@ class ClaimRecorder:
                                       claims.c.status.notin_(("replaced", "voided")))
             .order_by(claims.c.id.desc()).limit(1)).scalar()
         what = "voided" if c.frequency == "8" else "replaced"
+        verb = "voids" if c.frequency == "8" else "replaces"
         if original is None:
             self.result.problems.append(Problem(
                 "ledger.claim.original_unknown",
-                f"claim {c.patient_control_number} ({what[:-1]}s, frequency {c.frequency}) names a claim this "
+                f"claim {c.patient_control_number} ({verb}, frequency {c.frequency}) names a claim this "
                 "ledger does not hold; recorded on its own", WARNING,
                 Where(file=self.file_name, segment=c.source.segment if c.source else None, tag="CLM",
                       record=c.patient_control_number)))

@@ -1,0 +1,188 @@
+"""The claims pipeline: coded encounters -> checked claims -> one 837 file per clearinghouse -> the ledger.
+
+    result = build_files(["visits.ndjson"], config, ledger=Ledger(), out_dir="out", today=date.today(),
+                         now=datetime.now())
+
+It joins the layers and owns none of them: ``mappings`` reads and checks encounters and maps them to claims,
+``edi.x837.writer`` writes them, the ledger hands out control numbers and records what was built.
+
+* Claims are spooled to temporary files per (clearinghouse, kind, payer) as they are mapped, so memory does
+  not grow with the input; a bad encounter is reported and skipped (with ``strict``, nothing is written).
+* Each clearinghouse gets one interchange per run (``<clearinghouse>-<ISA13>.837`` in ``out_dir``): a
+  functional group per claim kind, and inside it the transaction sets of each payer, at most
+  ``claims_per_st`` claims each. ISA13/GS06/ST02 come from the ledger, so they never repeat across runs.
+* A file is written under a temporary name and renamed when complete, then recorded in the ledger as built.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from edi.model import Claim
+from edi.problems import ERROR, Problem, Where, has_errors
+from edi.validate import ValidationReport, validate_path
+from edi.x12.writer import InterchangeWriter, Party
+from edi.x837.formats import VERSIONS
+from edi.x837.writer import DEFAULT_CLAIMS_PER_ST, ClaimsRefused, write_claims
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class BuiltFile:
+    path: str
+    clearinghouse: str
+    interchange: str
+    claims: int
+    transactions: int
+
+
+@dataclass
+class BuildResult:
+    files: list[BuiltFile] = field(default_factory=list)
+    claims: int = 0
+    encounters: int = 0
+    skipped: dict[str, list[Problem]] = field(default_factory=dict)  # encounter id -> why
+    problems: list[Problem] = field(default_factory=list)
+    validation: list[ValidationReport] = field(default_factory=list)
+    written: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems) and all(r.ok for r in self.validation)
+
+
+class _Spool:
+    """Claims waiting to be written, pickled to one temporary file per bucket."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.files: dict[tuple[str, str, str], tuple[str, object]] = {}
+        self.counts: dict[tuple[str, str, str], int] = {}
+
+    def add(self, key: tuple[str, str, str], claim: Claim) -> None:
+        if key not in self.files:
+            path = os.path.join(self.folder, f"bucket{len(self.files)}.pickle")
+            self.files[key] = (path, open(path, "wb"))  # noqa: SIM115 - closed in close()
+            self.counts[key] = 0
+        pickle.dump(claim, self.files[key][1], protocol=pickle.HIGHEST_PROTOCOL)
+        self.counts[key] += 1
+
+    def close(self) -> None:
+        for _, fp in self.files.values():
+            fp.close()
+
+    def read(self, key: tuple[str, str, str]) -> Iterator[Claim]:
+        with open(self.files[key][0], "rb") as fp:
+            for _ in range(self.counts[key]):
+                yield pickle.load(fp)
+
+
+def _chunks(items: Iterator[Claim], size: int) -> Iterator[list[Claim]]:
+    chunk: list[Claim] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: date, now: datetime,
+                fmt: str | None = None, strict: bool = False, claims_per_st: int = DEFAULT_CLAIMS_PER_ST,
+                validate_deep: bool = False, progress: Progress | None = None) -> BuildResult:
+    """See the module docstring. ``config`` is a ``mappings.config.Config``; ``ledger`` an ``edi.ledger.Ledger``."""
+    from mappings.claims import iter_claims
+    from mappings.sources import read_encounters
+
+    result = BuildResult()
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="edi-build-") as spool_dir:
+        spool = _Spool(spool_dir)
+
+        def encounters():
+            for path in inputs:
+                yield from read_encounters(path, fmt)
+
+        for claim, problems in iter_claims(encounters(), config, today=today, already_billed=ledger.already_billed):
+            result.encounters += 1
+            if progress is not None:
+                progress(result.encounters)
+            result.problems += problems
+            if claim is None:
+                record = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
+                result.skipped[record] = [p for p in problems if p.is_error]
+                continue
+            payer_key = _payer_key(claim, config)
+            spool.add((config.payers[payer_key].clearinghouse, claim.kind, payer_key), claim)
+        spool.close()
+        if strict and result.skipped:
+            result.written = False
+            return result
+        for ch_key in sorted({k[0] for k in spool.files}):
+            built = _write_interchange(ch_key, spool, config, ledger, out_dir, now, claims_per_st, result)
+            if built is not None:
+                result.files.append(built)
+    for f in result.files:
+        recorded = ledger.record_837(f.path, status="built")
+        result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
+        if recorded.outcome == "refused":
+            result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}", ERROR,
+                                           Where(file=f.path)))
+        if validate_deep:
+            result.validation.append(validate_path(f.path, deep=True))
+    return result
+
+
+def _payer_key(claim: Claim, config) -> str:
+    for key, profile in config.payers.items():
+        if profile.payer_id == claim.payer.payer_id and profile.name == claim.payer.name:
+            return key
+    raise KeyError(f"claim {claim.patient_control_number}: payer {claim.payer.payer_id} is not in the configuration")
+
+
+def _write_interchange(ch_key: str, spool: _Spool, config, ledger, out_dir: str, now: datetime, claims_per_st: int,
+                       result: BuildResult) -> BuiltFile | None:
+    ch = config.clearinghouses[ch_key]
+    sub = config.submitter
+    sender = Party(sub.isa_qualifier or "ZZ", sub.isa_id or sub.id, sub.gs_id or sub.isa_id or sub.id)
+    receiver = Party(ch.isa_qualifier, ch.isa_id, ch.gs_id)
+    control = ledger.control_numbers(f"{ch.isa_qualifier}:{ch.isa_id}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{ch_key}-", suffix=".837.part", dir=out_dir)
+    claims = transactions = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            w = InterchangeWriter(out, sender, receiver, control=control, now=now, usage=ch.usage)
+            for kind in ("professional", "institutional"):
+                keys = sorted(k for k in spool.files if k[0] == ch_key and k[1] == kind)
+                if not keys:
+                    continue
+                w.begin_group("HC", VERSIONS[kind])
+                for key in keys:
+                    submitter = config.submitter_for(key[2])
+                    for n, chunk in enumerate(_chunks(spool.read(key), claims_per_st), 1):
+                        written = write_claims(w, chunk, submitter, kind=kind, now=now,
+                                               batch_id=f"{w.interchange_number:09d}-{key[2][:20]}-{n}"[:50],
+                                               claims_per_st=claims_per_st)
+                        claims += sum(t.claim_count for t in written)
+                        transactions += len(written)
+                w.end_group()
+            w.close()
+        final = os.path.join(out_dir, f"{ch_key}-{w.interchange_number:09d}.837")
+        os.replace(tmp, final)
+    except ClaimsRefused as exc:
+        os.unlink(tmp)
+        result.problems += list(exc.problems)
+        return None
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    result.claims += claims
+    return BuiltFile(final, ch_key, f"{w.interchange_number:09d}", claims, transactions)

@@ -1,0 +1,116 @@
+"""`edi claims build`, `edi init`: encounters in every format to 837 files, checked, recorded, validated."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+from edi.x837.reader import read_837
+from mappings import build_claims, load_config, read_encounters
+
+runner = CliRunner(env={"COLUMNS": "200"})
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+CONFIG = str(SAMPLES / "edi.toml")
+
+
+def build(tmp_path: Path, *inputs: str, extra: tuple[str, ...] = ()):
+    return runner.invoke(app, ["claims", "build", *inputs, "--config", CONFIG, "--out", str(tmp_path / "out"),
+                               "--db", f"sqlite:///{tmp_path / 'edi.db'}", "--json", *extra])
+
+
+def test_sample_encounters_build_files_pyx12_accepts(tmp_path):
+    result = build(tmp_path, str(SAMPLES / "encounters" / "encounters.json"), extra=("--validate", "deep"))
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["encounters"] == 8 and doc["claims_written"] == 8 and doc["skipped"] == {}
+    assert sorted(Path(f["path"]).name for f in doc["files"]) == ["synthhub-000000001.837",
+                                                                  "testbridge-000000001.837"]
+    assert [v["errors"] for v in doc["validation"]] == [0, 0]
+
+
+@pytest.mark.parametrize("name", ["encounters.ndjson", "encounters.csv", "fhir-bundle.json"])
+def test_every_source_format_builds_the_same_claims(tmp_path, name):
+    result = build(tmp_path, str(SAMPLES / "encounters" / name))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["claims_written"] == 8
+
+
+def test_round_trip_the_built_files_read_back_to_the_mapped_claims(tmp_path):
+    result = build(tmp_path, str(SAMPLES / "encounters" / "encounters.json"))
+    assert result.exit_code == 0
+    mapped, problems = build_claims(read_encounters(str(SAMPLES / "encounters" / "encounters.json")),
+                                    load_config(CONFIG), today=date.today())
+    read = {c.patient_control_number: c for f in json.loads(result.stdout)["files"] for c in read_837(f["path"])}
+    assert set(read) == {c.patient_control_number for c in mapped}
+    for c in mapped:
+        r = read[c.patient_control_number]
+        assert (r.total_charge, r.frequency, r.payer.payer_id, r.billing_provider.npi) == (
+            c.total_charge, c.frequency, c.payer.payer_id, c.billing_provider.npi)
+        # an 837I carries each kind of diagnosis in its own HI (principal, admitting, reasons, others)
+        assert sorted((d.qualifier, d.code) for d in r.diagnoses) == sorted((d.qualifier, d.code)
+                                                                           for d in c.diagnoses)
+        assert (r.subscriber.member_id, r.patient) == (c.subscriber.member_id, c.patient)
+        assert [(ln.procedure, ln.revenue_code, ln.modifiers, ln.charge, ln.line_control_number) for ln in r.lines] \
+            == [(ln.procedure, ln.revenue_code, ln.modifiers, ln.charge, ln.line_control_number) for ln in c.lines]
+
+
+def _bad_batch(tmp_path: Path) -> str:
+    data = json.loads((SAMPLES / "encounters" / "encounters.json").read_text())
+    data[0]["subscriber"]["last_name"] = "O*BRIEN~"  # a delimiter must never reach a file
+    data[1]["diagnoses"] = ["Z99.999"]  # not an ICD-10-CM code
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_bad_encounters_are_skipped_and_the_others_written(tmp_path):
+    result = build(tmp_path, _bad_batch(tmp_path))
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["claims_written"] == 6 and sorted(doc["skipped"]) == ["ENC-P-0001", "ENC-P-0002"]
+    codes = {p["code"] for p in doc["problems"] if p["severity"] == "error"}
+    assert {"encounter.delimiter", "encounter.icd10.unknown"} <= codes
+    for f in doc["files"]:
+        assert b"O*BRIEN" not in Path(f["path"]).read_bytes()
+
+
+def test_strict_writes_nothing(tmp_path):
+    result = build(tmp_path, _bad_batch(tmp_path), extra=("--strict",))
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["files"] == []
+    assert not list((tmp_path / "out").glob("*.837"))
+
+
+def test_control_numbers_never_repeat_across_runs_and_billed_ids_are_refused(tmp_path):
+    first = json.loads(build(tmp_path, str(SAMPLES / "encounters" / "encounters.json")).stdout)
+    data = json.loads((SAMPLES / "encounters" / "encounters.json").read_text())
+    for i, e in enumerate(data):
+        e["id"] = f"RUN2-{i}"
+        e.pop("payer_claim_number", None)
+        e["frequency"] = "1"
+    second_input = tmp_path / "second.json"
+    second_input.write_text(json.dumps(data))
+    second = json.loads(build(tmp_path, str(second_input)).stdout)
+    assert {f["interchange"] for f in first["files"]} == {"000000001"}
+    assert {f["interchange"] for f in second["files"]} == {"000000002"}
+    again = json.loads(build(tmp_path, str(second_input)).stdout)
+    assert again["claims_written"] == 0
+    assert {p["code"] for p in again["problems"]} >= {"encounter.id.billed"}
+
+
+def test_init_writes_a_starter_configuration_that_loads(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert load_config(tmp_path / "edi.toml").submitter.name
+    assert runner.invoke(app, ["init"]).exit_code == 2  # never overwrites without --force
+
+
+def test_missing_configuration_is_a_clear_usage_error(tmp_path):
+    result = runner.invoke(app, ["claims", "build", str(SAMPLES / "encounters" / "encounters.json"),
+                                 "--config", str(tmp_path / "nope.toml")])
+    assert result.exit_code == 2 and "edi init" in result.stderr
