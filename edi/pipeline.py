@@ -111,7 +111,8 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             for path in inputs:
                 yield from read_encounters(path, fmt)
 
-        for claim, problems in iter_claims(encounters(), config, today=today, already_billed=ledger.already_billed):
+        billed = ledger.billed_checker()
+        for claim, problems in iter_claims(encounters(), config, today=today, already_billed=billed):
             result.encounters += 1
             if progress is not None:
                 progress(result.encounters)
