@@ -74,8 +74,9 @@ def claims_(
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("claim", "payer", "status", "billed", "paid", "CO", "PR", "OA", "PI", "denied", "written off",
-                "insurance balance"):
-        table.add_column(col, justify="left" if col in ("claim", "payer", "status") else "right")
+                "balance"):
+        table.add_column(col, justify="left" if col in ("claim", "payer", "status") else "right", no_wrap=True,
+                         max_width=20 if col == "payer" else None, overflow="ellipsis")
     for r in rows:
         d = r.as_dict()
         a = d["adjustments"]
@@ -174,7 +175,8 @@ def reconcile(
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("trace", "payer", "date", "amount", "matched", "paid", "unmatched", "in suspense", "PLB", "posted",
                 ""):
-        table.add_column(col, justify="left" if col in ("trace", "payer", "date", "") else "right")
+        table.add_column(col, justify="left" if col in ("trace", "payer", "date", "") else "right", no_wrap=True,
+                         max_width=20 if col == "payer" else None, overflow="ellipsis")
     for p in rec["payments"]:
         table.add_row(p["trace_number"], p["payer"] or p["payer_key"], p["payment_date"] or "", p["amount"],
                       str(p["claims_matched"]), p["matched_paid"], str(p["claims_unmatched"]), p["unmatched_paid"],
