@@ -373,16 +373,21 @@ class RemittancePoster:
         e = Entry(kind or ("denial" if denial else "payment"), claim_id=claim_id, remittance_id=self.remittance_id,
                   claim_payment_id=cp_id, file_id=self.file_id,
                   memo=f"CLP {cp.patient_control_number} status {cp.status}")
-        e.move("undeposited_era", "insurance_ar", cp.paid, claim_id=claim_id)
+        # each adjustment debits its own account; insurance A/R is credited once with the claim's total
+        e.post("undeposited_era", cp.paid, claim_id=claim_id)
+        credited = cp.paid
         if not denial:
             for a in cp.adjustments:
-                e.move(GROUP_ACCOUNT.get(a.group, "other_adjustments"), "insurance_ar", a.amount, claim_id=claim_id,
-                       group=a.group, reason=a.reason)
+                e.post(GROUP_ACCOUNT.get(a.group, "other_adjustments"), a.amount, claim_id=claim_id, group=a.group,
+                       reason=a.reason)
+                credited += a.amount
             for sp, ln in matched:
                 line_id = ln["id"] if ln else None
                 for a in sp.adjustments:
-                    e.move(GROUP_ACCOUNT.get(a.group, "other_adjustments"), "insurance_ar", a.amount,
-                           claim_id=claim_id, line_id=line_id, group=a.group, reason=a.reason)
+                    e.post(GROUP_ACCOUNT.get(a.group, "other_adjustments"), a.amount, claim_id=claim_id,
+                           line_id=line_id, group=a.group, reason=a.reason)
+                    credited += a.amount
+        e.post("insurance_ar", -credited, claim_id=claim_id)
         self.journal.add(e)
         self.cash += cp.paid
         self.result.matched += 1
