@@ -175,6 +175,7 @@ journal_entries = Table(
     Column("created_at", DateTime, nullable=False),
     Index("journal_entries_claim", "claim_id"),
     Index("journal_entries_remittance", "remittance_id"),
+    Index("journal_entries_claim_payment", "claim_payment_id"),
 )
 
 postings = Table(
@@ -210,6 +211,7 @@ claim_payments = Table(
     Column("segment", Integer),
     Index("claim_payments_claim", "claim_id"),
     Index("claim_payments_icn", "payer_claim_number"),
+    Index("claim_payments_reverses", "reverses_id"),
 )
 
 adjustments = Table(
