@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import BinaryIO, Protocol, Union
 
 from edi.x12.segment import DEFAULT_DELIMITERS, Delimiters, Segment
@@ -44,10 +45,22 @@ Value = Union[str, None, tuple, Repeat]
 
 
 def _check(value: str, forbidden: str, name: str) -> str:
-    for ch in forbidden:
-        if ch in value:
-            raise DelimiterInData(name, ch)
-    return value
+    if _forbidden_set(forbidden).isdisjoint(value):  # one pass over the value, in C: the common case
+        return value
+    raise DelimiterInData(name, next(ch for ch in forbidden if ch in value))
+
+
+@lru_cache(maxsize=64)
+def _forbidden_set(forbidden: str) -> frozenset[str]:
+    return frozenset(forbidden)
+
+
+@lru_cache(maxsize=64)
+def _forbidden(d: Delimiters) -> str:
+    """Characters no value may contain with these delimiters (line breaks too: a line break inside a value
+    breaks every line-oriented tool downstream)."""
+    chars = "".join(d.chars())
+    return chars if "\n" in chars else chars + "\r\n"
 
 
 def _composite(value: tuple, d: Delimiters, forbidden: str, name: str) -> str:
@@ -62,15 +75,14 @@ def _composite(value: tuple, d: Delimiters, forbidden: str, name: str) -> str:
 def format_segment(tag: str, elements: Sequence[Value], delimiters: Delimiters = DEFAULT_DELIMITERS) -> str:
     """One new segment, without terminator. See the module docstring for the value forms."""
     d = delimiters
-    forbidden = "".join(d.chars())
-    if "\n" not in forbidden:
-        forbidden += "\r\n"  # a line break inside a value breaks every line-oriented tool downstream
+    forbidden = _forbidden(d)
     out = [tag]
     for i, value in enumerate(elements, 1):
-        name = f"{tag}{i:02d}"
-        if value is None:
+        if value is None or value == "":
             out.append("")
-        elif isinstance(value, Repeat):
+            continue
+        name = f"{tag}{i:02d}"
+        if isinstance(value, Repeat):
             if d.repetition is None:
                 raise ValueError(f"{name} repeats, but these delimiters have no repetition separator")
             reps = [_composite(r, d, forbidden, name) if isinstance(r, tuple) else _check(str(r), forbidden, name)
