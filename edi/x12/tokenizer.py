@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterable, Iterator
-from itertools import repeat
+from itertools import accumulate, chain, count, repeat
+from operator import add, attrgetter, itemgetter
 
 from edi.problems import ERROR, WARNING, Problem, Where
 from edi.x12.segment import Delimiters, Segment
@@ -50,6 +51,11 @@ DEFAULT_MAX_SEGMENT_LENGTH = 1 << 20
 _SNIFF_WINDOW = 1 << 16
 
 _DETECT, _SEGMENTS, _SKIP = 0, 1, 2
+#: Element lists per batch in elements() mode: small enough to stay in the CPU cache (and under the garbage
+#: collector's first threshold of 700 new objects), large enough to make the per-batch work negligible.
+_BATCH = 256
+_ELEMENTS = attrgetter("elements")
+_TAG_OF = itemgetter(0)
 
 
 def _decode(data: bytes) -> str:
@@ -75,7 +81,6 @@ class Tokenizer:
         self._newline = False  # the terminator is a line break (strip a trailing CR)
         self._closed = False
         self._busy = False
-        self._lists = False  # elements(): yield element lists instead of Segment objects
         self._garbage_at: int | None = None  # start of a run of skipped non-X12 bytes
         self._good_tags: set[str] = set()  # well-formed tags seen (never "IEA": it ends an interchange)
 
@@ -92,10 +97,32 @@ class Tokenizer:
     def segments(self, data: bytes) -> Iterator[Segment]:
         """Like :meth:`feed`, but yields the segments one by one (faster for streaming readers: nothing
         accumulates). The bytes are taken at once; iterate to the end before the next call."""
+        start = self._take(data)
+        if start is None:
+            return iter(())
+        # The machine below yields *runs* (iterables of segments), flattened here: the consumer's next()
+        # goes straight to the generator or list of the current run instead of through every generator
+        # of the machine (see _segments).
+        return chain.from_iterable(self._drive(*start, False))
+
+    def elements(self, data: bytes) -> Iterator[list[str]]:
+        """Like :meth:`segments`, but yields only each segment's element list (``[tag, el1, el2, ...]``), for
+        readers that build their own objects. The n-th list yielded since the start of input is segment
+        number n (``Segment.index``); the delimiters in force are ``self.delimiters``. Nothing is read
+        until the iteration starts."""
+        return chain.from_iterable(self._element_runs(data))
+
+    def _element_runs(self, data: bytes) -> Iterator[Iterable[list[str]]]:
+        start = self._take(data)
+        if start is not None:
+            yield from self._drive(*start, True)
+
+    def _take(self, data: bytes) -> tuple[bytes, bool] | None:
+        """Accept the bytes of one feed: (buffer, end of input), or None when there is nothing to do."""
         if self._closed:
             if data:
                 raise ValueError("feed() after end of input")
-            return iter(())
+            return None
         if self._busy:
             raise RuntimeError("the segments of the previous feed() were not all read")
         eof = not data
@@ -104,25 +131,16 @@ class Tokenizer:
         if eof:
             self._closed = True
         self._busy = True
-        return self._drive(buf, eof)
+        return buf, eof
 
-    def elements(self, data: bytes) -> Iterator[list[str]]:
-        """Like :meth:`segments`, but yields only each segment's element list (``[tag, el1, el2, ...]``), for
-        readers that build their own objects. The n-th list yielded since the start of input is segment
-        number n (``Segment.index``); the delimiters in force are ``self.delimiters``."""
-        self._lists = True
-        try:
-            yield from self.segments(data)
-        finally:
-            self._lists = False
-
-    def _drive(self, buf: bytes, eof: bool) -> Iterator[Segment]:
+    def _drive(self, buf: bytes, eof: bool, lists: bool) -> Iterator[Iterable]:
+        """Run the machine over ``buf``, yielding runs of segments (element lists when ``lists``)."""
         try:
             while buf:
                 if self._state == _DETECT:
                     buf = self._detect(buf, eof)
                 elif self._state == _SEGMENTS:
-                    buf = yield from self._segments(buf, eof)
+                    buf = yield from self._segments(buf, eof, lists)
                 else:
                     buf = self._skip(buf, eof)
                 if buf is None:  # need more data
@@ -332,12 +350,18 @@ class Tokenizer:
         self._newline = newline
 
     # SEGMENTS: split on the terminator; after an IEA go back to DETECT (the next ISA may differ).
-    def _segments(self, buf: bytes, eof: bool) -> Generator[Segment, None, bytes | None]:
+    def _segments(self, buf: bytes, eof: bool, lists: bool) -> Generator[Iterable, None, bytes | None]:
+        """Split the complete segments of ``buf`` and yield them as runs: iterables that ``chain`` flattens.
+        A run updates ``_pos``, ``_index`` and ``_state`` once it has been read to its end; when an IEA ended
+        the interchange (the state is DETECT again) the bytes after it are returned for detection, else the
+        unterminated tail is returned (None: keep it and wait for more data)."""
+        origin = self._pos
         term = self._term
         last = buf.rfind(term)
         if last < 0:
             if eof:
-                return (yield from self._careful(self._last_piece(buf)))
+                yield map(_ELEMENTS, self._last_piece(buf)) if lists else self._last_piece(buf)
+                return b""
             if len(buf) > self.max_segment_length:
                 self._too_long(len(buf))
                 self._state = _SKIP
@@ -348,138 +372,123 @@ class Tokenizer:
         rest = buf[last + len(term):]
         text = _decode(block)
         sep = self._term_str
+        pieces = None
         if not self._newline:
             # Split on "~\n" (or "~\r\n") when every terminator in the block is followed by it: the
             # common layout then needs no stripping at all.
             n = text.count(sep)
-            if n and text.count(sep + "\r\n") == n:
-                sep += "\r\n"
-            elif n and text.count(sep + "\n") == n:
-                sep += "\n"
-        pieces = text.split(sep)
+            if n:
+                for brk in ("\n", "\r\n"):
+                    split = text.split(sep + brk)
+                    if len(split) == n + 1:
+                        pieces, sep = split, sep + brk
+                        break
+        if pieces is None:
+            pieces = text.split(sep)
         # bytes this block covers: the block and the terminator after it (its line break, if any, is in rest)
         span = len(block) + len(term)
-        if not self._newline and block.isascii() and max(map(len, pieces)) <= self.max_segment_length:
-            if self._lists:
-                consumed = yield from self._lean_lists(pieces, len(sep), span)
-            else:
-                consumed = yield from self._lean(pieces, len(sep), span)
-        else:
-            consumed = yield from self._careful(self._split(pieces, len(sep), block.isascii(), span))
-        return rest if consumed is None else buf[consumed:]
-
-    def _careful(self, gen: Generator[Segment, None, int | None]) -> Generator[Segment, None, int | None]:
-        """Pass segments through, or only their element lists in ``elements()`` mode."""
-        if not self._lists:
-            return (yield from gen)
-        while True:
-            try:
-                seg = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            yield seg.elements  # type: ignore[misc]
-
-    def _lean_lists(self, pieces: list[str], step: int, span: int) -> Generator[list[str], None, int | None]:
-        """:meth:`_lean` for ``elements()``: element lists only, positions computed when needed."""
-        d = self.delimiters
-        assert d is not None
-        esep = d.element
-        base = pos0 = self._pos
-        idx0 = self._index
-        good = self._good_tags
-        first = pieces[0]
-        if first and first[0] in _LEADING:
-            s = first.lstrip(_LEADING)
-            if s:
-                pos0 += len(first) - len(s)
-                pieces[0] = s
-            else:
-                pos0 += len(first) + step
-                del pieces[0]
-        for k, elements in enumerate(map(str.split, pieces, repeat(esep))):
-            tag = elements[0]
-            if tag[:1] <= " " or not elements[0]:
-                pos = self._pos = pos0 + sum(map(len, pieces[:k])) + k * step
-                self._index = idx0 + k
-                consumed = yield from self._careful(self._split(pieces[k:], step, True, span - (pos - base)))
-                return None if consumed is None else (pos - base) + consumed
-            yield elements
-            if tag not in good:
-                idx = idx0 + k + 1
-                if tag == "IEA":
-                    pos = pos0 + sum(map(len, pieces[:k + 1])) + (k + 1) * step
-                    consumed = min(pos - base, span)
-                    self._index = idx
-                    self._pos = base + consumed
-                    self._state = _DETECT
-                    return consumed
-                if _TAG.match(tag):
-                    good.add(tag)
+        maxlen = self.max_segment_length
+        if not self._newline and block.isascii() and (len(block) <= maxlen or max(map(len, pieces)) <= maxlen):
+            start = origin
+            first = pieces[0]
+            if first and first[0] in _LEADING:  # the line break after the previous block's last terminator
+                s = first.lstrip(_LEADING)
+                if s:
+                    start += len(first) - len(s)
+                    pieces[0] = s
                 else:
-                    self._bad_tag(Segment(elements, idx, 0, d))
-        self._index = idx0 + len(pieces)
-        self._pos = base + span
-        return None
+                    start += len(first) + len(sep)
+                    del pieces[0]
+            if lists:
+                yield from self._lean_lists(pieces, start, len(sep), origin + span)
+            else:
+                yield self._lean(pieces, start, len(sep), origin + span)
+        else:
+            run = self._split(pieces, len(sep), block.isascii(), span)
+            yield map(_ELEMENTS, run) if lists else run
+        if self._state == _DETECT:  # an IEA ended the interchange: the rest is read afresh
+            return buf[self._pos - origin:]
+        return rest
 
-    def _lean(self, pieces: list[str], step: int, span: int) -> Generator[Segment, None, int | None]:
-        """The hot path (ASCII, a printable terminator, no piece over the segment limit): the same
-        as :meth:`_split` with the checks that cannot fire left out. A piece that starts with white space or
-        is empty goes through :meth:`_split`."""
+    def _lean(self, pieces: list[str], start: int, step: int, end: int) -> Iterator[Segment]:
+        """The hot path (ASCII, a printable terminator, no piece over the segment limit), one run: the same as
+        :meth:`_split` with the checks that cannot fire left out. ``start`` is the byte offset of the first
+        piece, ``step`` the length of the separator after each piece and ``end`` the offset after the run.
+
+        Only segments whose tag is already known good (``_good_tags``: well-formed, not IEA) take the fast
+        loop; at anything else (an empty piece, white space before the tag, an IEA, a bad tag) :meth:`_split`
+        reads the rest of the run."""
         d = self.delimiters
         assert d is not None
-        esep = d.element
-        pos = base = self._pos
-        idx = self._index
         good = self._good_tags
-        new = object.__new__
-        first = pieces[0]
-        if first and first[0] in _LEADING:  # the line break after the previous block's last terminator
-            s = first.lstrip(_LEADING)
-            if s:
-                pos += len(first) - len(s)
-                pieces[0] = s
-            else:
-                pos += len(first) + step
-                del pieces[0]
-        for k, piece in enumerate(pieces):
-            if piece[:1] <= " ":  # empty, or indented / after a line break: let the careful loop handle the rest
-                self._pos = pos
-                self._index = idx
-                consumed = yield from self._split(pieces[k:], step, True, span - (pos - base))
-                return None if consumed is None else (pos - base) + consumed
-            start = pos
-            pos = start + len(piece) + step
-            elements = piece.split(esep)
-            idx += 1
-            # Segment(elements, idx, start, d) without the call overhead
-            seg = new(Segment)
-            seg.tag = tag = elements[0]
+        first = self._index + 1
+        idx = first - 1
+        # Segment numbers, element lists, byte offsets and blank segments come from C-level iterators (the
+        # offset of a piece is the offset of the one before plus its length and the separator); the loop only
+        # fills in each Segment: Segment(elements, idx, offset, d) without the call overhead.
+        starts = accumulate(map(add, map(len, pieces), repeat(step)), initial=start)
+        blanks = map(object.__new__, repeat(Segment))
+        for idx, elements, offset, seg in zip(count(first), map(str.split, pieces, repeat(d.element)), starts,
+                                              blanks):
+            tag = elements[0]
+            if tag not in good:
+                if tag[:1] <= " " or tag == "IEA" or not _TAG.match(tag):
+                    self._index = idx - 1
+                    self._pos = offset
+                    yield from self._split(pieces[idx - first:], step, True, end - offset)
+                    return
+                good.add(tag)
+            seg.tag = tag
             seg.elements = elements
             seg.index = idx
-            seg.offset = start
+            seg.offset = offset
             seg.delimiters = d
             yield seg
-            if tag not in good:
-                if tag == "IEA":
-                    consumed = min(pos - base, span)  # the last piece is followed by the terminator alone
-                    self._index = idx
-                    self._pos = base + consumed
-                    self._state = _DETECT
-                    return consumed
-                if _TAG.match(tag):
-                    good.add(tag)
-                else:
-                    self._bad_tag(seg)
         self._index = idx
-        self._pos = base + span
-        return None
+        self._pos = end
 
-    def _split(self, pieces: list[str], step: int, ascii_only: bool, span: int
-               ) -> Generator[Segment, None, int | None]:
+    def _lean_lists(self, pieces: list[str], start: int, step: int, end: int
+                    ) -> Generator[list[list[str]], None, None]:
+        """:meth:`_lean` for ``elements()``: the element lists in batches of ``_BATCH``, made and checked by
+        C-level iteration (the batches stay small so that the lists are read while still in the CPU cache).
+        From a batch with an unusual tag on (see :meth:`_lean`), :meth:`_split` reads the rest."""
+        d = self.delimiters
+        assert d is not None
+        esep = d.element
+        good = self._good_tags
+        first = self._index + 1
+        for i in range(0, len(pieces), _BATCH):
+            batch = list(map(str.split, pieces[i:i + _BATCH], repeat(esep)))
+            if not good.issuperset(map(_TAG_OF, batch)):
+                k = self._lean_prefix(batch)
+                if k < len(batch):
+                    if k:
+                        yield batch[:k]
+                    self._index = first + i + k - 1
+                    self._pos = start + sum(map(len, pieces[:i + k])) + (i + k) * step
+                    yield map(_ELEMENTS, self._split(pieces[i + k:], step, True, end - self._pos))
+                    return
+            yield batch
+        self._index = first - 1 + len(pieces)
+        self._pos = end
+
+    def _lean_prefix(self, batch: list[list[str]]) -> int:
+        """The number of leading element lists of ``batch`` that :meth:`_lean` would read (tags found well
+        formed are remembered)."""
+        good = self._good_tags
+        for k, elements in enumerate(batch):
+            tag = elements[0]
+            if tag not in good:
+                if tag[:1] <= " " or tag == "IEA" or not _TAG.match(tag):
+                    return k
+                good.add(tag)
+        return len(batch)
+
+    def _split(self, pieces: list[str], step: int, ascii_only: bool, span: int) -> Iterator[Segment]:
         """Turn the pieces of a block into segments. ``step`` is the length of the separator the pieces were
         split on (terminator and line break); ``span`` the bytes the pieces cover with their terminators.
-        Returns the bytes consumed when an IEA ends the interchange (the next one may use other
-        delimiters), else None."""
+        An IEA ends the run (the next interchange may use other delimiters): the state goes back to DETECT
+        and ``_pos`` is right after the IEA's terminator."""
         d = self.delimiters
         assert d is not None
         esep = d.element
@@ -526,27 +535,26 @@ class Tokenizer:
                     self._index = idx
                     self._pos = base + consumed
                     self._state = _DETECT
-                    return consumed
+                    return
                 if _TAG.match(tag):
                     good.add(tag)
                 else:
                     self._bad_tag(seg)
         self._index = idx
         self._pos = base + span
-        return None
 
     def _bad_tag(self, seg: Segment) -> None:
         self._problem("x12.segment.tag", "not a segment tag (two or three capital letters or digits, "
                       "starting with a letter)", segment=seg.index, tag=seg.tag[:3] if seg.tag else "")
 
-    def _last_piece(self, buf: bytes) -> Generator[Segment, None, bytes]:
+    def _last_piece(self, buf: bytes) -> Iterator[Segment]:
         """End of input inside a segment: keep it (data is never dropped) and say so."""
         s = buf.lstrip(_WS_BYTES)
         start = self._pos + len(buf) - len(s)
         s = s.rstrip(_WS_BYTES)
         self._pos += len(buf)
         if not s:
-            return b""
+            return
         d = self.delimiters
         assert d is not None
         elements = _decode(s).split(d.element)
@@ -560,7 +568,6 @@ class Tokenizer:
             self._state = _DETECT
         elif not _TAG.match(seg.tag):
             self._bad_tag(seg)
-        return b""
 
     def _too_long(self, n: int, offset: int | None = None) -> None:
         self._problem("x12.segment.too_long", f"a segment of more than {self.max_segment_length} bytes "

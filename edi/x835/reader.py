@@ -40,7 +40,6 @@ from edi.model import (
     RemittanceEnd,
     ServicePayment,
     Source,
-    fast_constructor,
     mutable_twin,
 )
 from edi.problems import ERROR, WARNING, Problem, Where
@@ -57,12 +56,14 @@ Elements = list[str]
 # hot path. Rarely built objects use their normal constructors.
 _ClaimPayment = mutable_twin(ClaimPayment)
 _ServicePayment = mutable_twin(ServicePayment)
+# Their __init__, called as a plain function on a blank twin (cheaper than calling the class: see _source).
+_init_claim_payment = _ClaimPayment.__init__
+_init_service_payment = _ServicePayment.__init__
 _Adjustment = mutable_twin(Adjustment)
 _Source = mutable_twin(Source)
 _Name = mutable_twin(Name)
 _Reference = mutable_twin(Reference)
-_new_source = fast_constructor(Source)
-_new_reference = fast_constructor(Reference)
+_new = object.__new__
 _NOTHING: tuple = ()
 _DIGITS = frozenset("0123456789.")
 _PAD = [""] * 20  # appended to a segment's elements so that absent trailing elements read as ""
@@ -71,6 +72,70 @@ ENVELOPE_TAGS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 _NAMED = frozenset({"QC", "IL", "74", "82", "TT"})
 
 HEADER, PAYER, PAYEE, LX_GROUP, CLAIM, LINE, SUMMARY = "header", "1000A", "1000B", "2000", "2100", "2110", "summary"
+
+
+# The four objects built for nearly every segment are built here rather than by calling their twin: calling a
+# class whose ``__init__`` is Python code enters a second interpreter frame from C, while a plain function
+# call stays in the same one. Each sets every slot of the twin, then switches the class (see mutable_twin);
+# _check_slots below fails at import time if the model's fields change.
+
+def _source(file: str | None, interchange: str | None, transaction: str | None, segment: int | None) -> Source:
+    """``Source(file, interchange, transaction, segment)``."""
+    obj = _new(_Source)
+    obj.file = file
+    obj.interchange = interchange
+    obj.transaction = transaction
+    obj.segment = segment
+    obj.record = None
+    obj.__class__ = Source
+    return obj
+
+
+def _adjustment(group: str, reason: str, amount: Decimal, quantity: Decimal | None, source: Source) -> Adjustment:
+    """``Adjustment(group, reason, amount, quantity, source)``."""
+    obj = _new(_Adjustment)
+    obj.group = group
+    obj.reason = reason
+    obj.amount = amount
+    obj.quantity = quantity
+    obj.source = source
+    obj.__class__ = Adjustment
+    return obj
+
+
+def _name(entity: str, last_or_org: str, first: str | None, middle: str | None, id_qualifier: str | None,
+          id_: str | None) -> Name:
+    """``Name(entity, last_or_org, first, middle, id_qualifier, id)``."""
+    obj = _new(_Name)
+    obj.entity = entity
+    obj.last_or_org = last_or_org
+    obj.first = first
+    obj.middle = middle
+    obj.id_qualifier = id_qualifier
+    obj.id = id_
+    obj.__class__ = Name
+    return obj
+
+
+def _reference(qualifier: str, value: object) -> Reference:
+    """``Reference(qualifier, value)``."""
+    obj = _new(_Reference)
+    obj.qualifier = qualifier
+    obj.value = value
+    obj.__class__ = Reference
+    return obj
+
+
+def _check_slots() -> None:
+    for cls, names in ((Source, ("file", "interchange", "transaction", "segment", "record")),
+                       (Adjustment, ("group", "reason", "amount", "quantity", "source")),
+                       (Name, ("entity", "last_or_org", "first", "middle", "id_qualifier", "id")),
+                       (Reference, ("qualifier", "value"))):
+        if cls.__slots__ != names:  # pragma: no cover - a model change must be mirrored above
+            raise TypeError(f"{cls.__name__} has the fields {cls.__slots__}; the reader's constructor sets {names}")
+
+
+_check_slots()
 
 
 class _Party:
@@ -231,10 +296,13 @@ class RemitParser:
 
     @loop.setter
     def loop(self, value: str | None) -> None:
+        # The handlers run for each claim and line (_clp, _svc) set both attributes themselves, without the
+        # property call.
         self._loop = value
         self._table = _DISPATCH[value]
 
     def feed(self, els: Elements, idx: int) -> list[Item] | tuple:
+        # RemitReader.__iter__ has a copy of this method inlined in its loop: keep the two alike.
         handler = self._table.get(els[0])
         if handler is not None:
             return handler(self, els, idx)
@@ -349,7 +417,7 @@ class RemitParser:
 
     def _party_ref(self, els: Elements, idx: int):
         e = els + _PAD
-        self.party.refs.append(_new_reference(e[1], e[2]))
+        self.party.refs.append(_reference(e[1], e[2]))
         return _NOTHING
 
     def _per(self, els: Elements, idx: int):
@@ -395,7 +463,7 @@ class RemitParser:
             payee=self.payee,
             interchange=self.interchange,
             group=self.group,
-            source=_new_source(self.file, self.interchange, self.transaction, self.st_index),
+            source=_source(self.file, self.interchange, self.transaction, self.st_index),
         )
 
     def _start_detail(self, els: Elements | None, idx: int | None) -> list[Item]:
@@ -415,46 +483,54 @@ class RemitParser:
         return out
 
     def _clp(self, els: Elements, idx: int):
-        out = self._start_detail(els, idx)
+        out = self._start_detail(els, idx) if self.remittance is None else []
         if self.claim is not None:
             out.append(self._finish_claim())
-        source = _Source(self.file, self.interchange, self.transaction, idx)
-        source.__class__ = Source
-        self.claim = _Claim(els, idx, source)
-        self.loop = CLAIM
+        self.claim = _Claim(els, idx, _source(self.file, self.interchange, self.transaction, idx))
+        self._loop, self._table = CLAIM, _DISPATCH[CLAIM]  # self.loop = CLAIM
         return out
 
     def _finish_line(self, c: _Claim) -> None:
         ln = c.line
         c.line = None
-        els, idx = ln.els, ln.idx
-        e = els + _PAD
+        els = ln.els
+        e = els if len(els) > 7 else els + _PAD  # SVC01..SVC07, "" when absent
         comp = self.component
         parts = e[1].split(comp)
         orig = e[6].split(comp) if e[6] else None
         dates = ln.dates
-        amount = self._amount
-        charge, paid = e[2], e[3]
-        if charge[-1:] in _DIGITS and paid[-1:] in _DIGITS and not e[5] and not e[7]:
-            try:  # the common line: two well-formed amounts, no units; anything odd takes the careful path
-                charge, paid, units, orig_units = Decimal(charge), Decimal(paid), None, None
+        charge, paid, units, orig_units = e[2], e[3], e[5], e[7]
+        # The common line has well-formed amounts: convert them here. Anything odd (an empty or malformed
+        # amount) takes the careful path, which reports it like _amount does everywhere else.
+        if (charge[-1:] in _DIGITS and paid[-1:] in _DIGITS and (not units or units[-1] in _DIGITS)
+                and (not orig_units or orig_units[-1] in _DIGITS)):
+            try:
+                charge, paid = Decimal(charge), Decimal(paid)
+                units = Decimal(units) if units else None
+                orig_units = Decimal(orig_units) if orig_units else None
             except InvalidOperation:
-                charge, paid, units, orig_units = (amount(els, idx, 2), amount(els, idx, 3), None, None)
+                charge = None
         else:
+            charge = None
+        if charge is None:
+            amount, idx = self._amount, ln.idx
             charge, paid = amount(els, idx, 2), amount(els, idx, 3)
             units, orig_units = amount(els, idx, 5, False), amount(els, idx, 7, False)
-        line = _ServicePayment(
-            parts[0], parts[1] if len(parts) > 1 else "", tuple(m for m in parts[2:6] if m),
+        adjustments = tuple(ln.adjustments)
+        line = _new(_ServicePayment)
+        _init_service_payment(
+            line,
+            parts[0], parts[1] if len(parts) > 1 else "", tuple(filter(None, parts[2:6])),
             charge, paid, e[4] or None, units,
             orig[0] if orig else None, orig[1] if orig and len(orig) > 1 else None,
-            tuple(m for m in orig[2:6] if m) if orig else (), orig_units,
+            tuple(filter(None, orig[2:6])) if orig else (), orig_units,
             dates.get("472") or dates.get("150"), dates.get("151"), ln.line_control, tuple(ln.refs),
-            tuple(ln.adjustments), ln.allowed, tuple(ln.amounts), tuple(ln.quantities), tuple(ln.remarks),
+            adjustments, ln.allowed, tuple(ln.amounts), tuple(ln.quantities), tuple(ln.remarks),
             tuple(ln.unknown), ln.source,
         )
         line.__class__ = ServicePayment
         adjusted = ZERO
-        for a in line.adjustments:
+        for a in adjustments:
             adjusted += a.amount
         if charge - paid != adjusted:
             self.problems += balance.check_line(line, self.file)
@@ -483,7 +559,9 @@ class RemitParser:
             charge, paid, responsibility = amount(els, idx, 3), amount(els, idx, 4), amount(els, idx, 5, False)
             weight, fraction = amount(els, idx, 12, False), amount(els, idx, 13, False)
         others = () if names.keys() <= _NAMED else tuple(v for k, v in names.items() if k not in _NAMED)
-        claim = _ClaimPayment(
+        claim = _new(_ClaimPayment)
+        _init_claim_payment(
+            claim,
             e[1], e[2], charge, paid, responsibility, e[6] or None, e[7] or None, e[8] or None, e[9] or None,
             e[11] or None, weight, fraction, names.get("QC"), names.get("IL"), names.get("74"), names.get("82"),
             names.get("TT"), others, dates.get("232"), dates.get("233"), dates.get("050"), dates.get("036"),
@@ -502,16 +580,14 @@ class RemitParser:
         c = self.claim
         target = c.line.adjustments if c.line is not None else c.adjustments
         n = len(els)
-        source = _Source(self.file, self.interchange, self.transaction, idx)
-        source.__class__ = Source
+        source = _source(self.file, self.interchange, self.transaction, idx)
         if n == 4 and els[2] and els[3][-1:] in _DIGITS:  # one triplet, no quantity: the common CAS
             try:
-                adj = _Adjustment(els[1], els[2], Decimal(els[3]), None, source)
+                amount = Decimal(els[3])
             except InvalidOperation:
                 pass
             else:
-                adj.__class__ = Adjustment
-                target.append(adj)
+                target.append(_adjustment(els[1], els[2], amount, None, source))
                 return _NOTHING
         group = els[1] if n > 1 else ""
         found = False
@@ -525,24 +601,20 @@ class RemitParser:
                                   element=f"CAS{i:02d}")
                 continue
             found = True
-            adj = _Adjustment(group, reason, self._amount(els, idx, i + 1),
-                              self._amount(els, idx, i + 2, False) if i + 2 < n else None, source)
-            adj.__class__ = Adjustment
-            target.append(adj)
+            target.append(_adjustment(group, reason, self._amount(els, idx, i + 1),
+                                      self._amount(els, idx, i + 2, False) if i + 2 < n else None, source))
         if not found:
             self._problem("835.cas.empty", "CAS has no adjustment (reason and amount)", els, idx)
         return _NOTHING
 
     def _nm1(self, els: Elements, idx: int):
         c = self.claim
-        e = els + _PAD
+        e = els if len(els) > 9 else els + _PAD  # NM101..NM109, "" when absent
         entity = e[1]
         if c.line is not None or entity in c.names:  # after an SVC, or a second NM1 of the same entity
             self._unexpected(els, idx, c.line.unknown if c.line is not None else c.unknown)
             return _NOTHING
-        name = _Name(entity, e[3], e[4] or None, e[5] or None, e[8] or None, e[9] or None)
-        name.__class__ = Name
-        c.names[entity] = name
+        c.names[entity] = _name(entity, e[3], e[4] or None, e[5] or None, e[8] or None, e[9] or None)
         return _NOTHING
 
     def _claim_dtm(self, els: Elements, idx: int):
@@ -554,18 +626,23 @@ class RemitParser:
         return _NOTHING
 
     def _claim_ref(self, els: Elements, idx: int):
-        e = els + _PAD
-        self.claim.refs.append(_new_reference(e[1], e[2]))
+        e = els if len(els) > 2 else els + _PAD
+        self.claim.refs.append(_reference(e[1], e[2]))
         return _NOTHING
 
     def _claim_amt(self, els: Elements, idx: int):
-        ref = _Reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2))
-        ref.__class__ = Reference
-        self.claim.amounts.append(ref)
+        if len(els) > 2 and els[2][-1:] in _DIGITS:  # the common AMT: convert here (what _amount does first)
+            try:
+                value = Decimal(els[2])
+            except InvalidOperation:
+                value = self._amount(els, idx, 2)  # reports it
+        else:
+            value = self._amount(els, idx, 2)
+        self.claim.amounts.append(_reference(els[1] if len(els) > 1 else "", value))
         return _NOTHING
 
     def _claim_qty(self, els: Elements, idx: int):
-        self.claim.quantities.append(_new_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
+        self.claim.quantities.append(_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
         return _NOTHING
 
     def _mia(self, els: Elements, idx: int):
@@ -589,10 +666,8 @@ class RemitParser:
             return _NOTHING
         if c.line is not None:
             self._finish_line(c)
-        source = _Source(self.file, self.interchange, self.transaction, idx)
-        source.__class__ = Source
-        c.line = _Line(els, idx, source)
-        self.loop = LINE
+        c.line = _Line(els, idx, _source(self.file, self.interchange, self.transaction, idx))
+        self._loop, self._table = LINE, _DISPATCH[LINE]  # self.loop = LINE
         return _NOTHING
 
     def _line_dtm(self, els: Elements, idx: int):
@@ -608,26 +683,33 @@ class RemitParser:
         if len(els) > 2 and els[1] == "6R" and ln.line_control is None:
             ln.line_control = els[2]
         else:
-            e = els + _PAD
-            ln.refs.append(_new_reference(e[1], e[2]))
+            e = els if len(els) > 2 else els + _PAD
+            ln.refs.append(_reference(e[1], e[2]))
         return _NOTHING
 
     def _line_amt(self, els: Elements, idx: int):
         ln = self.claim.line
         qualifier = els[1] if len(els) > 1 else ""
-        if qualifier == "B6" and ln.allowed is None:
-            ln.allowed = self._amount(els, idx, 2)
+        if len(els) > 2 and els[2][-1:] in _DIGITS:  # the common AMT: convert here (what _amount does first)
+            try:
+                value = Decimal(els[2])
+            except InvalidOperation:
+                value = self._amount(els, idx, 2)  # reports it
         else:
-            ln.amounts.append(_new_reference(qualifier, self._amount(els, idx, 2)))
+            value = self._amount(els, idx, 2)
+        if qualifier == "B6" and ln.allowed is None:
+            ln.allowed = value
+        else:
+            ln.amounts.append(_reference(qualifier, value))
         return _NOTHING
 
     def _line_qty(self, els: Elements, idx: int):
-        self.claim.line.quantities.append(_new_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
+        self.claim.line.quantities.append(_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
         return _NOTHING
 
     def _lq(self, els: Elements, idx: int):
-        e = els + _PAD
-        self.claim.line.remarks.append(_new_reference(e[1], e[2]))
+        e = els if len(els) > 2 else els + _PAD
+        self.claim.line.remarks.append(_reference(e[1], e[2]))
         return _NOTHING
 
     def _late_claim_segment(self, els: Elements, idx: int):
@@ -645,7 +727,7 @@ class RemitParser:
         n = len(els)
         e = els + _PAD
         period = self._date(els, idx, 2)
-        source = _new_source(self.file, self.interchange, self.transaction, idx)
+        source = _source(self.file, self.interchange, self.transaction, idx)
         found = False
         for i in range(3, min(n, 15), 2):
             ident = els[i]
@@ -667,7 +749,7 @@ class RemitParser:
         if self.claim is not None:
             out.append(self._finish_claim())
         end = RemittanceEnd(self.remittance, tuple(self.plbs), self.claim_count, self.paid_total,
-                            _new_source(self.file, self.interchange, self.transaction, idx), tuple(self.extra))
+                            _source(self.file, self.interchange, self.transaction, idx), tuple(self.extra))
         self.problems += balance.check_transaction(end, self.file)
         out.append(end)
         self.loop = None
@@ -723,11 +805,10 @@ class RemitReader:
         tok = Tokenizer(file=self.path)
         env = EnvelopeChecker(self.path)
         parser = RemitParser(self.path)
-        feed = parser.feed
         envelope = ENVELOPE_TAGS
         idx = 0
-        body = 0  # body segments not yet counted by the envelope checker
-        last: Elements = []
+        counted = 0  # the segments up to this number have been counted by the envelope checker
+        last: Elements = []  # the segment before the current one
         try:
             with open_input(self.path) as fp:
                 chunks = read_chunks(fp)
@@ -735,19 +816,30 @@ class RemitReader:
                     self.bytes += len(chunk)
                     for els in tok.elements(chunk):
                         idx += 1
-                        if els[0] in envelope:
+                        tag = els[0]
+                        if tag in envelope:
+                            # the body segments since the last envelope segment, counted at once
+                            body = idx - 1 - counted
                             env.body(body, Segment(last, idx - 1) if body else None)
-                            body = 0
-                            seg = Segment(els, idx, 0, tok.delimiters)
-                            env.segment(seg)
-                            if els[0] == "ISA":
+                            counted = idx
+                            env.segment(Segment(els, idx, 0, tok.delimiters))
+                            if tag == "ISA":
                                 parser.component = tok.delimiters.component
+                            items = parser.feed(els, idx)
                         else:
-                            body += 1
-                            last = els
-                        items = feed(els, idx)
+                            # parser.feed(els, idx), inlined: this loop runs for every segment
+                            handler = parser._table.get(tag)
+                            if handler is not None:
+                                items = handler(parser, els, idx)
+                            elif parser._loop is not None:
+                                parser._stray(els, idx)
+                                items = _NOTHING
+                            else:
+                                items = _NOTHING  # between transaction sets: the envelope checker reports it
                         if items:
                             yield from items
+                        last = els
+            body = idx - counted
             env.body(body, Segment(last, idx) if body else None)
             yield from parser.close()
             env.close()
