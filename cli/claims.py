@@ -135,13 +135,10 @@ def demo(
     table = Table(title="Claims by status", title_justify="left", box=None, pad_edge=False, header_style="bold")
     for col in ("status", "claims", "billed", "paid", "adjusted", "patient resp.", "denied", "open balance"):
         table.add_column(col, justify="left" if col == "status" else "right")
-    totals = {k: 0 for k in ("claims", "billed", "paid", "adjusted", "patient_responsibility", "denied",
-                             "open_balance")}
     for status, s in sorted(r.by_status.items()):
         table.add_row(status, str(s["claims"]), *(f"{s[k]:.2f}" for k in ("billed", "paid", "adjusted",
                       "patient_responsibility", "denied", "open_balance")))
-        for k in totals:
-            totals[k] += s[k]
+    totals = r.totals
     table.add_row("[bold]all[/]", str(totals["claims"]), *(f"[bold]{totals[k]:.2f}[/]" for k in (
         "billed", "paid", "adjusted", "patient_responsibility", "denied", "open_balance")))
     console.print(table)

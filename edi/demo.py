@@ -39,6 +39,15 @@ class DemoResult:
     by_status: dict[str, dict[str, Decimal | int]] = field(default_factory=dict)
 
     @property
+    def totals(self) -> dict[str, Decimal | int]:
+        """The claims-by-status figures summed over every status."""
+        out: dict[str, Decimal | int] = {}
+        for figures in self.by_status.values():
+            for k, v in figures.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    @property
     def ok(self) -> bool:
         return self.built.ok and not self.check and all(r.outcome == "imported" for r in self.remittances)
 

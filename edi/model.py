@@ -446,7 +446,7 @@ def mutable_twin(cls):
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; the twin sets them
     directly. The two classes have the same memory layout, so switching the class is allowed and safe
-    (tests/edi/test_model.py checks equality with the normal constructor).
+    (tests/edi/test_reader_speed_invariants.py checks equality with the normal constructor).
     """
     import dataclasses
 
@@ -462,16 +462,3 @@ def mutable_twin(cls):
     if twin.__slots__ != cls.__slots__:  # pragma: no cover - guards the layout assumption
         raise TypeError(f"{cls.__name__}: unexpected slots layout")
     return twin
-
-
-def fast_constructor(cls):
-    """A function building ``cls`` instances through :func:`mutable_twin` (same arguments as ``cls``)."""
-    twin = mutable_twin(cls)
-
-    def build(*args, **kwargs):
-        obj = twin(*args, **kwargs)
-        obj.__class__ = cls
-        return obj
-
-    build.__name__ = f"fast_{cls.__name__}"
-    return build

@@ -112,6 +112,7 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
                 yield from read_encounters(path, fmt)
 
         billed = ledger.billed_checker()
+        payer_keys = {(p.payer_id, p.name): key for key, p in config.payers.items()}
         for claim, problems in iter_claims(encounters(), config, today=today, already_billed=billed):
             result.encounters += 1
             if progress is not None:
@@ -121,7 +122,7 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
                 record = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
                 result.skipped[record] = [p for p in problems if p.is_error]
                 continue
-            payer_key = _payer_key(claim, config)
+            payer_key = payer_keys[(claim.payer.payer_id, claim.payer.name)]  # mapped from this very config
             spool.add((config.payers[payer_key].clearinghouse, claim.kind, payer_key), claim)
         spool.close()
         if strict and result.skipped:
@@ -140,13 +141,6 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
         if validate_deep:
             result.validation.append(validate_path(f.path, deep=True))
     return result
-
-
-def _payer_key(claim: Claim, config) -> str:
-    for key, profile in config.payers.items():
-        if profile.payer_id == claim.payer.payer_id and profile.name == claim.payer.name:
-            return key
-    raise KeyError(f"claim {claim.patient_control_number}: payer {claim.payer.payer_id} is not in the configuration")
 
 
 def _write_interchange(ch_key: str, spool: _Spool, config, ledger, out_dir: str, now: datetime, claims_per_st: int,

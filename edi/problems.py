@@ -86,5 +86,10 @@ def warning(code: str, message: str, **where: Any) -> Problem:
     return Problem(code, message, WARNING, Where(**where) if where else NOWHERE)
 
 
+def by_position(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems in file order (by segment number); those without a segment last, in their own order."""
+    return sorted(problems, key=lambda p: p.where.segment if p.where.segment is not None else 1 << 62)
+
+
 def has_errors(problems: Iterable[Problem]) -> bool:
     return any(p.severity is ERROR for p in problems)

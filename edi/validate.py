@@ -20,11 +20,11 @@ import io
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from edi.problems import ERROR, WARNING, Problem, Where, has_errors
+from edi.problems import ERROR, WARNING, Problem, Where, by_position, has_errors
 from edi.x12.envelope import EnvelopeChecker, TransactionInfo
 from edi.x12.io import CHUNK_SIZE, open_input
 from edi.x12.segment import Segment
@@ -166,10 +166,6 @@ class FastChecker:
         self.envelope.close()
 
 
-def _sorted(problems: Iterable[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: (p.where.segment if p.where.segment is not None else 1 << 62))
-
-
 def validate_stream(fp: BinaryIO, *, file: str, deep: bool = False, progress: Progress | None = None,
                     total_bytes: int | None = None) -> ValidationReport:
     """Validate a binary stream. Fast checks stream; ``deep`` keeps the text for pyx12."""
@@ -199,7 +195,7 @@ def validate_stream(fp: BinaryIO, *, file: str, deep: bool = False, progress: Pr
     report.versions = sorted(fast.envelope.versions)
     if deep and kept is not None:
         report.problems += deep_validate(b"".join(kept), file=file, progress=progress, total_segments=count)
-    report.problems = _sorted(report.problems)
+    report.problems = by_position(report.problems)
     return report
 
 

@@ -14,7 +14,7 @@ the only one that talks SQL.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +30,6 @@ from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
 from edi.ledger.record import ClaimRecorder, RecordResult
 from edi.ledger.schema import claims, control_numbers, files, postings
-from edi.model import Claim
 from edi.problems import ERROR, Problem, Where
 
 __all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure"]
@@ -147,21 +146,6 @@ class Ledger:
 
         return self._run_file(path, "837", work)
 
-    def record_claims(self, items: Iterable[Claim], *, name: str, content: bytes,
-                      status: str = "built") -> FileResult:
-        """Record claims built in this process (``edi claims build``), keyed by the file written for them."""
-        sha = hashlib.sha256(content).hexdigest()
-
-        def unit(conn: Connection) -> FileResult:
-            file_id = insert_returning_ids(conn, files, [{"sha256": sha, "kind": "837", "name": name,
-                                                          "size": len(content), "imported_at": self.clock()}])[0]
-            recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=name)
-            result = recorder.add_all(items)
-            return FileResult(name, "imported", f"{result.claims} claims recorded", recorded=result,
-                              problems=result.problems)
-
-        return transaction(self.engine, unit)
-
     @staticmethod
     def _finish_transactions(conn: Connection, recorder: ClaimRecorder, txs) -> None:
         from edi.ledger.schema import transactions as tx_table
@@ -172,16 +156,9 @@ class Ledger:
                 conn.execute(update(tx_table).where(tx_table.c.id == tid).values(
                     group_control=t.group, batch_id=t.batch_id, version=t.version, claims=t.claim_count))
 
-    def already_billed(self, pcn: str) -> bool:
-        """Whether a claim with this patient control number stands in the ledger (one query)."""
-        with self.engine.connect() as conn:
-            return conn.execute(select(claims.c.id).where(claims.c.patient_control_number == pcn,
-                                                          claims.c.status.notin_(("replaced", "voided")))
-                                .limit(1)).first() is not None
-
     def billed_checker(self) -> Callable[[str], bool]:
-        """``already_billed`` for a whole batch: the standing claim numbers are read once (one query), so a
-        100,000-encounter build does not ask the database 100,000 times."""
+        """Whether a claim number stands in the ledger (not replaced or voided), for a whole batch: the standing
+        claim numbers are read once (one query), so a 100,000-encounter build does not ask 100,000 times."""
         with self.engine.connect() as conn:
             standing = set(conn.execute(select(claims.c.patient_control_number)
                                         .where(claims.c.status.notin_(("replaced", "voided")))).scalars())

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -71,10 +70,6 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
     return engine
 
 
-def is_sqlite(conn_or_engine) -> bool:
-    return conn_or_engine.dialect.name == "sqlite"
-
-
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates it on an empty database). Safe to run concurrently:
     on PostgreSQL it holds an advisory lock while migrating."""
@@ -111,10 +106,6 @@ def ensure_schema(engine: Engine) -> None:
         migrate(engine)
 
 
-def has_schema(engine: Engine) -> bool:
-    return inspect(engine).has_table("claims")
-
-
 _RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected
 
 
@@ -140,9 +131,3 @@ def transaction(engine: Engine, work: Callable[[Connection], T], *, attempts: in
                 continue
             raise
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextmanager
-def connect(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as conn:
-        yield conn

@@ -42,7 +42,7 @@ from edi.model import (
     Source,
     mutable_twin,
 )
-from edi.problems import ERROR, WARNING, Problem, Where
+from edi.problems import ERROR, WARNING, Problem, Where, by_position
 from edi.x12.envelope import EnvelopeChecker
 from edi.x12.io import open_input, read_chunks
 from edi.x12.segment import Segment
@@ -787,10 +787,6 @@ _DISPATCH[None] = {tag: P._outside for tag in ("ISA", "GS", "ST", "SE", "GE", "I
 del P
 
 
-def _by_position(problems: list[Problem]) -> list[Problem]:
-    return sorted(problems, key=lambda p: p.where.segment if p.where.segment is not None else 1 << 62)
-
-
 class RemitReader:
     """Iterate the items of an 835 file; ``problems`` holds every problem found (syntax, envelope, content,
     balancing) once iteration ends, and ``segments`` / ``bytes`` what was read."""
@@ -845,7 +841,7 @@ class RemitReader:
             env.close()
         finally:
             self.segments = idx
-            self.problems = _by_position(tok.problems + env.problems + parser.problems)
+            self.problems = by_position(tok.problems + env.problems + parser.problems)
 
 
 def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -870,4 +866,4 @@ def parse_remittances(data: bytes, file: str = "<bytes>") -> tuple[list[Item], l
         items += parser.segment(seg)
     items += parser.close()
     env.close()
-    return items, _by_position(tok.problems + env.problems + parser.problems)
+    return items, by_position(tok.problems + env.problems + parser.problems)
