@@ -16,6 +16,7 @@ It joins the layers and owns none of them: ``mappings`` reads and checks encount
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
@@ -23,13 +24,23 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
-from edi.model import Claim
+from edi.ledger.record import ClaimRow, claim_row
 from edi.problems import ERROR, Problem, Where, has_errors
 from edi.validate import ValidationReport, validate_path
 from edi.x12.writer import InterchangeWriter, Party
 from edi.x837.formats import VERSIONS
-from edi.x837.writer import DEFAULT_CLAIMS_PER_ST, ClaimsRefused, write_claims
+from edi.x837.writer import (
+    DEFAULT_CLAIMS_PER_ST,
+    ClaimsRefused,
+    FormattedClaim,
+    WrittenTransaction,
+    batch_problems,
+    format_claim,
+    group_by_billing,
+    write_transaction,
+)
 
 Progress = Callable[[int], None]
 
@@ -59,33 +70,68 @@ class BuildResult:
 
 
 class _Spool:
-    """Claims waiting to be written, pickled to one temporary file per bucket."""
+    """Records waiting to be written: pickled to one temporary file per key, read back in order. A record is
+    a small tuple of strings and numbers (a claim's text and its ledger row), cheap to pickle."""
 
-    def __init__(self, folder: str) -> None:
+    def __init__(self, folder: str, prefix: str) -> None:
         self.folder = folder
-        self.files: dict[tuple[str, str, str], tuple[str, object]] = {}
-        self.counts: dict[tuple[str, str, str], int] = {}
+        self.prefix = prefix
+        self.files: dict[object, tuple[str, BinaryIO]] = {}
+        self.counts: dict[object, int] = {}
 
-    def add(self, key: tuple[str, str, str], claim: Claim) -> None:
-        if key not in self.files:
-            path = os.path.join(self.folder, f"bucket{len(self.files)}.pickle")
-            self.files[key] = (path, open(path, "wb"))  # noqa: SIM115 - closed in close()
+    def add(self, key: object, record: object) -> None:
+        entry = self.files.get(key)
+        if entry is None:
+            path = os.path.join(self.folder, f"{self.prefix}{len(self.files)}.pickle")
+            entry = self.files[key] = (path, open(path, "wb"))  # noqa: SIM115 - closed in close()
             self.counts[key] = 0
-        pickle.dump(claim, self.files[key][1], protocol=pickle.HIGHEST_PROTOCOL)
+        _dump(record, entry[1], pickle.HIGHEST_PROTOCOL)
         self.counts[key] += 1
 
     def close(self) -> None:
         for _, fp in self.files.values():
             fp.close()
 
-    def read(self, key: tuple[str, str, str]) -> Iterator[Claim]:
+    def read(self, key: object) -> Iterator:
+        if key not in self.files:
+            return
         with open(self.files[key][0], "rb") as fp:
             for _ in range(self.counts[key]):
-                yield pickle.load(fp)
+                yield _load(fp)
 
 
-def _chunks(items: Iterator[Claim], size: int) -> Iterator[list[Claim]]:
-    chunk: list[Claim] = []
+_dump = pickle.dump
+_load = pickle.load
+
+
+class _Rows:
+    """The ledger rows of one written file, read again from the spool on each iteration (a retried database
+    transaction reads them again)."""
+
+    def __init__(self, spool: _Spool, key: object) -> None:
+        self.spool = spool
+        self.key = key
+
+    def __iter__(self) -> Iterator[ClaimRow]:
+        return self.spool.read(self.key)
+
+
+class _HashingFile:
+    """A binary file that hashes (sha256) and counts what is written to it."""
+
+    def __init__(self, fp: BinaryIO) -> None:
+        self.fp = fp
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.fp.write(data)
+
+
+def _chunks(items: Iterator, size: int) -> Iterator[list]:
+    chunk: list = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= size:
@@ -105,7 +151,7 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
     result = BuildResult()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edi-build-") as spool_dir:
-        spool = _Spool(spool_dir)
+        spool = _Spool(spool_dir, "bucket")
 
         def encounters():
             for path in inputs:
@@ -117,44 +163,61 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             result.encounters += 1
             if progress is not None:
                 progress(result.encounters)
+            if claim is not None:
+                formatted, found = format_claim(claim, claim.kind)
+                problems += found
+                if formatted is not None:
+                    payer_key = payer_keys[(claim.payer.payer_id, claim.payer.name)]  # mapped from this config
+                    spool.add((config.payers[payer_key].clearinghouse, claim.kind, payer_key),
+                              (formatted.without_claim(), claim_row(formatted.claim)))
+                    result.problems += problems
+                    continue
             result.problems += problems
-            if claim is None:
-                record = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
-                result.skipped[record] = [p for p in problems if p.is_error]
-                continue
-            payer_key = payer_keys[(claim.payer.payer_id, claim.payer.name)]  # mapped from this very config
-            spool.add((config.payers[payer_key].clearinghouse, claim.kind, payer_key), claim)
+            record = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
+            result.skipped[record] = [p for p in problems if p.is_error]
         spool.close()
         if strict and result.skipped:
             result.written = False
             return result
+        rows = _Spool(spool_dir, "rows")
+        written = []
         for ch_key in sorted({k[0] for k in spool.files}):
-            built = _write_interchange(ch_key, spool, config, ledger, out_dir, now, claims_per_st, result)
+            built = _write_interchange(ch_key, spool, rows, config, ledger, out_dir, now, claims_per_st, result)
             if built is not None:
-                result.files.append(built)
-    for f in result.files:
-        recorded = ledger.record_837(f.path, status="built")
-        result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
-        if recorded.outcome == "refused":
-            result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}", ERROR,
-                                           Where(file=f.path)))
-        if validate_deep:
+                written.append(built)
+        rows.close()
+        for f, txs, sha, size in written:
+            result.files.append(f)
+            recorded = ledger.record_written(f.path, _Rows(rows, f.path), txs, sha256=sha, size=size,
+                                             status="built")
+            result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
+            if recorded.outcome == "refused":
+                result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}", ERROR,
+                                               Where(file=f.path)))
+    if validate_deep:
+        for f in result.files:
             result.validation.append(validate_path(f.path, deep=True))
     return result
 
 
-def _write_interchange(ch_key: str, spool: _Spool, config, ledger, out_dir: str, now: datetime, claims_per_st: int,
-                       result: BuildResult) -> BuiltFile | None:
+def _write_interchange(ch_key: str, spool: _Spool, rows: _Spool, config, ledger, out_dir: str, now: datetime,
+                       claims_per_st: int, result: BuildResult) -> tuple[BuiltFile, list, str, int] | None:
+    """Write one clearinghouse's interchange from the spool; its ledger rows go to ``rows`` under the final
+    path. Returns the file, its transaction sets, sha256 and size (None when the batch was refused)."""
     ch = config.clearinghouses[ch_key]
     sub = config.submitter
     sender = Party(sub.isa_qualifier or "ZZ", sub.isa_id or sub.id, sub.gs_id or sub.isa_id or sub.id)
     receiver = Party(ch.isa_qualifier, ch.isa_id, ch.gs_id)
     control = ledger.control_numbers(f"{ch.isa_qualifier}:{ch.isa_id}")
     fd, tmp = tempfile.mkstemp(prefix=f".{ch_key}-", suffix=".837.part", dir=out_dir)
-    claims = transactions = 0
+    claims = 0
+    transactions: list[WrittenTransaction] = []
     try:
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as raw:
+            out = _HashingFile(raw)
             w = InterchangeWriter(out, sender, receiver, control=control, now=now, usage=ch.usage)
+            isa13 = f"{w.interchange_number:09d}"
+            rows_key = ("rows", ch_key, isa13)
             for kind in ("professional", "institutional"):
                 keys = sorted(k for k in spool.files if k[0] == ch_key and k[1] == kind)
                 if not keys:
@@ -163,14 +226,21 @@ def _write_interchange(ch_key: str, spool: _Spool, config, ledger, out_dir: str,
                 for key in keys:
                     submitter = config.submitter_for(key[2])
                     for n, chunk in enumerate(_chunks(spool.read(key), claims_per_st), 1):
-                        written = write_claims(w, chunk, submitter, kind=kind, now=now,
-                                               batch_id=f"{w.interchange_number:09d}-{key[2][:20]}-{n}"[:50],
-                                               claims_per_st=claims_per_st)
-                        claims += sum(t.claim_count for t in written)
-                        transactions += len(written)
+                        batch_id = f"{isa13}-{key[2][:20]}-{n}"[:50]
+                        problems = batch_problems(submitter, batch_id, len(chunk), claims_per_st)
+                        if has_errors(problems):
+                            raise ClaimsRefused(problems)
+                        ordered = group_by_billing(chunk, _billing_text)
+                        t = write_transaction(w, [FormattedClaim(*text) for text, _ in ordered], submitter, kind,
+                                              batch_id, now)
+                        for (_, row), segment in zip(ordered, t.segments, strict=True):
+                            rows.add(rows_key, row._replace(interchange=isa13, transaction=t.control_number,
+                                                            segment=segment))
+                        transactions.append(t)
+                        claims += len(chunk)
                 w.end_group()
             w.close()
-        final = os.path.join(out_dir, f"{ch_key}-{w.interchange_number:09d}.837")
+        final = os.path.join(out_dir, f"{ch_key}-{isa13}.837")
         os.replace(tmp, final)
     except ClaimsRefused as exc:
         os.unlink(tmp)
@@ -180,4 +250,11 @@ def _write_interchange(ch_key: str, spool: _Spool, config, ledger, out_dir: str,
         os.unlink(tmp)
         raise
     result.claims += claims
-    return BuiltFile(final, ch_key, f"{w.interchange_number:09d}", claims, transactions)
+    if rows_key in rows.files:  # the rows are read back under the file's final path
+        rows.files[final] = rows.files.pop(rows_key)
+        rows.counts[final] = rows.counts.pop(rows_key)
+    return (BuiltFile(final, ch_key, isa13, claims, len(transactions)), transactions, out.sha.hexdigest(), out.size)
+
+
+def _billing_text(record: tuple) -> str:
+    return record[0][1]

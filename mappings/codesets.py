@@ -4,9 +4,9 @@ Pure functions over strings; nothing here knows encounters or problems (``mappin
 
 Sources:
 
-- ICD-10-CM: ``simple_icd_10_cm`` (MIT, bundles the CDC/NCHS April 2026 release). It takes about two seconds
-  to load its tables, so it is imported on first use, not when this module is imported. Billable means the
-  code exists and is a leaf of the classification (a category or subcategory with no children).
+- ICD-10-CM: ``simple_icd_10_cm`` (MIT, bundles the CDC/NCHS April 2026 release): its flat code list is read
+  on first use (milliseconds; importing the package takes about two seconds). Billable means the code exists
+  and is a leaf of the classification (a category or subcategory with no children).
 - NPI check digit: CMS "Requirements for NPI check digit": Luhn mod 10 computed as if the card-issuer prefix
   80840 were present (which adds the constant 24).
 - Place of service: the CMS Place of Service Code Set (cms.gov/medicare/coding/place-of-service-codes,
@@ -20,25 +20,57 @@ Sources:
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import warnings
 from functools import lru_cache
-from types import ModuleType
+from pathlib import Path
 
 # -- ICD-10-CM ------------------------------------------------------------------------------------------------
 
 _ICD10CM_SHAPE = re.compile(r"[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?")
-_icd: ModuleType | None = None
+_icd_tables_cache: tuple[frozenset[str], frozenset[str]] | None = None
 
 
-def _icd_module() -> ModuleType:
-    global _icd
-    if _icd is None:
-        with warnings.catch_warnings():  # it loads its data with deprecated importlib.resources calls
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import simple_icd_10_cm
-        _icd = simple_icd_10_cm
-    return _icd
+def _icd_tables() -> tuple[frozenset[str], frozenset[str]]:
+    """(every code, the billable codes), without dots, read on first use.
+
+    ``simple_icd_10_cm`` builds a node per code from its XML on import (about two seconds); the code list it
+    ships beside it (``data/code-list-*.txt``: chapters, blocks, then every category and subcategory in
+    tabular order, each followed by its children) says all we need in a few milliseconds: a code is billable
+    when the next code does not extend it. When that file cannot be found, the package itself answers."""
+    global _icd_tables_cache
+    if _icd_tables_cache is None:
+        lines = _icd_code_list()
+        if lines is None:
+            _icd_tables_cache = _icd_tables_from_package()
+        else:
+            codes = [c for c in lines if c and not c.isdigit() and "-" not in c]  # no chapters, no blocks
+            # a block named like its only category ("C7A", "D49") is listed twice: keep the category
+            codes = [c for c, nxt in zip(codes, [*codes[1:], ""], strict=True) if c != nxt]
+            billable = {c for c, nxt in zip(codes, [*codes[1:], ""], strict=True)
+                        if not (len(nxt) > len(c) and nxt.startswith(c))}
+            _icd_tables_cache = frozenset(codes), frozenset(billable)
+    return _icd_tables_cache
+
+
+def _icd_code_list() -> list[str] | None:
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("data/code-list-*.txt"))
+    if not found:
+        return None
+    return found[-1].read_text(encoding="utf-8").split()
+
+
+def _icd_tables_from_package() -> tuple[frozenset[str], frozenset[str]]:
+    with warnings.catch_warnings():  # it loads its data with deprecated importlib.resources calls
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm as icd
+    codes = [c.replace(".", "") for c in icd.get_all_codes(with_dots=False) if icd.is_category(c)
+             or icd.is_subcategory(c)]
+    return frozenset(codes), frozenset(c for c in codes if icd.is_leaf(c))
 
 
 def normalize_icd10(code: str) -> str:
@@ -56,10 +88,10 @@ def icd10cm_status(code: str) -> str:
     norm = written.replace(".", "", 1)
     if _ICD10CM_SHAPE.fullmatch(norm) is None:
         return "malformed"
-    icd = _icd_module()
-    if not icd.is_valid_item(norm):
+    codes, billable = _icd_tables()
+    if norm not in codes:
         return "unknown"
-    return "billable" if icd.is_leaf(norm) else "header"
+    return "billable" if norm in billable else "header"
 
 
 # ICD-10-PCS (837I principal and other procedures, BBR/BBQ): 7 characters, digits and letters except I and O.

@@ -14,7 +14,7 @@ the only one that talks SQL.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,7 +28,7 @@ from edi.ledger import views
 from edi.ledger.db import LedgerError, ensure_schema, make_engine, migrate, resolve_url, transaction
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
-from edi.ledger.record import ClaimRecorder, RecordResult
+from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult
 from edi.ledger.schema import claims, control_numbers, files, postings
 from edi.problems import ERROR, Problem, Where
 
@@ -98,8 +98,9 @@ class Ledger:
         return insert_returning_ids(conn, files, [{"sha256": sha, "kind": kind, "name": Path(path).name,
                                                    "size": size, "imported_at": self.clock()}])[0]
 
-    def _run_file(self, path: str, kind: str, work: Callable[[Connection, int], FileResult]) -> FileResult:
-        sha, size = sha256_of(path)
+    def _run_file(self, path: str, kind: str, work: Callable[[Connection, int], FileResult],
+                  digest: tuple[str, int] | None = None) -> FileResult:
+        sha, size = digest or sha256_of(path)
         with self.engine.connect() as conn:
             known = self._known(conn, sha)
         if known is not None:
@@ -145,6 +146,22 @@ class Ledger:
                               recorded=result, problems=list(stream.problems) + result.problems)
 
         return self._run_file(path, "837", work)
+
+    def record_written(self, path: str, rows: Iterable[ClaimRow], transactions: Iterable, *, sha256: str,
+                       size: int, status: str = "built") -> FileResult:
+        """Record an 837 this process has just written, from what its writer knew (no second read of the
+        file): ``rows`` as ``edi.ledger.record.claim_row`` makes them (in file order, with their positions),
+        ``transactions`` the writer's ``WrittenTransaction``-like values (interchange, group, control_number,
+        batch_id, version, claim_count), and the file's ``sha256`` and ``size`` computed while writing it."""
+
+        def work(conn: Connection, file_id: int) -> FileResult:
+            recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path)
+            result = recorder.add_rows(rows)
+            self._finish_transactions(conn, recorder, transactions)
+            return FileResult(path, "imported", f"{result.claims} claims recorded, charges {result.charges:.2f}",
+                              recorded=result, problems=result.problems)
+
+        return self._run_file(path, "837", work, digest=(sha256, size))
 
     @staticmethod
     def _finish_transactions(conn: Connection, recorder: ClaimRecorder, txs) -> None:

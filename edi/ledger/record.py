@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
@@ -22,6 +23,54 @@ from edi.model import Claim
 from edi.problems import WARNING, Problem, Where
 
 BATCH = 1000
+
+
+class LineRow(NamedTuple):
+    """What the ledger keeps of a service line."""
+
+    line_number: int
+    procedure: str | None
+    modifiers: str | None  # joined with ":"
+    revenue_code: str | None
+    charge: Decimal
+    units: str
+    service_date: date | None
+    line_control_number: str | None
+
+
+class ClaimRow(NamedTuple):
+    """What the ledger keeps of a claim: plain values, cheap to spool (``claim_row`` makes one)."""
+
+    patient_control_number: str
+    kind: str
+    payer_id: str
+    payer_name: str
+    frequency: str
+    charge: Decimal
+    service_date: date | None
+    billing_npi: str | None
+    member_id: str
+    payer_claim_number: str | None
+    interchange: str | None  # ISA13
+    transaction: str | None  # ST02
+    segment: int | None  # the CLM's segment number in its file
+    lines: tuple[LineRow, ...]
+
+
+def claim_row(c: Claim, *, interchange: str | None = None, transaction: str | None = None,
+              segment: int | None = None) -> ClaimRow:
+    """The ledger's row for claim ``c``; its position from ``c.source`` unless given."""
+    src = c.source
+    if src is not None:
+        interchange = interchange or src.interchange
+        transaction = transaction or src.transaction
+        segment = segment or src.segment
+    return ClaimRow(
+        c.patient_control_number, c.kind, c.payer.payer_id, c.payer.name, c.frequency, c.total_charge,
+        c.first_service_date, c.billing_provider.npi, c.subscriber.member_id, c.payer_claim_number,
+        interchange, transaction, segment,
+        tuple(LineRow(ln.number, ln.procedure, ":".join(ln.modifiers) or None, ln.revenue_code, ln.charge,
+                      str(ln.units), ln.service_date, ln.line_control_number) for ln in c.lines))
 
 
 @dataclass
@@ -48,7 +97,10 @@ class ClaimRecorder:
         self.batch: list[Claim] = []
 
     def add(self, claim: Claim) -> None:
-        self.batch.append(claim)
+        self.add_row(claim_row(claim))
+
+    def add_row(self, row: ClaimRow) -> None:
+        self.batch.append(row)
         if len(self.batch) >= BATCH:
             self.flush()
 
@@ -58,56 +110,59 @@ class ClaimRecorder:
         self.flush()
         return self.result
 
-    def _transaction_id(self, claim: Claim) -> int | None:
-        src = claim.source
-        key = (src.interchange, src.transaction) if src else (None, None)
+    def add_rows(self, rows: Iterable[ClaimRow]) -> RecordResult:
+        for r in rows:
+            self.add_row(r)
+        self.flush()
+        return self.result
+
+    def _transaction_id(self, key: tuple[str | None, str | None]) -> int | None:
         if key == (None, None):
             return None
-        if key not in self.transactions:
-            self.transactions[key] = insert_returning_ids(self.conn, transactions, [{
+        tid = self.transactions.get(key)
+        if tid is None:
+            tid = self.transactions[key] = insert_returning_ids(self.conn, transactions, [{
                 "file_id": self.file_id, "st01": "837", "interchange": key[0], "control_number": key[1],
                 "claims": 0}])[0]
-        return self.transactions[key]
+        return tid
 
     def flush(self) -> None:
         batch, self.batch = self.batch, []
         if not batch:
             return
-        rows = []
-        for c in batch:
-            rows.append({
-                "patient_control_number": c.patient_control_number, "kind": c.kind, "payer_id": c.payer.payer_id,
-                "payer_name": c.payer.name, "frequency": c.frequency, "charge": c.total_charge,
-                "service_date": c.first_service_date, "billing_npi": c.billing_provider.npi,
-                "member_id": c.subscriber.member_id, "payer_claim_number": c.payer_claim_number,
-                "status": "voided" if c.frequency == "8" else self.status, "file_id": self.file_id,
-                "transaction_id": self._transaction_id(c), "segment": c.source.segment if c.source else None,
-                "replaces_id": None, "created_at": self.now,
-            })
+        status, file_id, now = self.status, self.file_id, self.now
+        rows = [{
+            "patient_control_number": c.patient_control_number, "kind": c.kind, "payer_id": c.payer_id,
+            "payer_name": c.payer_name, "frequency": c.frequency, "charge": c.charge,
+            "service_date": c.service_date, "billing_npi": c.billing_npi, "member_id": c.member_id,
+            "payer_claim_number": c.payer_claim_number, "status": "voided" if c.frequency == "8" else status,
+            "file_id": file_id, "transaction_id": self._transaction_id((c.interchange, c.transaction)),
+            "segment": c.segment, "replaces_id": None, "created_at": now,
+        } for c in batch]
         ids = insert_returning_ids(self.conn, claims, rows)
         line_rows = []
         for claim_id, c in zip(ids, batch, strict=True):
             for ln in c.lines:
                 line_rows.append({
-                    "claim_id": claim_id, "line_number": ln.number, "procedure": ln.procedure,
-                    "modifiers": ":".join(ln.modifiers) or None, "revenue_code": ln.revenue_code, "charge": ln.charge,
-                    "units": str(ln.units), "service_date": ln.service_date,
+                    "claim_id": claim_id, "line_number": ln.line_number, "procedure": ln.procedure,
+                    "modifiers": ln.modifiers, "revenue_code": ln.revenue_code, "charge": ln.charge,
+                    "units": ln.units, "service_date": ln.service_date,
                     "line_control_number": ln.line_control_number,
                 })
             if c.frequency in ("7", "8"):
                 self.journal.flush()  # the original's charge may be waiting in this very batch
                 self._replace(claim_id, c)
             if c.frequency != "8":
-                e = Entry("charge", claim_id=claim_id, file_id=self.file_id, memo="claim recorded")
-                e.move("insurance_ar", "gross_charges", c.total_charge, claim_id=claim_id)
+                e = Entry("charge", claim_id=claim_id, file_id=file_id, memo="claim recorded")
+                e.move("insurance_ar", "gross_charges", c.charge, claim_id=claim_id)
                 self.journal.add(e)
-                self.result.charges += c.total_charge
+                self.result.charges += c.charge
             self.result.claims += 1
         if line_rows:
             bulk_insert(self.conn, claim_lines, line_rows)
         self.journal.flush()
 
-    def _replace(self, claim_id: int, c: Claim) -> None:
+    def _replace(self, claim_id: int, c: ClaimRow) -> None:
         """Mark the claim that ``c`` (frequency 7 or 8) replaces, and negate its charge."""
         conds = [claims.c.patient_control_number == c.patient_control_number]
         if c.payer_claim_number:
@@ -125,7 +180,7 @@ class ClaimRecorder:
                 "ledger.claim.original_unknown",
                 f"claim {c.patient_control_number} ({verb}, frequency {c.frequency}) names a claim this "
                 "ledger does not hold; recorded on its own", WARNING,
-                Where(file=self.file_name, segment=c.source.segment if c.source else None, tag="CLM",
+                Where(file=self.file_name, segment=c.segment, tag="CLM",
                       record=c.patient_control_number)))
             return
         self.conn.execute(update(claims).where(claims.c.id == original).values(status=what))

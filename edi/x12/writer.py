@@ -18,7 +18,7 @@ so that the same input always gives the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -63,38 +63,62 @@ def _forbidden(d: Delimiters) -> str:
     return chars if "\n" in chars else chars + "\r\n"
 
 
-def _composite(value: tuple, d: Delimiters, forbidden: str, name: str) -> str:
-    parts = ["" if c is None else str(c) for c in value]
+def _composite(value: tuple, d: Delimiters, forbidden: frozenset[str], name: str) -> str:
+    parts = ["" if c is None else c if type(c) is str else str(c) for c in value]
     while parts and parts[-1] == "":
         parts.pop()
     for j, c in enumerate(parts, 1):
-        _check(c, forbidden, f"{name}-{j}")
+        if not forbidden.isdisjoint(c):
+            raise DelimiterInData(f"{name}-{j}", next(ch for ch in c if ch in forbidden))
     return d.component.join(parts)
 
 
 def format_segment(tag: str, elements: Sequence[Value], delimiters: Delimiters = DEFAULT_DELIMITERS) -> str:
     """One new segment, without terminator. See the module docstring for the value forms."""
-    d = delimiters
-    forbidden = _forbidden(d)
-    out = [tag]
-    for i, value in enumerate(elements, 1):
-        if value is None or value == "":
-            out.append("")
-            continue
-        name = f"{tag}{i:02d}"
-        if isinstance(value, Repeat):
-            if d.repetition is None:
-                raise ValueError(f"{name} repeats, but these delimiters have no repetition separator")
-            reps = [_composite(r, d, forbidden, name) if isinstance(r, tuple) else _check(str(r), forbidden, name)
-                    for r in value]
-            out.append(d.repetition.join(reps))
-        elif isinstance(value, tuple):
-            out.append(_composite(value, d, forbidden, name))
-        else:
-            out.append(_check(str(value), forbidden, name))
-    while len(out) > 1 and out[-1] == "":
-        out.pop()
-    return d.element.join(out)
+    return segment_formatter(delimiters)(tag, elements)
+
+
+@lru_cache(maxsize=64)
+def segment_formatter(d: Delimiters) -> Callable[[str, Sequence[Value]], str]:
+    """``format_segment`` for one delimiter set, with its checks prepared: the writers' hot path (a plain
+    string element costs one C-level ``isdisjoint``; element names are worked out only for an error)."""
+    forbidden = _forbidden_set(_forbidden(d))
+    isdisjoint = forbidden.isdisjoint
+    join = d.element.join
+
+    def fmt(tag: str, elements: Sequence[Value]) -> str:
+        out = [tag]
+        append = out.append
+        for i, value in enumerate(elements, 1):
+            kind = type(value)
+            if kind is str:
+                if not isdisjoint(value):
+                    raise DelimiterInData(f"{tag}{i:02d}", next(ch for ch in value if ch in forbidden))
+                append(value)
+            elif value is None:
+                append("")
+            elif kind is tuple:
+                append(_composite(value, d, forbidden, f"{tag}{i:02d}"))
+            elif isinstance(value, Repeat):
+                if d.repetition is None:
+                    raise ValueError(f"{tag}{i:02d} repeats, but these delimiters have no repetition separator")
+                append(d.repetition.join(_composite(r, d, forbidden, f"{tag}{i:02d}") if isinstance(r, tuple)
+                                         else _checked(str(r), forbidden, f"{tag}{i:02d}") for r in value))
+            elif isinstance(value, tuple):
+                append(_composite(value, d, forbidden, f"{tag}{i:02d}"))
+            else:
+                append(_checked(str(value), forbidden, f"{tag}{i:02d}"))
+        while len(out) > 1 and out[-1] == "":
+            out.pop()
+        return join(out)
+
+    return fmt
+
+
+def _checked(value: str, forbidden: frozenset[str], name: str) -> str:
+    if forbidden.isdisjoint(value):
+        return value
+    raise DelimiterInData(name, next(ch for ch in value if ch in forbidden))
 
 
 def format_raw(elements: Sequence[str], delimiters: Delimiters) -> str:
@@ -194,9 +218,10 @@ class InterchangeWriter:
             raise EnvelopeError("a 5010 interchange needs a repetition separator (ISA11)")
         self.out = out
         self.delimiters = delimiters
+        self._format = segment_formatter(delimiters)
         self.now = now
         self.control = control
-        self._end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
+        self.end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
         self.interchange_number = control.next("interchange")
         if not 0 < self.interchange_number <= 999_999_999:
             raise EnvelopeError(f"interchange control number {self.interchange_number} does not fit ISA13")
@@ -221,7 +246,7 @@ class InterchangeWriter:
         self._receiver = receiver
 
     def _emit(self, text: str) -> None:
-        self.out.write((text + self._end).encode("utf-8", "surrogateescape"))
+        self.out.write((text + self.end).encode("utf-8", "surrogateescape"))
         self.segment_count += 1
 
     def begin_group(self, functional_id: str, version: str) -> int:
@@ -257,8 +282,17 @@ class InterchangeWriter:
         """A body segment of the open transaction (values are checked for delimiters)."""
         if self.transaction_number is None:
             raise EnvelopeError(f"{tag} written outside a transaction")
-        self._emit(format_segment(tag, elements, self.delimiters))
+        self._emit(self._format(tag, elements))
         self.segments_in_transaction += 1
+
+    def write_formatted(self, text: str, count: int) -> None:
+        """``count`` whole body segments of the open transaction, already formatted and terminated (as
+        :func:`format_segment` and :attr:`end` make them: values checked for delimiters by whoever formatted)."""
+        if self.transaction_number is None:
+            raise EnvelopeError("segments written outside a transaction")
+        self.out.write(text.encode("utf-8", "surrogateescape"))
+        self.segments_in_transaction += count
+        self.segment_count += count
 
     def end_transaction(self) -> int:
         if self.transaction_number is None:

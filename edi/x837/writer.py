@@ -31,12 +31,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from operator import attrgetter
+from typing import BinaryIO, TypeVar
 
 from edi.model import Address, Claim, ClaimKind, CodeDate, Diagnosis, Patient, Provider, ServiceLine, Submitter
-from edi.problems import Problem, has_errors
+from edi.problems import ERROR, Problem, Where, has_errors
 from edi.x12.segment import DEFAULT_DELIMITERS, Delimiters
-from edi.x12.writer import ControlNumbers, EnvelopeError, InterchangeWriter, Party, Value
+from edi.x12.writer import (
+    ControlNumbers,
+    DelimiterInData,
+    EnvelopeError,
+    InterchangeWriter,
+    Party,
+    Value,
+    segment_formatter,
+)
 from edi.x837.formats import (
     CLAIM_PROVIDERS,
     COMPOSITE_PER_HI,
@@ -52,6 +61,7 @@ from edi.x837.formats import (
 from edi.x837.prepare import check_batch_id, check_submitter, delimiter_problems, prepare_claim
 
 DEFAULT_CLAIMS_PER_ST = 5000
+T = TypeVar("T")
 
 Emit = Callable[[str, Sequence[Value]], None]
 
@@ -66,10 +76,37 @@ class WrittenTransaction:
     batch_id: str  # BHT03
     version: str  # ST03 / GS08
     claims: tuple[Claim, ...]  # as written, in file order
+    segments: tuple[int, ...] = ()  # the 1-based segment number, in the file, of each claim's CLM
 
     @property
     def claim_count(self) -> int:
-        return len(self.claims)
+        return len(self.segments)
+
+
+@dataclass(frozen=True, slots=True)
+class FormattedClaim:
+    """One claim as text, everything but its HL segments: ready to be placed in any transaction set.
+
+    Each part is whole segments, each ending with the terminator (and line break); ``*_count`` are their
+    segment counts. ``billing`` (loop 2010AA) is shared by the claims of one 2000A; ``subscriber`` is loop
+    2000B after its HL; ``patient`` loop 2000C after its HL (``""`` when the subscriber is the patient);
+    ``body`` loop 2300 and its lines. ``claim`` is the claim as written (None when only the text was kept)."""
+
+    patient_control_number: str
+    billing: str
+    billing_count: int
+    subscriber: str
+    subscriber_count: int
+    patient: str
+    patient_count: int
+    body: str
+    body_count: int
+    claim: Claim | None = None
+
+    def without_claim(self) -> tuple:
+        """The text parts as a plain tuple (cheap to spool); ``FormattedClaim(*t)`` rebuilds it."""
+        return (self.patient_control_number, self.billing, self.billing_count, self.subscriber,
+                self.subscriber_count, self.patient, self.patient_count, self.body, self.body_count)
 
 
 class ClaimsRefused(ValueError):
@@ -84,41 +121,84 @@ class ClaimsRefused(ValueError):
 # -- the public functions ---------------------------------------------------------------------------------------
 
 
+def format_claim(claim: Claim, kind: ClaimKind, *, delimiters: Delimiters = DEFAULT_DELIMITERS,
+                 line_break: str = "\n") -> tuple[FormattedClaim | None, tuple[Problem, ...]]:
+    """``claim`` as an ``kind`` 837 carries it (:func:`edi.x837.prepare.prepare_claim`), as text; None with the
+    problems when it cannot be written (a value containing a delimiter among them, named by field)."""
+    written, problems = prepare_claim(claim, kind)
+    pcn = claim.patient_control_number or None
+    if has_errors(problems):
+        return None, problems + delimiter_problems(written, "Claim", _forbidden_chars(delimiters), pcn)
+    fmt = segment_formatter(delimiters)
+    end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
+    parts: list[list[str]] = [[], [], [], []]
+    try:
+        for target, write in zip(parts, (_billing, _subscriber, _patient_part, _CLAIM_WRITERS[kind]), strict=True):
+            def seg(tag: str, elements: Sequence[Value], _out: list[str] = target) -> None:
+                _out.append(fmt(tag, elements))
+            write(seg, written)
+    except DelimiterInData as exc:
+        found = delimiter_problems(written, "Claim", _forbidden_chars(delimiters), pcn)
+        return None, problems + (found or (Problem("837.write.delimiter", str(exc), ERROR, Where(record=pcn)),))
+    b, s, p, c = (end.join(x) + end if x else "" for x in parts)
+    return FormattedClaim(claim.patient_control_number, b, len(parts[0]), s, len(parts[1]), p, len(parts[2]), c,
+                          len(parts[3]), written), problems
+
+
+def _forbidden_chars(d: Delimiters) -> str:
+    return "".join(d.chars()) + "\r\n"
+
+
 def prepare_batch(claims: Iterable[Claim], submitter: Submitter, *, kind: ClaimKind, batch_id: str | None,
                   delimiters: Delimiters = DEFAULT_DELIMITERS,
-                  claims_per_st: int = DEFAULT_CLAIMS_PER_ST) -> tuple[Claim, ...]:
-    """The claims as written, grouped by billing provider, in file order. Raises :class:`ClaimsRefused` with
-    every problem of every claim, of the submitter and of the batch id (None: the interchange number)."""
+                  claims_per_st: int = DEFAULT_CLAIMS_PER_ST) -> tuple[FormattedClaim, ...]:
+    """The claims as written, formatted and grouped by billing provider, in file order. Raises
+    :class:`ClaimsRefused` with every problem of every claim, of the submitter and of the batch id (None:
+    the interchange number)."""
     if claims_per_st < 1:
         raise ValueError("claims_per_st must be at least 1")
-    forbidden = "".join(delimiters.chars()) + "\r\n"
-    problems = [*check_submitter(submitter), *delimiter_problems(submitter, "Submitter", forbidden)]
-    prepared = _prepare_claims(claims, kind, forbidden, problems)
-    if batch_id is not None:
-        problems += check_batch_id(_batch_ids(batch_id, len(prepared), claims_per_st)[-1])
-        problems += delimiter_problems(batch_id, "the batch id (BHT03)", forbidden)
-    if has_errors(problems):
-        raise ClaimsRefused(problems)
-    by_billing: dict[Provider, list[Claim]] = {}
-    for claim in prepared:
-        by_billing.setdefault(claim.billing_provider, []).append(claim)
-    return tuple(claim for group in by_billing.values() for claim in group)
-
-
-def _prepare_claims(claims: Iterable[Claim], kind: ClaimKind, forbidden: str, problems: list[Problem]) -> list[Claim]:
-    """Each claim as written; its problems (and a repeated CLM01) are added to ``problems``."""
-    prepared: list[Claim] = []
+    problems: list[Problem] = []
+    prepared: list[FormattedClaim] = []
     seen: set[str] = set()
     for claim in claims:
-        written, found = prepare_claim(claim, kind)
+        formatted, found = format_claim(claim, kind, delimiters=delimiters)
         problems += found
-        problems += delimiter_problems(written, "Claim", forbidden, claim.patient_control_number or None)
         if claim.patient_control_number in seen:
             problems.append(Problem("837.write.duplicate", "two claims of the batch have the same patient control "
                                     "number (CLM01)").at(record=claim.patient_control_number, element="CLM01"))
         seen.add(claim.patient_control_number)
-        prepared.append(written)
-    return prepared
+        if formatted is not None:
+            prepared.append(formatted)
+    problems[:0] = batch_problems(submitter, batch_id, len(prepared), claims_per_st, delimiters)
+    if has_errors(problems):
+        raise ClaimsRefused(problems)
+    return group_by_billing(prepared)
+
+
+def batch_problems(submitter: Submitter, batch_id: str | None, count: int, claims_per_st: int,
+                   delimiters: Delimiters = DEFAULT_DELIMITERS) -> list[Problem]:
+    """What forbids writing a batch of ``count`` claims whatever its claims: the submitter (loops 1000A/B) and
+    the batch id (BHT03, with the ``-k`` suffix it gets when the batch takes several transaction sets)."""
+    forbidden = _forbidden_chars(delimiters)
+    problems = [*check_submitter(submitter), *delimiter_problems(submitter, "Submitter", forbidden)]
+    if batch_id is not None:
+        problems += check_batch_id(_batch_ids(batch_id, count, claims_per_st)[-1])
+        problems += delimiter_problems(batch_id, "the batch id (BHT03)", forbidden)
+    return problems
+
+
+def group_by_billing(items: Iterable[T], billing: Callable[[T], str] = attrgetter("billing")) -> tuple[T, ...]:
+    """Claims of the same billing provider together, in order of first appearance (each keeps its order).
+    ``items`` are :class:`FormattedClaim` or anything ``billing`` gets a claim's billing text from."""
+    by_billing: dict[str, list[T]] = {}
+    for item in items:
+        key = billing(item)
+        group = by_billing.get(key)
+        if group is None:
+            by_billing[key] = [item]
+        else:
+            group.append(item)
+    return tuple(item for group in by_billing.values() for item in group)
 
 
 def write_claims(writer: InterchangeWriter, claims: Iterable[Claim], submitter: Submitter, *, kind: ClaimKind,
@@ -163,45 +243,60 @@ def _batch_ids(batch_id: str, count: int, claims_per_st: int) -> list[str]:
     return [f"{batch_id}-{k}" for k in range(1, transactions + 1)]
 
 
-def _write_transactions(w: InterchangeWriter, ordered: tuple[Claim, ...], submitter: Submitter, kind: ClaimKind,
-                        batch_id: str, now: datetime, claims_per_st: int) -> tuple[WrittenTransaction, ...]:
+def _write_transactions(w: InterchangeWriter, ordered: tuple[FormattedClaim, ...], submitter: Submitter,
+                        kind: ClaimKind, batch_id: str, now: datetime,
+                        claims_per_st: int) -> tuple[WrittenTransaction, ...]:
     chunks = [ordered[i:i + claims_per_st] for i in range(0, len(ordered), claims_per_st)]
     written = []
     for bht03, chunk in zip(_batch_ids(batch_id, len(ordered), claims_per_st), chunks, strict=True):
-        control = _write_transaction(w, chunk, submitter, kind, bht03, now)
-        written.append(WrittenTransaction(f"{w.interchange_number:09d}", str(w.group_number), control, bht03,
-                                          VERSIONS[kind], chunk))
+        written.append(write_transaction(w, chunk, submitter, kind, bht03, now))
     return tuple(written)
 
 
 # -- one transaction set ----------------------------------------------------------------------------------------
 
 
-def _write_transaction(w: InterchangeWriter, claims: Sequence[Claim], submitter: Submitter, kind: ClaimKind,
-                       bht03: str, now: datetime) -> str:
+def write_transaction(w: InterchangeWriter, claims: Sequence[FormattedClaim], submitter: Submitter,
+                      kind: ClaimKind, bht03: str, now: datetime) -> WrittenTransaction:
+    """One ST..SE of formatted claims (already grouped by billing provider: see :func:`group_by_billing`)."""
     control = w.begin_transaction("837", VERSIONS[kind])
     seg = w.segment
     seg("BHT", ["0019", "00", bht03, d8(now), now.strftime("%H%M"), "CH"])
     _submitter(seg, submitter)
+    e, end = w.delimiters.element, w.end
     hl = billing_hl = 0
-    billing: Provider | None = None
-    for claim in claims:
-        if claim.billing_provider != billing:
+    billing: str | None = None
+    parts: list[str] = []
+    count = 0  # segments in parts
+    base = w.segment_count + 1  # the file's segment number of parts' first segment
+    positions = []
+    for fc in claims:
+        if fc.billing != billing:
             hl += 1
-            billing_hl, billing = hl, claim.billing_provider
-            seg("HL", [str(hl), None, "20", "1"])
-            _billing(seg, billing)
+            billing_hl, billing = hl, fc.billing
+            parts.append(f"HL{e}{hl}{e}{e}20{e}1{end}")
+            parts.append(billing)
+            count += 1 + fc.billing_count
         hl += 1
-        subscriber_hl = hl
-        seg("HL", [str(hl), str(billing_hl), "22", "1" if claim.patient else "0"])
-        _subscriber(seg, claim)
-        if claim.patient:
+        parts.append(f"HL{e}{hl}{e}{billing_hl}{e}22{e}{1 if fc.patient_count else 0}{end}")
+        parts.append(fc.subscriber)
+        count += 1 + fc.subscriber_count
+        if fc.patient_count:
             hl += 1
-            seg("HL", [str(hl), str(subscriber_hl), "23", "0"])
-            _patient(seg, claim.patient)
-        _CLAIM_WRITERS[kind](seg, claim)
+            parts.append(f"HL{e}{hl}{e}{hl - 1}{e}23{e}0{end}")
+            parts.append(fc.patient)
+            count += 1 + fc.patient_count
+        positions.append(base + count)
+        parts.append(fc.body)
+        count += fc.body_count
+        if len(parts) > 2000:
+            w.write_formatted("".join(parts), count)
+            base += count
+            parts, count = [], 0
+    w.write_formatted("".join(parts), count)
     w.end_transaction()
-    return control
+    return WrittenTransaction(f"{w.interchange_number:09d}", str(w.group_number), control, bht03, VERSIONS[kind],
+                              tuple(fc.claim for fc in claims if fc.claim is not None), tuple(positions))
 
 
 def _submitter(seg: Emit, s: Submitter) -> None:
@@ -220,7 +315,8 @@ def _address(seg: Emit, a: Address) -> None:
     seg("N4", [a.city, a.state, a.zip, a.country])
 
 
-def _billing(seg: Emit, p: Provider) -> None:
+def _billing(seg: Emit, c: Claim) -> None:
+    p = c.billing_provider
     if p.taxonomy:
         seg("PRV", ["BI", "PXC", p.taxonomy])
     _name(seg, "85", p)
@@ -243,6 +339,11 @@ def _subscriber(seg: Emit, c: Claim) -> None:
     seg("NM1", ["PR", "2", payer.name, None, None, None, None, "PI", payer.payer_id])
     if payer.address:
         _address(seg, payer.address)
+
+
+def _patient_part(seg: Emit, c: Claim) -> None:
+    if c.patient:
+        _patient(seg, c.patient)
 
 
 def _patient(seg: Emit, p: Patient) -> None:

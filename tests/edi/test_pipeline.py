@@ -1,0 +1,73 @@
+"""The build pipeline records what it writes without reading the file back: the ledger must then hold exactly
+what recording the written file (``Ledger.record_837``, which reads it) would have given."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from edi.ledger import Ledger
+from edi.ledger.schema import claim_lines, claims, files, journal_entries, postings, transactions
+from edi.pipeline import build_files
+from mappings import load_config
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+
+def ledger_contents(url: str) -> dict:
+    """Everything recorded, without ids, file ids and timestamps (which differ between two ledgers)."""
+    led = Ledger(url)
+    with led.engine.connect() as conn:
+        tx = {r.id: (r.interchange, r.group_control, r.control_number, r.batch_id, r.version, r.claims)
+              for r in conn.execute(select(transactions))}
+        rows = {r.id: r for r in conn.execute(select(claims))}
+        out = {
+            "files": [(r.sha256, r.kind, r.size) for r in conn.execute(select(files))],
+            "transactions": sorted(tx.values()),
+            "claims": sorted((r.patient_control_number, r.kind, r.payer_id, r.payer_name, r.frequency, r.charge,
+                              r.service_date, r.billing_npi, r.member_id, r.payer_claim_number, r.status,
+                              tx[r.transaction_id], r.segment) for r in rows.values()),
+            "lines": sorted((rows[r.claim_id].patient_control_number, r.line_number, r.procedure, r.modifiers,
+                             r.revenue_code, r.charge, r.units, r.service_date, r.line_control_number)
+                            for r in conn.execute(select(claim_lines))),
+            "entries": sorted((r.kind, rows[r.claim_id].patient_control_number if r.claim_id else None)
+                              for r in conn.execute(select(journal_entries))),
+            "postings": sorted((r.account, r.amount, rows[r.claim_id].patient_control_number if r.claim_id else None)
+                               for r in conn.execute(select(postings))),
+        }
+    led.close()
+    return out
+
+
+def test_build_records_what_reading_the_written_file_records(tmp_path):
+    config = load_config(SAMPLES / "edi.toml")
+    built_db = f"sqlite:///{tmp_path / 'built.db'}"
+    ledger = Ledger(built_db)
+    result = build_files([str(SAMPLES / "encounters" / "encounters.json")], config, ledger=ledger,
+                         out_dir=str(tmp_path / "out"), today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0),
+                         claims_per_st=3)  # several transaction sets per payer
+    ledger.close()
+    assert result.claims >= 8 and len(result.files) >= 2
+    assert sum(f.transactions for f in result.files) > len(result.files)
+
+    read_db = f"sqlite:///{tmp_path / 'read.db'}"
+    reader_ledger = Ledger(read_db)
+    for f in result.files:
+        copy = tmp_path / "copies" / Path(f.path).name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy(f.path, copy)
+        assert reader_ledger.record_837(str(copy), status="built").outcome == "imported"
+    reader_ledger.close()
+
+    built, read = ledger_contents(built_db), ledger_contents(read_db)
+    assert built["claims"] and built["lines"] and built["postings"]
+    for part in ("transactions", "claims", "lines", "entries", "postings"):
+        assert built[part] == read[part], part
+    # the hash taken while writing is the file's
+    assert sorted(built["files"]) == sorted(
+        (hashlib.sha256(Path(f.path).read_bytes()).hexdigest(), "837", Path(f.path).stat().st_size)
+        for f in result.files)
