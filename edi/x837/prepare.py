@@ -112,7 +112,7 @@ def prepare_claim(claim: Claim, kind: ClaimKind) -> tuple[Claim, tuple[Problem, 
         if getattr(claim, name) != _CLAIM_DEFAULTS[name]:
             f.error("not_carried", f"an {kind} 837 cannot carry Claim.{name}", loop="2300")
     _check_clm(claim, kind, f)
-    billing = _billing(claim.billing_provider, kind, f)
+    billing = _shared(_billing, claim.billing_provider, kind, f)
     providers = _claim_providers(claim, kind, billing, f)
     rendering = providers["rendering_provider"] or (billing if kind == "professional"
                                                     else providers["attending_provider"])
@@ -126,7 +126,7 @@ def prepare_claim(claim: Claim, kind: ClaimKind) -> tuple[Claim, tuple[Problem, 
         claim,
         billing_provider=billing,
         subscriber=_subscriber(claim, f),
-        payer=_payer(claim.payer, f),
+        payer=_shared(_payer, claim.payer, kind, f),
         patient=_patient(claim.patient, f) if claim.patient else None,
         diagnoses=diagnoses,
         institutional_codes=_codes(claim.institutional_codes, kind, f),
@@ -230,6 +230,26 @@ def _check_zip9(a: Address, loop: str, f: _Findings) -> None:
         f.error("zip", f"the ZIP code (N403) in loop {loop} must have 9 digits (ZIP+4)", loop=loop, element="N403")
 
 
+_SHARED: dict[tuple, object] = {}
+
+
+def _shared(prepare, value, kind: ClaimKind, f: _Findings):
+    """``prepare(value, kind, f)`` for a part that many claims share (the billing provider, the payer: the
+    mappings hand every claim the same object): a part found without problems is prepared once and the
+    same prepared object is returned again (which also lets the writer format its segments once)."""
+    key = (prepare, value, kind)
+    done = _SHARED.get(key)
+    if done is not None:
+        return done
+    before = len(f.problems)
+    done = prepare(value, kind, f)
+    if len(f.problems) == before:
+        if len(_SHARED) >= 4096:
+            _SHARED.clear()
+        _SHARED[key] = done
+    return done
+
+
 def _billing(p: Provider, kind: ClaimKind, f: _Findings) -> Provider:
     if not p.name:
         f.missing("the billing provider's name", loop="2010AA", element="NM103")
@@ -308,7 +328,7 @@ def _subscriber(c: Claim, f: _Findings) -> Subscriber:
     )
 
 
-def _payer(p: Payer, f: _Findings) -> Payer:
+def _payer(p: Payer, kind: ClaimKind, f: _Findings) -> Payer:
     if not p.name:
         f.missing("the payer's name", loop="2010BB", element="NM103")
     if len(p.payer_id) < 2:

@@ -131,18 +131,37 @@ def format_claim(claim: Claim, kind: ClaimKind, *, delimiters: Delimiters = DEFA
         return None, problems + delimiter_problems(written, "Claim", _forbidden_chars(delimiters), pcn)
     fmt = segment_formatter(delimiters)
     end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
-    parts: list[list[str]] = [[], [], [], []]
     try:
-        for target, write in zip(parts, (_billing, _subscriber, _patient_part, _CLAIM_WRITERS[kind]), strict=True):
-            def seg(tag: str, elements: Sequence[Value], _out: list[str] = target) -> None:
-                _out.append(fmt(tag, elements))
-            write(seg, written)
+        billing = _BILLING_TEXT.get((written.billing_provider, fmt, end))
+        if billing is None:
+            billing = _BILLING_TEXT[(written.billing_provider, fmt, end)] = _text(_billing, written, fmt, end)
+            if len(_BILLING_TEXT) > 1024:
+                _BILLING_TEXT.clear()
+        s, sn = _text(_subscriber, written, fmt, end)
+        p, pn = _text(_patient_part, written, fmt, end)
+        c, cn = _text(_CLAIM_WRITERS[kind], written, fmt, end)
     except DelimiterInData as exc:
         found = delimiter_problems(written, "Claim", _forbidden_chars(delimiters), pcn)
         return None, problems + (found or (Problem("837.write.delimiter", str(exc), ERROR, Where(record=pcn)),))
-    b, s, p, c = (end.join(x) + end if x else "" for x in parts)
-    return FormattedClaim(claim.patient_control_number, b, len(parts[0]), s, len(parts[1]), p, len(parts[2]), c,
-                          len(parts[3]), written), problems
+    return FormattedClaim(claim.patient_control_number, billing[0], billing[1], s, sn, p, pn, c, cn, written), \
+        problems
+
+
+#: The billing provider's segments, formatted once per provider (the claims of a batch share one).
+_BILLING_TEXT: dict[tuple, tuple[str, int]] = {}
+
+
+def _text(write: Callable[[Emit, Claim], None], claim: Claim, fmt: Callable[[str, Sequence[Value]], str],
+          end: str) -> tuple[str, int]:
+    """What ``write`` emits for ``claim``, as terminated segments, and how many."""
+    out: list[str] = []
+    append = out.append
+
+    def seg(tag: str, elements: Sequence[Value]) -> None:
+        append(fmt(tag, elements))
+
+    write(seg, claim)
+    return (end.join(out) + end if out else ""), len(out)
 
 
 def _forbidden_chars(d: Delimiters) -> str:
