@@ -462,3 +462,51 @@ def mutable_twin(cls):
     if twin.__slots__ != cls.__slots__:  # pragma: no cover - guards the layout assumption
         raise TypeError(f"{cls.__name__}: unexpected slots layout")
     return twin
+
+
+def fast_new(cls):
+    """A constructor for the frozen, slotted dataclass ``cls`` taking the same arguments as ``cls(...)`` and
+    giving an equal object, about four times faster (built through its mutable twin, then switched to
+    ``cls``). For the mapping and writing hot paths, which build several model objects per claim."""
+    twin = mutable_twin(cls)
+
+    def new(*args, **kwargs):
+        obj = twin(*args, **kwargs)
+        obj.__class__ = cls
+        return obj
+
+    new.__name__ = new.__qualname__ = f"fast_new({cls.__name__})"
+    return new
+
+
+_REPLACERS: dict[type, object] = {}
+
+
+def fast_replace(obj, /, **changes):
+    """``dataclasses.replace(obj, **changes)`` for the frozen, slotted model classes, several times faster: the
+    new object is filled slot by slot from ``changes`` or ``obj`` (no ``__init__``: the model classes have no
+    ``__post_init__``). An unknown field name raises TypeError, as ``replace`` does."""
+    cls = type(obj)
+    replacer = _REPLACERS.get(cls)
+    if replacer is None:
+        replacer = _REPLACERS[cls] = _make_replacer(cls)
+    return replacer(obj, changes)
+
+
+def _make_replacer(cls):
+    import dataclasses
+
+    names = [f.name for f in dataclasses.fields(cls)]
+    if "__post_init__" in vars(cls):  # pragma: no cover - guards the no-__init__ shortcut
+        raise TypeError(f"{cls.__name__} has a __post_init__; use dataclasses.replace")
+    twin = mutable_twin(cls)
+    lines = ["def replace(obj, changes, _new=_new, _twin=_twin, _cls=_cls, _names=_names):",
+             "    if not changes.keys() <= _names:",
+             "        raise TypeError(f'unknown field(s) for {_cls.__name__}: {sorted(changes.keys() - _names)}')",
+             "    new = _new(_twin)",
+             "    get = changes.get"]
+    lines += [f"    new.{n} = get({n!r}, obj.{n})" for n in names]
+    lines += ["    new.__class__ = _cls", "    return new"]
+    scope = {"_new": object.__new__, "_twin": twin, "_cls": cls, "_names": frozenset(names)}
+    exec("\n".join(lines), scope)  # noqa: S102 - generated from the dataclass's own field names
+    return scope["replace"]

@@ -39,6 +39,7 @@ from edi.model import (
     ServiceLine,
     Source,
     Subscriber,
+    fast_new,
 )
 from edi.problems import Problem, has_errors
 from mappings.checks import BatchChecks, check_encounter
@@ -47,6 +48,11 @@ from mappings.config import Config, PayerProfile
 from mappings.encounter import Encounter, EncounterProvider
 
 log = logging.getLogger(__name__)
+
+# The model objects built per claim, through their fast constructors (same arguments, equal objects).
+_Claim, _ServiceLine, _Subscriber, _Patient, _Source, _Diagnosis = (
+    fast_new(Claim), fast_new(ServiceLine), fast_new(Subscriber), fast_new(Patient), fast_new(Source),
+    fast_new(Diagnosis))
 
 
 def _provider(p: EncounterProvider | None) -> Provider | None:
@@ -66,7 +72,7 @@ def _payer(profile: PayerProfile) -> Payer:
 
 
 def _diagnoses(enc: Encounter) -> tuple[Diagnosis, ...]:
-    out = [Diagnosis(normalize_icd10(dx.code), "ABK" if i == 0 else "ABF",
+    out = [_Diagnosis(normalize_icd10(dx.code), "ABK" if i == 0 else "ABF",
                      dx.poa if enc.institutional else None) for i, dx in enumerate(enc.diagnoses)]
     if enc.institutional:
         if enc.admitting_diagnosis:
@@ -88,14 +94,14 @@ def _institutional_codes(enc: Encounter) -> tuple[CodeDate, ...]:
 
 def _map(enc: Encounter, config: Config) -> Claim:
     profile = config.payers[enc.payer]
-    source = Source(file=enc.source.file if enc.source else None, record=enc.id)
+    source = _Source(file=enc.source.file if enc.source else None, record=enc.id)
     lines = []
     for n, ln in enumerate(enc.lines, 1):
         if ln.line_id is not None:
             control = ln.line_id
         else:
             control = f"{enc.id}-{n}" if config.billing.line_control_numbers else None
-        lines.append(ServiceLine(
+        lines.append(_ServiceLine(
             number=n,
             charge=ln.charge,
             units=ln.units,
@@ -113,13 +119,13 @@ def _map(enc: Encounter, config: Config) -> Claim:
             source=source,
         ))
     sub = enc.subscriber
-    subscriber = Subscriber(member_id=sub.member_id, last_name=sub.last_name, first_name=sub.first_name,
+    subscriber = _Subscriber(member_id=sub.member_id, last_name=sub.last_name, first_name=sub.first_name,
                             middle_name=sub.middle_name, birth_date=sub.birth_date, sex=sub.sex,  # type: ignore[arg-type]
                             address=sub.address, group_number=sub.group_number, group_name=sub.group_name)
     patient = None
     if enc.patient is not None:
         pt = enc.patient
-        patient = Patient(last_name=pt.last_name, first_name=pt.first_name, relationship=pt.relationship,
+        patient = _Patient(last_name=pt.last_name, first_name=pt.first_name, relationship=pt.relationship,
                           birth_date=pt.birth_date, sex=pt.sex, address=pt.address,  # type: ignore[arg-type]
                           middle_name=pt.middle_name)
     rendering = enc.rendering_provider
@@ -128,7 +134,7 @@ def _map(enc: Encounter, config: Config) -> Claim:
     billing = config.billing
     institutional = enc.institutional
     adm = enc.admission
-    return Claim(
+    return _Claim(
         kind=enc.kind,
         patient_control_number=enc.id,
         total_charge=sum((ln.charge for ln in lines), ZERO),

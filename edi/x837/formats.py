@@ -67,7 +67,8 @@ def quantity_problem(value: Decimal) -> str | None:
 
 
 def d8(value: date) -> str:
-    return value.strftime("%Y%m%d")
+    """CCYYMMDD (ISO format without the dashes: always four year digits, which strftime does not promise)."""
+    return value.isoformat()[:10].replace("-", "")
 
 
 def rd8(start: date, end: date) -> str:

@@ -26,7 +26,7 @@ problem's ``where.record`` is the patient control number (CLM01).
 from __future__ import annotations
 
 import re
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import fields, is_dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -43,6 +43,8 @@ from edi.model import (
     ServiceLine,
     Submitter,
     Subscriber,
+    fast_new,
+    fast_replace,
 )
 from edi.problems import ERROR, Problem, Where
 from edi.x837.formats import (
@@ -56,6 +58,7 @@ from edi.x837.formats import (
 )
 
 _CLAIM_DEFAULTS = {f.name: f.default for f in fields(Claim)}
+_Address, _Subscriber, _Diagnosis = fast_new(Address), fast_new(Subscriber), fast_new(Diagnosis)
 
 #: Claim fields each kind cannot carry; a value other than the default is refused.
 _NOT_CARRIED: dict[ClaimKind, tuple[str, ...]] = {
@@ -122,7 +125,7 @@ def prepare_claim(claim: Claim, kind: ClaimKind) -> tuple[Claim, tuple[Problem, 
     if lines and claim.total_charge != total:
         f.error("total", f"CLM02 is {claim.total_charge} but the service lines add up to {total} "
                 f"(difference {claim.total_charge - total})", loop="2300", element="CLM02")
-    written = replace(
+    written = fast_replace(
         claim,
         billing_provider=billing,
         subscriber=_subscriber(claim, f),
@@ -221,8 +224,8 @@ def same_provider(a: Provider, b: Provider) -> bool:
 
 
 def _address(a: Address) -> Address:
-    return Address(line1=a.line1, city=a.city, state=a.state, zip=a.zip.replace("-", ""), line2=a.line2 or None,
-                   country=a.country)
+    return _Address(line1=a.line1, city=a.city, state=a.state, zip=a.zip.replace("-", ""), line2=a.line2 or None,
+                    country=a.country)
 
 
 def _check_zip9(a: Address, loop: str, f: _Findings) -> None:
@@ -319,7 +322,7 @@ def _subscriber(c: Claim, f: _Findings) -> Subscriber:
     is_patient = c.patient is None  # N3/N4/DMG are sent only when the subscriber is the patient
     person = s.entity == "1"
     birth_date = s.birth_date if is_patient else None
-    return Subscriber(
+    return _Subscriber(
         member_id=s.member_id, last_name=s.last_name,
         first_name=s.first_name if person else None, middle_name=s.middle_name if person else None,
         birth_date=birth_date, sex=(s.sex or "U") if birth_date else None,
@@ -339,7 +342,7 @@ def _payer(p: Payer, kind: ClaimKind, f: _Findings) -> Payer:
     if p.responsibility not in _RESPONSIBILITIES:
         f.error("code", "the payer responsibility (SBR01) must be P, S, T, A-H or U", loop="2000B",
                 element="SBR01")
-    return replace(p, address=_address(p.address) if p.address else None)
+    return fast_replace(p, address=_address(p.address) if p.address else None)
 
 
 def _patient(p: Patient, f: _Findings) -> Patient:
@@ -352,7 +355,7 @@ def _patient(p: Patient, f: _Findings) -> Patient:
         f.missing("the patient's address", loop="2010CA", element="N301")
     if p.birth_date is None:
         f.missing("the patient's birth date", loop="2010CA", element="DMG02")
-    return replace(p, sex=p.sex or "U", address=_address(p.address) if p.address else None)
+    return fast_replace(p, sex=p.sex or "U", address=_address(p.address) if p.address else None)
 
 
 # -- diagnoses and codes (HI) -----------------------------------------------------------------------------------
@@ -378,7 +381,7 @@ def _professional_diagnoses(diagnoses: tuple[Diagnosis, ...], f: _Findings) -> t
             any(d.qualifier == "ABK" for d in diagnoses[1:]):
         f.error("diagnoses", "an 837P carries one principal diagnosis (ABK, the first) and others (ABF)",
                 loop="2300", element="HI")
-    return tuple(Diagnosis(d.code.replace(".", ""), "ABK" if i == 0 else "ABF") for i, d in enumerate(diagnoses))
+    return tuple(_Diagnosis(d.code.replace(".", ""), "ABK" if i == 0 else "ABF") for i, d in enumerate(diagnoses))
 
 
 def _institutional_diagnoses(diagnoses: tuple[Diagnosis, ...], f: _Findings) -> tuple[Diagnosis, ...]:
@@ -461,7 +464,7 @@ def _lines(c: Claim, kind: ClaimKind, rendering: Provider | None, diagnosis_coun
             if rendering is not None and same_provider(line_rendering, rendering):
                 line_rendering = None
         same_day = ln.service_date_end is not None and ln.service_date_end == ln.service_date
-        out.append(replace(
+        out.append(fast_replace(
             ln, number=n, line_control_number=number, rendering_provider=line_rendering,
             service_date_end=None if same_day else ln.service_date_end,
             place_of_service=None if ln.place_of_service == c.place_of_service else ln.place_of_service,
