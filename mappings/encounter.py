@@ -57,7 +57,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from edi.model import Address, Source
+from edi.model import Address, Source, fast_new
 from edi.problems import ERROR, WARNING, Problem, Severity, Where
 
 EncounterKind = Literal["professional", "institutional"]
@@ -240,6 +240,13 @@ _ENCOUNTER_KEYS = frozenset({
     "admitting_diagnosis", "reason_for_visit", "condition_codes", "occurrence_codes", "occurrence_spans",
     "value_codes", "principal_procedure", "other_procedures", *_PROVIDER_ROLES,
 })
+
+# The objects built per encounter, through their fast constructors (same arguments, equal objects).
+_Address, _Source = fast_new(Address), fast_new(Source)
+_EncounterProvider, _EncounterDiagnosis, _EncounterLine = (
+    fast_new(EncounterProvider), fast_new(EncounterDiagnosis), fast_new(EncounterLine))
+_EncounterSubscriber, _EncounterPatient, _Encounter = (
+    fast_new(EncounterSubscriber), fast_new(EncounterPatient), fast_new(Encounter))
 
 # -- the parser -----------------------------------------------------------------------------------------------
 
@@ -426,7 +433,7 @@ class _Parser:
             zip_ = zip_[:5] + zip_[6:]
         if line1 is None or city is None or state is None or zip_ is None:
             return None
-        return Address(line1=line1, line2=line2, city=city, state=state, zip=zip_)
+        return _Address(line1=line1, line2=line2, city=city, state=state, zip=zip_)
 
     def provider(self, d: Mapping[str, Any], key: str, *, required: bool = False, npi: bool = True,
                  tax_id: bool = False, address: bool = False) -> EncounterProvider | None:
@@ -462,7 +469,7 @@ class _Parser:
         addr = self.address(p, "address", key, required=address)
         if name is None or any(x.is_error for x in self.problems[n_errors:]):
             return None
-        return EncounterProvider(name=name, npi=npi_value, first_name=first, middle_name=middle, entity=entity,
+        return _EncounterProvider(name=name, npi=npi_value, first_name=first, middle_name=middle, entity=entity,
                                  tax_id=tin, tax_id_qualifier="SY" if qual == "SY" else "EI", taxonomy=taxonomy,
                                  address=addr)
 
@@ -482,7 +489,7 @@ class _Parser:
                 self.wrong_type(path, 'a code string or an object {"code", "poa"}')
                 continue
             if code is not None:
-                out.append(EncounterDiagnosis(code, poa))
+                out.append(_EncounterDiagnosis(code, poa))
         return tuple(out)
 
     def pointers(self, d: Mapping[str, Any], base: str) -> tuple[int, ...]:
@@ -521,7 +528,7 @@ class _Parser:
         )
         if charge is None or units is None:
             return None
-        return EncounterLine(charge=charge, units=units, **line)
+        return _EncounterLine(charge=charge, units=units, **line)
 
     def code_on_date(self, item: Any, path: str, *, date_required: bool) -> CodeOnDate | None:
         if not _is_map(item):
@@ -589,7 +596,7 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
             group_name=p.text(s, "group_name", "subscriber"),
         )
         if member_id is not None and last is not None:
-            subscriber = EncounterSubscriber(member_id=member_id, last_name=last, **fields)
+            subscriber = _EncounterSubscriber(member_id=member_id, last_name=last, **fields)
 
     patient = None
     pt = p.obj(data, "patient")
@@ -605,7 +612,7 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
             address=p.address(pt, "address", "patient", required=True),
         )
         if rel is not None and last is not None:
-            patient = EncounterPatient(relationship=rel, last_name=last, **fields)
+            patient = _EncounterPatient(relationship=rel, last_name=last, **fields)
 
     diagnoses = p.diagnoses(data)
     if not diagnoses and not any(x.where.element and (x.where.element == "diagnoses"
@@ -691,14 +698,14 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
     assert billing is not None and subscriber is not None
     if frequency is None:
         frequency = bill_type[-1] if kind == "institutional" and bill_type else "1"
-    enc = Encounter(
+    enc = _Encounter(
         id=enc_id, kind="institutional" if kind == "institutional" else "professional", payer=payer,
         billing_provider=billing, subscriber=subscriber, diagnoses=diagnoses, lines=tuple(lines),
         frequency=frequency, patient=patient, rendering_provider=rendering, referring_provider=referring,
         service_facility=facility, bill_type=bill_type, admission=admission, attending_provider=attending,
         operating_provider=operating, occurrence_codes=tuple(occurrence_codes), occurrence_spans=tuple(spans),
         value_codes=tuple(values), principal_procedure=principal_procedure, other_procedures=tuple(others),
-        source=Source(file=p.file, record=enc_id), **rest,  # type: ignore[arg-type]
+        source=_Source(file=p.file, record=enc_id), **rest,  # type: ignore[arg-type]
     )
     p.problems.extend(missing_fields(enc))
     if any(x.is_error for x in p.problems):
