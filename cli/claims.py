@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +44,8 @@ def build(
     strict: Annotated[bool, typer.Option("--strict", help="Write nothing when any encounter has an error.")]
     = False,
     claims_per_st: Annotated[int, typer.Option("--claims-per-st", min=1, max=5000)] = 5000,
+    jobs: Annotated[int, typer.Option("--jobs", min=0, help="Worker processes for NDJSON input (0: one per "
+                                      "CPU core; 1: none).")] = 0,
     json_: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout.")] = False,
     db: ledger.Db = None,
 ) -> None:
@@ -67,7 +70,7 @@ def build(
 
         result = build_files(inputs, cfg, ledger=led, out_dir=out, today=date.today(), now=datetime.now(), fmt=fmt,
                              strict=strict, claims_per_st=claims_per_st, validate_deep=validate == "deep",
-                             progress=progress)
+                             progress=progress, jobs=jobs or os.cpu_count() or 1)
     summary = {
         "encounters": result.encounters, "claims_written": result.claims, "written": result.written,
         "skipped": {k: [p.as_dict() for p in v] for k, v in result.skipped.items()},

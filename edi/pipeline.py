@@ -17,17 +17,21 @@ It joins the layers and owns none of them: ``mappings`` reads and checks encount
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import pickle
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO
 
 from edi.ledger.record import ClaimRow, LineRow, claim_row
+from edi.model import Source
 from edi.problems import ERROR, Problem, Where, has_errors
 from edi.validate import ValidationReport, validate_path
 from edi.x12.writer import InterchangeWriter, Party
@@ -42,6 +46,7 @@ from edi.x837.writer import (
     group_by_billing,
     write_transaction,
 )
+from mappings.claims import encounter_to_claim
 
 Progress = Callable[[int], None]
 
@@ -150,6 +155,103 @@ class _HashingFile:
         return self.fp.write(data)
 
 
+# -- one encounter, and the stream of them -----------------------------------------------------------------------
+
+#: What ``_work`` makes of one source item: (id, frequency, file) or None when the source gave no encounter;
+#: source problems; check, mapping and writer problems; the claim's text (``FormattedClaim.without_claim``)
+#: and ledger row (``_plain``) when it can be written, else None; its spool bucket (clearinghouse, kind, payer).
+Unit = tuple
+
+
+def _work(enc, found: list[Problem], config, today: date) -> Unit:
+    """Everything done to one encounter that does not depend on the others (a worker process may do it)."""
+    if enc is None:
+        return None, found, (), None, None, None
+    claim, checked = encounter_to_claim(enc, config, today=today)
+    key = (enc.id, enc.frequency, enc.source.file if enc.source else None)
+    if claim is None:
+        return key, found, checked, None, None, None
+    formatted, more = format_claim(claim, claim.kind)
+    if formatted is None:
+        return key, found, [*checked, *more], None, None, None
+    bucket = (config.payers[enc.payer].clearinghouse, claim.kind, enc.payer)
+    return key, found, checked, formatted.without_claim(), _plain(claim_row(formatted.claim)), bucket
+
+
+class _EncounterKey:
+    """What the batch checks need of an encounter (``mappings.checks.BatchChecks``): its id, frequency and
+    file, and where its problems sit."""
+
+    __slots__ = ("id", "frequency", "source")
+
+    def __init__(self, id: str, frequency: str, file: str | None) -> None:  # noqa: A002 - the encounter's id
+        self.id = id
+        self.frequency = frequency
+        self.source = Source(file=file, record=id)
+
+    def where(self, element: str | None = None) -> Where:
+        return Where(file=self.source.file, record=self.id, element=element)
+
+
+def _units(inputs: Iterable[str], fmt: str | None, config, today: date, jobs: int) -> Iterator[Unit]:
+    """``_work`` for every item of every input, in input order."""
+    from mappings.sources import detect_format, read_encounters
+
+    parallel = jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
+    for path in inputs:
+        if parallel and path != "-" and (fmt or detect_format(path)) == "ndjson" and os.path.isfile(path):
+            yield from _units_parallel(path, config, today, jobs)
+        else:
+            for enc, found in read_encounters(path, fmt):
+                yield _work(enc, found, config, today)
+
+
+#: NDJSON lines per task sent to a worker, and tasks in flight per worker (memory stays bounded).
+TASK_LINES = 500
+TASKS_AHEAD = 3
+
+_worker_state: tuple = ()
+
+
+def _units_parallel(path: str, config, today: date, jobs: int) -> Iterator[Unit]:
+    """``_work`` for each line of an NDJSON file, by ``jobs`` forked worker processes, in file order. The file
+    is read here in blocks of lines; at most ``jobs * TASKS_AHEAD`` blocks are out at a time."""
+    global _worker_state
+    _worker_state = (config, today)  # inherited by the forked workers
+    pending: deque = deque()
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        for task in _line_blocks(path):
+            pending.append(pool.apply_async(_work_lines, task))
+            if len(pending) >= jobs * TASKS_AHEAD:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+
+
+def _line_blocks(path: str) -> Iterator[tuple[str, int, list[bytes]]]:
+    with open(path, "rb") as fp:
+        first = 1
+        while True:
+            lines = list(islice(fp, TASK_LINES))
+            if not lines:
+                return
+            yield path, first, lines
+            first += len(lines)
+
+
+def _work_lines(path: str, first: int, lines: list[bytes]) -> list[Unit]:
+    """In a worker: ``_work`` for each of ``lines`` (line ``first`` onwards of NDJSON file ``path``)."""
+    from mappings.sources.json_source import ndjson_line
+
+    config, today = _worker_state
+    out = []
+    for n, raw in enumerate(lines, first):
+        item = ndjson_line(raw, n, path)
+        if item is not None:
+            out.append(_work(item[0], item[1], config, today))
+    return out
+
+
 def _chunks(items: Iterator, size: int) -> Iterator[list]:
     chunk: list = []
     for item in items:
@@ -163,36 +265,32 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
 
 def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: date, now: datetime,
                 fmt: str | None = None, strict: bool = False, claims_per_st: int = DEFAULT_CLAIMS_PER_ST,
-                validate_deep: bool = False, progress: Progress | None = None) -> BuildResult:
-    """See the module docstring. ``config`` is a ``mappings.config.Config``; ``ledger`` an ``edi.ledger.Ledger``."""
-    from mappings.claims import iter_claims
-    from mappings.sources import read_encounters
+                validate_deep: bool = False, progress: Progress | None = None, jobs: int = 1) -> BuildResult:
+    """See the module docstring. ``config`` is a ``mappings.config.Config``; ``ledger`` an ``edi.ledger.Ledger``.
+    With ``jobs`` > 1, NDJSON inputs are checked, mapped and formatted by that many worker processes (other
+    formats, and standard input, by this one); the result is the same, in the same order."""
+    from mappings.checks import BatchChecks
 
     result = BuildResult()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edi-build-") as spool_dir:
         spool = _Spool(spool_dir, "bucket")
-
-        def encounters():
-            for path in inputs:
-                yield from read_encounters(path, fmt)
-
-        billed = ledger.billed_checker()
-        payer_keys = {(p.payer_id, p.name): key for key, p in config.payers.items()}
-        for claim, problems in iter_claims(encounters(), config, today=today, already_billed=billed):
+        batch = BatchChecks(ledger.billed_checker())
+        for key, found, checked, formatted, row, bucket in _units(inputs, fmt, config, today, jobs):
             result.encounters += 1
             if progress is not None:
                 progress(result.encounters)
-            if claim is not None:
-                formatted, found = format_claim(claim, claim.kind)
-                problems += found
-                if formatted is not None:
-                    payer_key = payer_keys[(claim.payer.payer_id, claim.payer.name)]  # mapped from this config
-                    spool.add((config.payers[payer_key].clearinghouse, claim.kind, payer_key),
-                              (formatted.without_claim(), _plain(claim_row(formatted.claim))))
-                    result.problems += problems
-                    continue
+            if key is None:  # the source could not give an encounter
+                problems = found
+            else:
+                enc = _EncounterKey(*key)
+                problems = [*found, *batch.seen(enc), *checked]
+                if formatted is not None and not has_errors(problems):
+                    problems += batch.billed(enc)
             result.problems += problems
+            if formatted is not None and not has_errors(problems):
+                spool.add(bucket, (formatted, row))
+                continue
             record = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
             result.skipped[record] = [p for p in problems if p.is_error]
         spool.close()

@@ -34,27 +34,32 @@ def _loads(text: str) -> object:
 def read_ndjson(stream: BinaryIO, *, file: str | None = None) -> Iterator[EncounterResult]:
     """One encounter per line; blank lines are skipped."""
     for n, raw in enumerate(stream, 1):
-        record = f"line {n}"
-        if n == 1:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield None, [error("source.encoding", "the line is not valid UTF-8", file=file, record=record)]
-            continue
-        if not line.strip():
-            continue
-        try:
-            data = _loads(line)
-        except json.JSONDecodeError as exc:
-            yield None, [error("source.json.syntax", f"not valid JSON: {exc.msg} (column {exc.colno})", file=file,
-                               record=record)]
-            continue
-        if not isinstance(data, dict):
-            yield None, [error("source.json.shape", "each NDJSON line must be one encounter object", file=file,
-                               record=record)]
-            continue
-        yield encounter_from_dict(data, file=file, record=record)
+        found = ndjson_line(raw, n, file)
+        if found is not None:
+            yield found
+
+
+def ndjson_line(raw: bytes, n: int, file: str | None = None) -> EncounterResult | None:
+    """Line ``n`` (1-based) of an NDJSON file: its encounter and problems, or None for a blank line. What
+    ``read_ndjson`` does per line, for callers that split the file themselves (the parallel build)."""
+    record = f"line {n}"
+    if n == 1:
+        raw = raw.removeprefix(b"\xef\xbb\xbf")
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, [error("source.encoding", "the line is not valid UTF-8", file=file, record=record)]
+    if not line.strip():
+        return None
+    try:
+        data = _loads(line)
+    except json.JSONDecodeError as exc:
+        return None, [error("source.json.syntax", f"not valid JSON: {exc.msg} (column {exc.colno})", file=file,
+                            record=record)]
+    if not isinstance(data, dict):
+        return None, [error("source.json.shape", "each NDJSON line must be one encounter object", file=file,
+                            record=record)]
+    return encounter_from_dict(data, file=file, record=record)
 
 
 class _Window:

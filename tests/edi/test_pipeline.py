@@ -4,6 +4,7 @@ what recording the written file (``Ledger.record_837``, which reads it) would ha
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -71,3 +72,42 @@ def test_build_records_what_reading_the_written_file_records(tmp_path):
     assert sorted(built["files"]) == sorted(
         (hashlib.sha256(Path(f.path).read_bytes()).hexdigest(), "837", Path(f.path).stat().st_size)
         for f in result.files)
+
+
+def test_worker_processes_give_the_same_files_problems_and_ledger(tmp_path, monkeypatch):
+    """NDJSON checked and mapped by worker processes (in small blocks, so that several workers and blocks take
+    part) gives byte-identical files, the same problems in the same order, and the same ledger as one process,
+    with bad lines (not JSON, an unknown payer, a duplicate id) among good ones."""
+    import edi.pipeline as pipeline
+
+    lines = (SAMPLES / "encounters" / "encounters.ndjson").read_text().splitlines()
+    good = [ln for ln in lines if ln.strip()]
+    first = json.loads(good[0])
+    unknown_payer = json.dumps({**first, "id": "BADPAYER1", "payer": "nobody"})
+    duplicate = json.dumps({**first, "lines": first["lines"]})
+    src = tmp_path / "mixed.ndjson"
+    src.write_text("\n".join([good[0], "{not json", *good[1:], "", unknown_payer, duplicate, "[1, 2]"]) + "\n")
+    monkeypatch.setattr(pipeline, "TASK_LINES", 2)
+
+    config = load_config(SAMPLES / "edi.toml")
+    outcomes = {}
+    for jobs in (1, 2):
+        run = tmp_path / f"jobs{jobs}"
+        run.mkdir()
+        monkeypatch.chdir(run)  # the same relative output folder, so that problems name the same files
+        ledger = Ledger(f"sqlite:///{tmp_path / f'jobs{jobs}.db'}")
+        result = build_files([str(src)], config, ledger=ledger, out_dir="out",
+                             today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0), jobs=jobs)
+        ledger.close()
+        outcomes[jobs] = (
+            result.encounters, result.claims, sorted(result.skipped),
+            [(p.code, p.message, p.where) for p in result.problems],
+            [(Path(f.path).name, Path(f.path).read_bytes()) for f in result.files],
+            ledger_contents(f"sqlite:///{tmp_path / f'jobs{jobs}.db'}"),
+        )
+    assert outcomes[1] == outcomes[2]
+    encounters, claims, skipped, problems, files, _ = outcomes[1]
+    assert encounters == len(good) + 4 and claims == len(good)
+    codes = {code for code, _, _ in problems}
+    assert {"source.json.syntax", "source.json.shape", "encounter.id.duplicate"} <= codes
+    assert "BADPAYER1" in skipped and files
