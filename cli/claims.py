@@ -61,12 +61,14 @@ def build(
             fail(f"{f}: no such file")
     cfg = load_config(config)
     led = ledger.open_ledger(db)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True) as bar:
+    # no refresh thread: worker processes are forked, and forking a process that runs threads is asking for trouble
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True,
+                  auto_refresh=False) as bar:
         task = bar.add_task("reading encounters", total=None)
 
         def progress(n: int) -> None:
             if n % 500 == 0:
-                bar.update(task, description=f"{n:,} encounters read")
+                bar.update(task, description=f"{n:,} encounters read", refresh=True)
 
         result = build_files(inputs, cfg, ledger=led, out_dir=out, today=date.today(), now=datetime.now(), fmt=fmt,
                              strict=strict, claims_per_st=claims_per_st, validate_deep=validate == "deep",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,18 @@ def test_every_source_format_builds_the_same_claims(tmp_path, name):
     result = build(tmp_path, str(SAMPLES / "encounters" / name))
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["claims_written"] == 8
+
+
+def test_worker_processes_write_the_same_claims(tmp_path):
+    """`--jobs 2` (NDJSON checked and mapped by two worker processes) writes the claims one process writes."""
+    claims = {}
+    for jobs in ("1", "2"):
+        (tmp_path / jobs).mkdir()
+        result = build(tmp_path / jobs, str(SAMPLES / "encounters" / "encounters.ndjson"), extra=("--jobs", jobs))
+        assert result.exit_code == 0, result.output
+        files = sorted(f["path"] for f in json.loads(result.stdout)["files"])
+        claims[jobs] = [dataclasses.replace(c, source=None) for f in files for c in read_837(f)]
+    assert len(claims["1"]) == 8 and claims["1"] == claims["2"]
 
 
 def test_round_trip_the_built_files_read_back_to_the_mapped_claims(tmp_path):
