@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import date
 from pathlib import Path
@@ -49,8 +48,10 @@ def test_worker_processes_write_the_same_claims(tmp_path):
         result = build(tmp_path / jobs, str(SAMPLES / "encounters" / "encounters.ndjson"), extra=("--jobs", jobs))
         assert result.exit_code == 0, result.output
         files = sorted(f["path"] for f in json.loads(result.stdout)["files"])
-        claims[jobs] = [dataclasses.replace(c, source=None) for f in files for c in read_837(f)]
-    assert len(claims["1"]) == 8 and claims["1"] == claims["2"]
+        claims[jobs] = [ln for f in files for ln in Path(f).read_text().splitlines()
+                        if not ln.startswith(("ISA*", "GS*", "BHT*"))]  # those carry the clock
+    assert sum(ln.startswith("CLM*") for ln in claims["1"]) == 8
+    assert claims["1"] == claims["2"]
 
 
 def test_round_trip_the_built_files_read_back_to_the_mapped_claims(tmp_path):
