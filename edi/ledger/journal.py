@@ -1,5 +1,5 @@
 """Journal entries and postings, written in batches. ``Journal`` collects entries (each a list of postings that
-must sum to zero) and flushes them with one executemany per table; nothing is updated, ever."""
+must sum to zero) and flushes them with one bulk insert per table; nothing is updated, ever."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ from operator import itemgetter
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from edi.ledger.schema import journal_entries, postings
+from edi.ledger.schema import cents, journal_entries, postings
 
 ZERO = Decimal(0)
+
+#: The columns of a posting as ``Entry.postings`` holds them (one tuple per posting), before ``entry_id``.
+POSTING_COLUMNS = ("account", "amount", "claim_id", "line_id", "group_code", "reason")
+ENTRY_COLUMNS = ("id", "kind", "claim_id", "remittance_id", "claim_payment_id", "file_id", "reverses_id", "memo",
+                 "created_at")
 
 
 class UnbalancedEntry(ValueError):
@@ -29,13 +34,13 @@ class Entry:
     file_id: int | None = None
     reverses_id: int | None = None
     memo: str | None = None
-    postings: list[dict] = field(default_factory=list)
+    #: (account, amount, claim_id, line_id, group_code, reason), one tuple per posting (POSTING_COLUMNS)
+    postings: list[tuple] = field(default_factory=list)
 
     def post(self, account: str, amount: Decimal, *, claim_id: int | None = None, line_id: int | None = None,
              group: str | None = None, reason: str | None = None) -> None:
         if amount:
-            self.postings.append({"account": account, "amount": amount, "claim_id": claim_id, "line_id": line_id,
-                                  "group_code": group, "reason": reason})
+            self.postings.append((account, amount, claim_id, line_id, group, reason))
 
     def move(self, debit: str, credit: str, amount: Decimal, **where) -> None:
         """Debit one account and credit another by ``amount`` (both postings carry ``where``)."""
@@ -43,7 +48,7 @@ class Entry:
         self.post(credit, -amount, **where)
 
     def total(self) -> Decimal:
-        return sum((p["amount"] for p in self.postings), ZERO)
+        return sum((p[1] for p in self.postings), ZERO)
 
 
 class Journal:
@@ -63,19 +68,45 @@ class Journal:
 
     def flush(self) -> list[int]:
         """Write the pending entries; returns their ids in order."""
-        if not self.pending:
+        pending = self.pending
+        if not pending:
             return []
-        rows = [{"kind": e.kind, "claim_id": e.claim_id, "remittance_id": e.remittance_id,
-                 "claim_payment_id": e.claim_payment_id, "file_id": e.file_id, "reverses_id": e.reverses_id,
-                 "memo": e.memo, "created_at": self.now} for e in self.pending]
-        ids = insert_returning_ids(self.conn, journal_entries, rows)
-        posting_rows = []
-        for entry_id, e in zip(ids, self.pending, strict=True):
-            for p in e.postings:
-                posting_rows.append({**p, "entry_id": entry_id})
-        bulk_insert(self.conn, postings, posting_rows)
-        self.pending.clear()
+        conn = self.conn
+        ids = allocate_ids(conn, journal_entries, len(pending))
+        now = stored(conn, journal_entries.c.created_at, self.now)
+        copy_rows(conn, journal_entries, ENTRY_COLUMNS, [
+            (i, e.kind, e.claim_id, e.remittance_id, e.claim_payment_id, e.file_id, e.reverses_id, e.memo, now)
+            for i, e in zip(ids, pending, strict=True)])
+        copy_rows(conn, postings, POSTING_COLUMNS + ("entry_id",), [
+            (account, cents(amount), claim_id, line_id, group, reason, entry_id)
+            for entry_id, e in zip(ids, pending, strict=True)
+            for account, amount, claim_id, line_id, group, reason in e.postings])
+        self.pending = []
         return ids
+
+
+def stored(conn: Connection, column, value):
+    """``value`` as the driver is handed it for ``column`` (the column type's bind processing)."""
+    proc = column.type.bind_processor(conn.dialect)
+    return value if proc is None or value is None else proc(value)
+
+
+def copy_rows(conn: Connection, table, columns: tuple[str, ...] | list[str], rows: list[tuple]) -> None:
+    """Insert rows that already hold the values as the driver is handed them (money as integer cents, see
+    ``schema.cents``; dates and times through ``stored``), inside the caller's transaction: PostgreSQL's COPY,
+    or SQLite's executemany on the driver."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+    else:
+        marks = ", ".join("?" * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
 def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:
@@ -98,24 +129,23 @@ def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:
             data.append(tuple(values))
     else:
         data = [get(r) for r in rows]
-    names = ", ".join(columns)
-    if dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in data:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", data)
+    copy_rows(conn, table, columns, data)
 
 
 def allocate_ids(conn: Connection, table, count: int) -> list[int]:
     """``count`` new primary keys for ``table``: from its sequence on PostgreSQL (safe with concurrent
     writers); on SQLite, after the largest id (edi's SQLite transactions hold the write lock from BEGIN)."""
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-                            {"t": table.name, "n": count})
-        return [r[0] for r in rows]
+        # the sequence's name is looked up once per connection and table: pg_get_serial_sequence() for every
+        # row cost more than the nextval() itself
+        sequences = conn.info.setdefault("edi_sequences", {})
+        seq = sequences.get(table.name)
+        if seq is None:
+            seq = sequences[table.name] = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"),
+                                                       {"t": table.name}).scalar()
+        cur = conn.connection.driver_connection.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, count))
+        return [r[0] for r in cur.fetchall()]
     start = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar()
     return list(range(start + 1, start + 1 + count))
 

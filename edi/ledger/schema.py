@@ -44,6 +44,19 @@ from sqlalchemy.types import TypeDecorator
 CENTS = Decimal(100)
 
 
+def cents(value: Decimal) -> int:
+    """A Decimal amount as integer cents, as the ``Money`` columns store it. Refuses fractions of a cent."""
+    if value.__class__ is not Decimal:
+        if isinstance(value, float):
+            raise TypeError("money must be Decimal, never float")
+        value = Decimal(value)
+    c = value * CENTS
+    i = int(c)
+    if i != c:
+        raise ValueError(f"{value} has fractions of a cent")
+    return i
+
+
 class Money(TypeDecorator):
     """A Decimal amount stored as integer cents. Refuses an amount with fractions of a cent."""
 
@@ -51,16 +64,7 @@ class Money(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            if isinstance(value, float):
-                raise TypeError("money must be Decimal, never float")
-            value = Decimal(value)
-        cents = value * CENTS
-        if cents != cents.to_integral_value():
-            raise ValueError(f"{value} has fractions of a cent")
-        return int(cents)
+        return None if value is None else cents(value)
 
     def process_result_value(self, value, dialect):
         if value is None:
@@ -166,26 +170,25 @@ journal_entries = Table(
     "journal_entries", metadata,
     Column("id", Integer, primary_key=True),
     Column("kind", String(16), nullable=False),  # charge, payment, reversal, denial, writeoff, plb, suspense, ...
-    Column("claim_id", Integer, ForeignKey("claims.id")),
-    Column("remittance_id", Integer, ForeignKey("remittances.id")),
-    Column("claim_payment_id", Integer, ForeignKey("claim_payments.id")),
-    Column("file_id", Integer, ForeignKey("files.id")),
+    Column("claim_id", Integer),  # -> claims.id (checked by `edi ledger check`, see CHECKED_REFERENCES)
+    Column("remittance_id", Integer),  # -> remittances.id (checked)
+    Column("claim_payment_id", Integer),  # -> claim_payments.id (checked)
+    Column("file_id", Integer),  # -> files.id (checked)
     Column("reverses_id", Integer, ForeignKey("journal_entries.id")),
     Column("memo", Text),
     Column("created_at", DateTime, nullable=False),
     Index("journal_entries_claim", "claim_id"),
-    Index("journal_entries_remittance", "remittance_id"),
     Index("journal_entries_claim_payment", "claim_payment_id"),
 )
 
 postings = Table(
     "postings", metadata,
     Column("id", Integer, primary_key=True),
-    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=False),
+    Column("entry_id", Integer, nullable=False),  # -> journal_entries.id (checked)
     Column("account", String(24), nullable=False),
     Column("amount", Money, nullable=False),
-    Column("claim_id", Integer, ForeignKey("claims.id")),
-    Column("line_id", Integer, ForeignKey("claim_lines.id")),
+    Column("claim_id", Integer),  # -> claims.id (checked)
+    Column("line_id", Integer),  # -> claim_lines.id (checked)
     Column("group_code", String(2)),
     Column("reason", String(8)),
     CheckConstraint("account IN ('insurance_ar','gross_charges','undeposited_era','contractual','payer_initiated',"
@@ -217,9 +220,9 @@ claim_payments = Table(
 adjustments = Table(
     "adjustments", metadata,
     Column("id", Integer, primary_key=True),
-    Column("claim_payment_id", Integer, ForeignKey("claim_payments.id"), nullable=False),
-    Column("claim_id", Integer, ForeignKey("claims.id")),
-    Column("line_id", Integer, ForeignKey("claim_lines.id")),
+    Column("claim_payment_id", Integer, nullable=False),  # -> claim_payments.id (checked)
+    Column("claim_id", Integer),  # -> claims.id (checked)
+    Column("line_id", Integer),  # -> claim_lines.id (checked)
     Column("level", String(5), nullable=False),  # claim, line
     Column("group_code", String(2), nullable=False),
     Column("reason", String(8), nullable=False),
@@ -228,7 +231,7 @@ adjustments = Table(
     Column("remarks", Text),  # RARCs (line LQ*HE, claim MOA/MIA), space-separated
     Column("posted", Boolean, nullable=False),  # False for a denial's adjustments
     Column("line_denial", Boolean, nullable=False, server_default=false()),  # a line paid nothing in a paid claim
-    Index("adjustments_claim", "claim_id"),
+    Index("adjustments_claim_payment", "claim_payment_id"),
 )
 
 provider_adjustments = Table(
@@ -253,6 +256,26 @@ suspense_items = Table(
     Column("amount", Money, nullable=False),
     Column("reason", Text, nullable=False),
     Column("segment", Integer),
+)
+
+#: References that are not foreign keys, for speed: the tables an 835 import writes by the hundred thousand
+#: (journal entries, postings, adjustments) carry no foreign key constraints (migration 0003); on PostgreSQL
+#: every one of them cost a lookup and a row lock in the referenced table for each row written, more than the
+#: rest of the import. The ledger is append-only and these ids are written only by edi, from rows it read or
+#: wrote in the same transaction. `edi ledger check` (views.check) proves each of them: every non-null value
+#: must name an existing row; an orphan is reported as ``ledger.reference.orphan``.
+#: (table, column, referenced table)
+CHECKED_REFERENCES = (
+    ("journal_entries", "claim_id", "claims"),
+    ("journal_entries", "remittance_id", "remittances"),
+    ("journal_entries", "claim_payment_id", "claim_payments"),
+    ("journal_entries", "file_id", "files"),
+    ("postings", "entry_id", "journal_entries"),
+    ("postings", "claim_id", "claims"),
+    ("postings", "line_id", "claim_lines"),
+    ("adjustments", "claim_payment_id", "claim_payments"),
+    ("adjustments", "claim_id", "claims"),
+    ("adjustments", "line_id", "claim_lines"),
 )
 
 control_numbers = Table(

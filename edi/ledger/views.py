@@ -7,10 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.engine import Connection
 
 from edi.ledger.schema import (
+    CHECKED_REFERENCES,
     adjustments,
     claim_lines,
     claim_payments,
@@ -229,6 +230,17 @@ def check(conn: Connection) -> list[Problem]:
 
     def bad(code: str, message: str, record: str | None = None) -> None:
         found.append(Problem(code, message, ERROR, Where(record=record)))
+
+    # every reference that is not a foreign key (schema.CHECKED_REFERENCES) names a row that exists
+    for table, column, referred in CHECKED_REFERENCES:
+        orphans = conn.execute(text(
+            f"SELECT t.id, t.{column} FROM {table} t WHERE t.{column} IS NOT NULL AND NOT EXISTS "
+            f"(SELECT 1 FROM {referred} r WHERE r.id = t.{column}) ORDER BY t.id")).all()
+        if orphans:
+            shown = ", ".join(f"{table} {i} -> {ref}" for i, ref in orphans[:5])
+            more = f" and {len(orphans) - 5} more" if len(orphans) > 5 else ""
+            bad("ledger.reference.orphan", f"{len(orphans)} {table} rows name a {column} that is not in {referred}: "
+                f"{shown}{more}")
 
     for entry_id, kind, total in conn.execute(
             select(postings.c.entry_id, journal_entries.c.kind, func.sum(postings.c.amount))

@@ -365,3 +365,44 @@ def test_check_names_a_violation(tmp_path, db):
     result = cli("ledger", "check", "--json", db=db)
     assert result.exit_code == 1
     assert [p["code"] for p in json.loads(result.stdout)["problems"]] == ["ledger.entry.unbalanced"]
+
+
+def test_check_reports_every_orphaned_reference(tmp_path, db):
+    """The references that are not foreign keys (schema.CHECKED_REFERENCES) are proven by `edi ledger check`:
+    point each one, in turn, at a row that does not exist and check names it."""
+    from sqlalchemy import text
+
+    from edi.ledger.schema import CHECKED_REFERENCES
+
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCN13", ("99213", "150"), ("81002", "50"))]),
+        db=db)
+    remit = write_835(tmp_path, "r.835", """
+    CLP*PCN13*1*200*150**12*ICN13*11*1~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    SVC*HC:99213*150*110**1~
+    DTM*472*20250115~
+    CAS*CO*45*40~
+    REF*6R*PCN13-1~
+    SVC*HC:81002*50*40**1~
+    DTM*472*20250115~
+    CAS*CO*45*10~
+    REF*6R*PCN13-2~
+    """, "150", "EFT13")
+    assert cli("remit", "import", remit, db=db).exit_code == 0
+    assert_check(db)
+    ledger = Ledger(db)
+    try:
+        for table, column, referred in CHECKED_REFERENCES:
+            with ledger.engine.begin() as conn:
+                row_id, value = conn.execute(text(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL "
+                                                  "ORDER BY id LIMIT 1")).one()
+                conn.execute(text(f"UPDATE {table} SET {column} = 999999 WHERE id = :i"), {"i": row_id})
+            problems = ledger.check()
+            orphans = [p.message for p in problems if p.code == "ledger.reference.orphan"]
+            assert orphans == [f"1 {table} rows name a {column} that is not in {referred}: "
+                               f"{table} {row_id} -> 999999"], (table, column, problems)
+            with ledger.engine.begin() as conn:
+                conn.execute(text(f"UPDATE {table} SET {column} = :v WHERE id = :i"), {"v": value, "i": row_id})
+            assert ledger.check() == []
+    finally:
+        ledger.close()
