@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterable, Iterator
-from itertools import accumulate, chain, count, repeat
-from operator import add, attrgetter, itemgetter
+from itertools import chain, repeat
+from operator import attrgetter, itemgetter
 
 from edi.problems import ERROR, WARNING, Problem, Where
-from edi.x12.segment import Delimiters, Segment
+from edi.x12.segment import Delimiters, LazyOffsets, Run, Segment, make_segment
 
 #: Whitespace that may precede a segment tag (after a terminator): never an X12 delimiter in practice.
 _LEADING = " \t\r\n\x0b\x0c"
@@ -51,9 +51,12 @@ DEFAULT_MAX_SEGMENT_LENGTH = 1 << 20
 _SNIFF_WINDOW = 1 << 16
 
 _DETECT, _SEGMENTS, _SKIP = 0, 1, 2
-#: Element lists per batch in elements() mode: small enough to stay in the CPU cache (and under the garbage
-#: collector's first threshold of 700 new objects), large enough to make the per-batch work negligible.
+#: Segments per run (a batch of element lists made at once, and a Run shared by their Segments): small enough
+#: to stay in the CPU cache (and under the garbage collector's first threshold of 700 new objects), large
+#: enough to make the per-run work negligible.
 _BATCH = 256
+#: A segment's place in its run of ``_BATCH``: small ints, which Python never allocates.
+_PLACES = tuple(range(_BATCH))
 _ELEMENTS = attrgetter("elements")
 _TAG_OF = itemgetter(0)
 
@@ -368,27 +371,38 @@ class Tokenizer:
                 return self._advance(buf, len(buf))
             self._keep(buf)
             return None
-        block = buf[:last]
         rest = buf[last + len(term):]
-        text = _decode(block)
+        # the block before the last terminator, decoded without copying it out of buf first
+        text = str(memoryview(buf)[:last], "utf-8", "surrogateescape")
+        ascii_only = text.isascii()  # a flag of the str, and true exactly when the bytes are ASCII
         sep = self._term_str
         pieces = None
+        lean = ascii_only  # the pieces can take the hot path (_lean)
         if not self._newline:
-            # Split on "~\n" (or "~\r\n") when every terminator in the block is followed by it: the
-            # common layout then needs no stripping at all.
-            n = text.count(sep)
-            if n:
-                for brk in ("\n", "\r\n"):
-                    split = text.split(sep + brk)
-                    if len(split) == n + 1:
-                        pieces, sep = split, sep + brk
-                        break
+            # Split on "~\n" (or "~\r\n") when every terminator in the block is followed by it (no piece
+            # holds a terminator: memchr over the pieces joined): the common layout then needs no stripping.
+            for brk in ("\n", "\r\n"):
+                split = text.split(sep + brk)
+                if len(split) > 1 and sep not in "".join(split):
+                    pieces, sep = split, sep + brk
+                    break
+        elif text.endswith("\r"):
+            # Lines end with CR LF (the block stops before the last LF): split on CR LF when no other CR or LF
+            # is left in the lines; else _split strips each line's CR.
+            split = text[:-1].split("\r\n")
+            joined = "".join(split)
+            if "\r" not in joined and "\n" not in joined:
+                pieces, sep = split, "\r\n"
+            else:
+                lean = False
+        elif "\r" in text:
+            lean = False  # some line ends with CR LF, some not
         if pieces is None:
             pieces = text.split(sep)
         # bytes this block covers: the block and the terminator after it (its line break, if any, is in rest)
-        span = len(block) + len(term)
+        span = last + len(term)
         maxlen = self.max_segment_length
-        if not self._newline and block.isascii() and (len(block) <= maxlen or max(map(len, pieces)) <= maxlen):
+        if lean and (last <= maxlen or max(map(len, pieces)) <= maxlen):
             start = origin
             first = pieces[0]
             if first and first[0] in _LEADING:  # the line break after the previous block's last terminator
@@ -399,76 +413,49 @@ class Tokenizer:
                 else:
                     start += len(first) + len(sep)
                     del pieces[0]
-            if lists:
-                yield from self._lean_lists(pieces, start, len(sep), origin + span)
-            else:
-                yield self._lean(pieces, start, len(sep), origin + span)
+            yield from self._lean(pieces, start, len(sep), origin + span, lists)
         else:
-            run = self._split(pieces, len(sep), block.isascii(), span)
-            yield map(_ELEMENTS, run) if lists else run
+            yield from self._split(pieces, len(sep), ascii_only, span, lists)
         if self._state == _DETECT:  # an IEA ended the interchange: the rest is read afresh
             return buf[self._pos - origin:]
         return rest
 
-    def _lean(self, pieces: list[str], start: int, step: int, end: int) -> Iterator[Segment]:
-        """The hot path (ASCII, a printable terminator, no piece over the segment limit), one run: the same as
-        :meth:`_split` with the checks that cannot fire left out. ``start`` is the byte offset of the first
-        piece, ``step`` the length of the separator after each piece and ``end`` the offset after the run.
+    def _lean(self, pieces: list[str], start: int, step: int, end: int, lists: bool) -> Iterator[Iterable]:
+        """The hot path (ASCII, a printable terminator, no piece over the segment limit): the same as
+        :meth:`_split` with the checks that cannot fire left out, as runs of at most ``_BATCH`` segments
+        (element lists when ``lists``), each made and checked by C-level iteration (the runs stay small so
+        that the lists are read while still in the CPU cache). ``start`` is the byte offset of the first
+        piece, ``step`` the length of the separator after each piece and ``end`` the offset after them.
 
         Only segments whose tag is already known good (``_good_tags``: well-formed, not IEA) take the fast
-        loop; at anything else (an empty piece, white space before the tag, an IEA, a bad tag) :meth:`_split`
-        reads the rest of the run."""
-        d = self.delimiters
-        assert d is not None
-        good = self._good_tags
-        first = self._index + 1
-        idx = first - 1
-        # Segment numbers, element lists, byte offsets and blank segments come from C-level iterators (the
-        # offset of a piece is the offset of the one before plus its length and the separator); the loop only
-        # fills in each Segment: Segment(elements, idx, offset, d) without the call overhead.
-        starts = accumulate(map(add, map(len, pieces), repeat(step)), initial=start)
-        blanks = map(object.__new__, repeat(Segment))
-        for idx, elements, offset, seg in zip(count(first), map(str.split, pieces, repeat(d.element)), starts,
-                                              blanks):
-            tag = elements[0]
-            if tag not in good:
-                if tag[:1] <= " " or tag == "IEA" or not _TAG.match(tag):
-                    self._index = idx - 1
-                    self._pos = offset
-                    yield from self._split(pieces[idx - first:], step, True, end - offset)
-                    return
-                good.add(tag)
-            seg.tag = tag
-            seg.elements = elements
-            seg.index = idx
-            seg.offset = offset
-            seg.delimiters = d
-            yield seg
-        self._index = idx
-        self._pos = end
-
-    def _lean_lists(self, pieces: list[str], start: int, step: int, end: int
-                    ) -> Generator[list[list[str]], None, None]:
-        """:meth:`_lean` for ``elements()``: the element lists in batches of ``_BATCH``, made and checked by
-        C-level iteration (the batches stay small so that the lists are read while still in the CPU cache).
-        From a batch with an unusual tag on (see :meth:`_lean`), :meth:`_split` reads the rest."""
+        path; from a batch with anything else (an empty piece, white space before the tag, an IEA, a bad tag)
+        on, :meth:`_split` reads the rest."""
         d = self.delimiters
         assert d is not None
         esep = d.element
         good = self._good_tags
         first = self._index + 1
+        offsets = None if lists else LazyOffsets(pieces, start, step)  # shared by the runs of this block
         for i in range(0, len(pieces), _BATCH):
-            batch = list(map(str.split, pieces[i:i + _BATCH], repeat(esep)))
-            if not good.issuperset(map(_TAG_OF, batch)):
+            part = pieces[i:i + _BATCH]
+            batch = list(map(str.split, part, repeat(esep)))
+            # segments: Segment(elements, index, offset, d) for each, by C code alone: the tag and the
+            # segment's place in a Run that works out numbers and offsets when asked (see Segment)
+            tags = map(_TAG_OF, batch) if lists else list(map(_TAG_OF, batch))
+            if not good.issuperset(tags):
                 k = self._lean_prefix(batch)
                 if k < len(batch):
                     if k:
-                        yield batch[:k]
+                        yield batch[:k] if lists else map(make_segment, zip(
+                            tags[:k], batch, _PLACES, repeat(Run(first + i, d, offsets, i))))
                     self._index = first + i + k - 1
                     self._pos = start + sum(map(len, pieces[:i + k])) + (i + k) * step
-                    yield map(_ELEMENTS, self._split(pieces[i + k:], step, True, end - self._pos))
+                    yield from self._split(pieces[i + k:], step, True, end - self._pos, lists)
                     return
-            yield batch
+            if lists:
+                yield batch
+            else:
+                yield map(make_segment, zip(tags, batch, _PLACES, repeat(Run(first + i, d, offsets, i))))
         self._index = first - 1 + len(pieces)
         self._pos = end
 
@@ -484,11 +471,13 @@ class Tokenizer:
                 good.add(tag)
         return len(batch)
 
-    def _split(self, pieces: list[str], step: int, ascii_only: bool, span: int) -> Iterator[Segment]:
-        """Turn the pieces of a block into segments. ``step`` is the length of the separator the pieces were
-        split on (terminator and line break); ``span`` the bytes the pieces cover with their terminators.
-        An IEA ends the run (the next interchange may use other delimiters): the state goes back to DETECT
-        and ``_pos`` is right after the IEA's terminator."""
+    def _split(self, pieces: list[str], step: int, ascii_only: bool, span: int, lists: bool
+               ) -> Generator[Iterable, None, None]:
+        """Turn the pieces of a block into segments (element lists when ``lists``), yielded in runs of at most
+        ``_BATCH`` like :meth:`_lean`'s. ``step`` is the length of the separator the pieces were split on
+        (terminator and line break); ``span`` the bytes the pieces cover with their terminators. An IEA ends
+        the run (the next interchange may use other delimiters): the state goes back to DETECT and ``_pos``
+        is right after the IEA's terminator. ``_index`` and ``_pos`` are updated once the last run is read."""
         d = self.delimiters
         assert d is not None
         esep = d.element
@@ -499,7 +488,10 @@ class Tokenizer:
         maxlen = self.max_segment_length
         good = self._good_tags
         lead = _LEADING
-        new = object.__new__
+        batch: list[list[str]] = []  # the element lists of the run being filled, and their byte offsets
+        offsets: list[int] = []
+        add, place = batch.append, offsets.append
+        end = base + span
         for piece in pieces:
             start = pos
             plen = len(piece) if ascii_only else len(piece.encode("utf-8", "surrogateescape"))
@@ -520,32 +512,38 @@ class Tokenizer:
                 self._too_long(plen, offset=start)
                 continue
             elements = piece.split(esep)
+            add(elements)
+            place(start)
             idx += 1
-            # Segment(elements, idx, start, d) without the call overhead: this loop is the hot path
-            seg = new(Segment)
-            seg.tag = tag = elements[0]
-            seg.elements = elements
-            seg.index = idx
-            seg.offset = start
-            seg.delimiters = d
-            yield seg
+            tag = elements[0]
             if tag not in good:
                 if tag == "IEA":
-                    consumed = min(pos - base, span)  # the last piece is followed by the terminator alone
-                    self._index = idx
-                    self._pos = base + consumed
+                    end = base + min(pos - base, span)  # the last piece is followed by the terminator alone
                     self._state = _DETECT
-                    return
+                    break
                 if _TAG.match(tag):
                     good.add(tag)
                 else:
-                    self._bad_tag(seg)
+                    self._bad_tag(idx, tag)
+            if len(batch) == _BATCH:
+                yield batch if lists else self._run(batch, idx + 1 - _BATCH, offsets)
+                batch, offsets = [], []
+                add, place = batch.append, offsets.append
+        if batch:
+            yield batch if lists else self._run(batch, idx + 1 - len(batch), offsets)
         self._index = idx
-        self._pos = base + span
+        self._pos = end
 
-    def _bad_tag(self, seg: Segment) -> None:
+    def _run(self, batch: list[list[str]], first: int, offsets: list[int]) -> Iterator[Segment]:
+        """The segments of ``batch``, the element lists of segments number ``first`` on, found at ``offsets``
+        (made by C code as in :meth:`_lean`)."""
+        d = self.delimiters
+        assert d is not None
+        return map(make_segment, zip(map(_TAG_OF, batch), batch, _PLACES, repeat(Run(first, d, offsets))))
+
+    def _bad_tag(self, index: int, tag: str) -> None:
         self._problem("x12.segment.tag", "not a segment tag (two or three capital letters or digits, "
-                      "starting with a letter)", segment=seg.index, tag=seg.tag[:3] if seg.tag else "")
+                      "starting with a letter)", segment=index, tag=tag[:3] if tag else "")
 
     def _last_piece(self, buf: bytes) -> Iterator[Segment]:
         """End of input inside a segment: keep it (data is never dropped) and say so."""
@@ -567,7 +565,7 @@ class Tokenizer:
         if seg.tag == "IEA":
             self._state = _DETECT
         elif not _TAG.match(seg.tag):
-            self._bad_tag(seg)
+            self._bad_tag(seg.index, seg.tag)
 
     def _too_long(self, n: int, offset: int | None = None) -> None:
         self._problem("x12.segment.too_long", f"a segment of more than {self.max_segment_length} bytes "

@@ -173,3 +173,75 @@ def test_x12_helper_reads_like_a_file():
         SE*3*0001~
     """))
     assert [s.tag for s in segs] == ["ST", "BPR", "SE"]
+
+
+class Careful(Tokenizer):
+    """The tokenizer with its hot path (``_lean``: runs of segments made by C code) switched off: every piece
+    goes through the careful loop. What the hot path gives must be exactly what this gives."""
+
+    def _lean(self, pieces, start, step, end, lists):
+        self._pos = start
+        yield from self._split(pieces, step, True, end - start, lists)
+
+
+def fast_and_careful(data: bytes, chunk: int):
+    """(segments as (elements, index, offset, delimiters), problems) from the tokenizer and from Careful."""
+    out = []
+    for kind in (Tokenizer, Careful):
+        tok = kind()
+        segs = []
+        for i in range(0, len(data), chunk):
+            segs += tok.segments(data[i:i + chunk])
+        segs += tok.segments(b"")
+        out.append(([(s.elements, s.index, s.offset, s.delimiters) for s in segs],
+                     [(p.code, p.message, p.where) for p in tok.problems]))
+    return out
+
+
+NORMAL = ["CLP*A*1*10*10", "CAS*CO*45*1", "DTM*472*20250101", "LX*1"]
+ODD = ["", "  NM1*QC*1*DOE", "ab*1", "\tREF*6R*X", "TOOLONG*1"]
+
+
+@pytest.mark.parametrize("terminator", ["~", "~\n", "~\r\n", "\n", "\r\n", "\n with some CR LF", "CR LF, some LF"])
+@pytest.mark.parametrize("chunk", [1, 50, 4096, 1 << 20])
+def test_the_hot_path_reads_exactly_what_the_careful_loop_reads(terminator, chunk):
+    """Long runs of ordinary segments with, here and there, an odd one (blank, indented, a bad tag), the end of
+    an interchange, or a line break other than the others."""
+    other = {"\n with some CR LF": ("\n", "\r\n"), "CR LF, some LF": ("\r\n", "\n")}
+    terminator, odd_break = other.get(terminator, (terminator, terminator))
+    sep = "|" if terminator.startswith("~") else "*"
+    header = isa(element=sep, terminator=terminator)
+    lines = []
+    for i in range(1, 1500):
+        if i % 400 == 0:
+            lines.append(f"IEA{sep}1{sep}000000001{terminator}{header}")
+        elif i % 173 == 0:
+            lines.append(ODD[i // 173 % len(ODD)].replace("*", sep) + terminator)
+        else:
+            lines.append(NORMAL[i % len(NORMAL)].replace("*", sep) + (odd_break if i % 211 == 100 else terminator))
+    fast, careful = fast_and_careful((header + "".join(lines)).encode(), chunk)
+    assert fast == careful
+    segs, problems = fast
+    assert len(segs) > 1400 and {code for code, _, _ in problems} >= {"x12.segment.tag"}
+
+
+def test_line_breaks_as_terminators_read_like_tildes():
+    """A file whose segments end with a line break (LF or CR LF) gives the same segments as with "~\\n"."""
+    lines = [f"DTM*472*2025{i % 12 + 1:02d}01" if i % 3 else f"CAS*CO*45*{i}" for i in range(700)]
+    tilde, _ = tokenize((isa() + "\n" + "~\n".join(lines) + "~\n").encode())
+    for brk in ("\n", "\r\n"):
+        data = (isa(terminator=brk) + brk.join(lines) + brk).encode()
+        segs, problems = tokenize(data)
+        assert problems == []
+        assert [s.elements for s in segs] == [s.elements for s in tilde]
+        assert [s.index for s in segs] == list(range(1, 702))
+        assert all(data[s.offset:].startswith(s.text().encode() + brk.encode()) for s in segs)
+
+
+def test_blank_lines_and_stray_carriage_returns_with_line_break_terminators():
+    for brk, body in (("\n", "LX*1\r\nLX*2\n\nLX*3\n  \nLX*4\n"), ("\r\n", "LX*1\r\nLX*2\nLX*3\r\n\r\nLX*4\r\n")):
+        data = (isa(terminator=brk) + body).encode()
+        segs, problems = read(data)
+        assert problems == []
+        assert [s.elements for s in segs[1:]] == [["LX", "1"], ["LX", "2"], ["LX", "3"], ["LX", "4"]]
+        assert [data[s.offset:s.offset + 4] for s in segs[1:]] == [b"LX*1", b"LX*2", b"LX*3", b"LX*4"]
