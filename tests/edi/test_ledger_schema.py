@@ -29,3 +29,41 @@ def test_checked_references_are_the_foreign_keys_dropped(tmp_path):
     for table, column, referred in CHECKED_REFERENCES:
         c = metadata.tables[table].c[column]
         assert not c.foreign_keys and referred in metadata.tables, (table, column)
+
+
+def test_migration_0003_keeps_the_rows_of_a_ledger_in_use(tmp_path):
+    """Upgrading a SQLite ledger that holds entries (foreign keys enforced, as edi connects) keeps every row."""
+    from datetime import datetime
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from edi.ledger import Ledger
+    from edi.ledger.db import MIGRATIONS, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002")
+        conn.commit()
+    now = datetime(2025, 3, 1)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO files (id, sha256, kind, name, size, imported_at) "
+                          "VALUES (1, 'x', '837', 'c.837', 1, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO claims (id, patient_control_number, kind, charge, status, file_id, created_at) "
+                          "VALUES (1, 'PCN1', 'professional', 10000, 'submitted', 1, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO claim_lines (id, claim_id, line_number, charge) VALUES (1, 1, 1, 10000)"))
+        conn.execute(text("INSERT INTO journal_entries (id, kind, claim_id, file_id, created_at) "
+                          "VALUES (1, 'charge', 1, 1, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO postings (id, entry_id, account, amount, claim_id, line_id) VALUES "
+                          "(1, 1, 'insurance_ar', 10000, 1, 1), (2, 1, 'gross_charges', -10000, 1, 1)"))
+    engine.dispose()
+    ledger = Ledger(url)  # migrates to the head
+    assert ledger.check() == []
+    [c] = ledger.claims()
+    assert (c.billed, c.insurance_balance) == (100, 100)
+    ledger.close()

@@ -25,11 +25,13 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+# children first: SQLite rebuilds each table (DROP TABLE deletes its rows first, which a foreign key still
+# pointing at journal_entries would refuse)
 DROPPED = {
-    "journal_entries": (("claim_id", "claims"), ("remittance_id", "remittances"),
-                        ("claim_payment_id", "claim_payments"), ("file_id", "files")),
     "postings": (("entry_id", "journal_entries"), ("claim_id", "claims"), ("line_id", "claim_lines")),
     "adjustments": (("claim_payment_id", "claim_payments"), ("claim_id", "claims"), ("line_id", "claim_lines")),
+    "journal_entries": (("claim_id", "claims"), ("remittance_id", "remittances"),
+                        ("claim_payment_id", "claim_payments"), ("file_id", "files")),
 }
 # SQLite's foreign keys have no names: batch mode names them by this convention to drop them
 SQLITE_NAMES = {"fk": "fk_%(table_name)s_%(column_0_name)s"}
@@ -56,7 +58,7 @@ def downgrade() -> None:
     op.drop_index("adjustments_claim_payment", table_name="adjustments")
     op.create_index("adjustments_claim", "adjustments", ["claim_id"])
     op.create_index("journal_entries_remittance", "journal_entries", ["remittance_id"])
-    for table, refs in DROPPED.items():
+    for table, refs in reversed(DROPPED.items()):
         with op.batch_alter_table(table) as batch:
             for column, referred in refs:
                 batch.create_foreign_key(f"{table}_{column}_fkey", referred, [column], ["id"])
