@@ -86,12 +86,16 @@ class _Spool:
         self.counts: dict[object, int] = {}
 
     def add(self, key: object, record: object) -> None:
+        self.add_pickled(key, _dumps(record, pickle.HIGHEST_PROTOCOL))
+
+    def add_pickled(self, key: object, pickled: bytes) -> None:
+        """A record already pickled (by a worker process: this one only copies the bytes)."""
         entry = self.files.get(key)
         if entry is None:
             path = os.path.join(self.folder, f"{self.prefix}{len(self.files)}.pickle")
             entry = self.files[key] = (path, open(path, "wb"))  # noqa: SIM115 - closed in close()
             self.counts[key] = 0
-        _dump(record, entry[1], pickle.HIGHEST_PROTOCOL)
+        entry[1].write(pickled)
         self.counts[key] += 1
 
     def close(self) -> None:
@@ -106,7 +110,7 @@ class _Spool:
                 yield _load(fp)
 
 
-_dump = pickle.dump
+_dumps = pickle.dumps
 _load = pickle.load
 
 
@@ -158,24 +162,26 @@ class _HashingFile:
 # -- one encounter, and the stream of them -----------------------------------------------------------------------
 
 #: What ``_work`` makes of one source item: (id, frequency, file) or None when the source gave no encounter;
-#: source problems; check, mapping and writer problems; the claim's text (``FormattedClaim.without_claim``)
-#: and ledger row (``_plain``) when it can be written, else None; its spool bucket (clearinghouse, kind, payer).
+#: source problems; check, mapping and writer problems; the spool record, pickled (the claim's text,
+#: ``FormattedClaim.without_claim``, and its ledger row, ``_plain``) when it can be written, else None; and its
+#: spool bucket (clearinghouse, kind, payer). Pickled where it is made, so a worker's record is only copied.
 Unit = tuple
 
 
 def _work(enc, found: list[Problem], config, today: date) -> Unit:
     """Everything done to one encounter that does not depend on the others (a worker process may do it)."""
     if enc is None:
-        return None, found, (), None, None, None
+        return None, found, (), None, None
     claim, checked = encounter_to_claim(enc, config, today=today)
     key = (enc.id, enc.frequency, enc.source.file if enc.source else None)
     if claim is None:
-        return key, found, checked, None, None, None
+        return key, found, checked, None, None
     formatted, more = format_claim(claim, claim.kind)
     if formatted is None:
-        return key, found, [*checked, *more], None, None, None
+        return key, found, [*checked, *more], None, None
     bucket = (config.payers[enc.payer].clearinghouse, claim.kind, enc.payer)
-    return key, found, checked, formatted.without_claim(), _plain(claim_row(formatted.claim)), bucket
+    record = _dumps((formatted.without_claim(), _plain(claim_row(formatted.claim))), pickle.HIGHEST_PROTOCOL)
+    return key, found, checked, record, bucket
 
 
 class _EncounterKey:
@@ -276,7 +282,7 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
     with tempfile.TemporaryDirectory(prefix="edi-build-") as spool_dir:
         spool = _Spool(spool_dir, "bucket")
         batch = BatchChecks(ledger.billed_checker())
-        for key, found, checked, formatted, row, bucket in _units(inputs, fmt, config, today, jobs):
+        for key, found, checked, record, bucket in _units(inputs, fmt, config, today, jobs):
             result.encounters += 1
             if progress is not None:
                 progress(result.encounters)
@@ -285,11 +291,11 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             else:
                 enc = _EncounterKey(*key)
                 problems = [*found, *batch.seen(enc), *checked]
-                if formatted is not None and not has_errors(problems):
+                if record is not None and not has_errors(problems):
                     problems += batch.billed(enc)
             result.problems += problems
-            if formatted is not None and not has_errors(problems):
-                spool.add(bucket, (formatted, row))
+            if record is not None and not has_errors(problems):
+                spool.add_pickled(bucket, record)
                 continue
             record = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
             result.skipped[record] = [p for p in problems if p.is_error]
