@@ -225,13 +225,16 @@ def _units_parallel(path: str, config, today: date, jobs: int) -> Iterator[Unit]
     global _worker_state
     _worker_state = (config, today)  # inherited by the forked workers
     pending: deque = deque()
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        for task in _line_blocks(path):
-            pending.append(pool.apply_async(_work_lines, task))
-            if len(pending) >= jobs * TASKS_AHEAD:
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for task in _line_blocks(path):
+                pending.append(pool.apply_async(_work_lines, task))
+                if len(pending) >= jobs * TASKS_AHEAD:
+                    yield from pending.popleft().get()
+            while pending:
                 yield from pending.popleft().get()
-        while pending:
-            yield from pending.popleft().get()
+    finally:
+        _worker_state = ()
 
 
 def _line_blocks(path: str) -> Iterator[tuple[str, int, list[bytes]]]:
