@@ -24,16 +24,17 @@ Inside the caller's database transaction (one per file), for each remittance (83
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, func, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
-from edi.ledger.journal import Entry, Journal, bulk_insert, insert_returning_ids
+from edi.ledger.journal import Entry, Journal, allocate_ids, bulk_insert, copy_rows, insert_returning_ids
 from edi.ledger.schema import (
     GROUP_ACCOUNT,
     adjustments,
+    cents,
     claim_lines,
     claim_payments,
     claims,
@@ -49,6 +50,14 @@ from edi.problems import ERROR, WARNING, Problem, Where
 ZERO = Decimal(0)
 BATCH = 500
 DENIAL_STATUSES = ("4", "23")
+
+CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_id", "patient_control_number", "status", "charge", "paid",
+                         "patient_responsibility", "payer_claim_number", "denied", "reverses_id", "segment")
+ADJUSTMENT_COLUMNS = ("claim_payment_id", "claim_id", "line_id", "level", "group_code", "reason", "amount",
+                      "quantity", "remarks", "posted", "line_denial")
+# a claim line as _candidates reads it: (id, claim_id, procedure, modifiers, revenue_code, charge in cents,
+# service_date, line_control_number)
+L_ID, L_PROCEDURE, L_MODIFIERS, L_REVENUE, L_CHARGE, L_DATE, L_LCN = 0, 2, 3, 4, 5, 6, 7
 
 
 class DuplicatePayment(Exception):
@@ -151,10 +160,9 @@ class RemittancePoster:
         batch, self.pending = self.pending, []
         if not batch:
             return
-        found = self._match(batch)
-        lines = self._lines(found.values())
+        found, lines = self._candidates(batch)
         originals = self._originals([cp for cp in batch if cp.is_reversal])
-        run: list[tuple[ClaimPayment, dict | None, dict | None]] = []
+        run: list[tuple[ClaimPayment, int | None, dict | None]] = []
         run_icns: set[str] = set()
         for cp in batch:
             if self.fail_after is not None and self.result.claim_payments >= self.fail_after:
@@ -176,21 +184,25 @@ class RemittancePoster:
             run.append((cp, claim, original))
         self._post_run(run, lines)
 
-    def _post_run(self, run: list[tuple[ClaimPayment, dict | None, dict | None]],
-                  lines: dict[int, list[dict]]) -> None:
+    def _post_run(self, run: list[tuple[ClaimPayment, int | None, dict | None]],
+                  lines: dict[int, list[tuple]]) -> None:
         if not run:
             return
+        ids = allocate_ids(self.conn, claim_payments, len(run))
         rows = []
-        for cp, claim, original in run:
+        rid = self.remittance_id
+        for cp_id, (cp, claim, original) in zip(ids, run, strict=True):
+            denied = reverses = None
             if original is not None:
-                rows.append(self._claim_payment_values(cp, original["claim_id"], None, original["id"]))
-                continue
-            denial = claim is not None and cp.status in DENIAL_STATUSES and not cp.is_reversal
-            rows.append(self._claim_payment_values(
-                cp, claim["id"] if claim else None,
-                sum((a.amount for a in cp.all_adjustments()), ZERO) if denial else None))
-        ids = insert_returning_ids(self.conn, claim_payments, rows)
-        adjustment_rows: list[dict] = []
+                claim, reverses = original["claim_id"], original["id"]
+            elif claim is not None and cp.status in DENIAL_STATUSES and not cp.is_reversal:
+                denied = cents(sum((a.amount for a in cp.all_adjustments()), ZERO))
+            pr = cp.patient_responsibility
+            rows.append((cp_id, rid, claim, cp.patient_control_number, cp.status, cents(cp.charge), cents(cp.paid),
+                         None if pr is None else cents(pr), cp.payer_claim_number, denied, reverses,
+                         cp.source.segment if cp.source else None))
+        copy_rows(self.conn, claim_payments, CLAIM_PAYMENT_COLUMNS, rows)
+        adjustment_rows: list[tuple] = []
         for cp_id, (cp, claim, original) in zip(ids, run, strict=True):
             if original is not None:
                 self._reverse(cp, cp_id, original, adjustment_rows)
@@ -204,11 +216,11 @@ class RemittancePoster:
                               f"reversal of claim {cp.patient_control_number} ({cp.payer_claim_number or 'no ICN'}) "
                               "names a payment this ledger never posted: posted as the 835 says",
                               cp.source.segment if cp.source else None, record=cp.patient_control_number)
-                self._post(cp, cp_id, claim, lines.get(claim["id"], []), adjustment_rows, kind="reversal")
-                self.statuses[claim["id"]] = "reversed"
+                self._post(cp, cp_id, claim, lines.get(claim, ()), adjustment_rows, kind="reversal")
+                self.statuses[claim] = "reversed"
             else:
-                self._post(cp, cp_id, claim, lines.get(claim["id"], []), adjustment_rows)
-        bulk_insert(self.conn, adjustments, adjustment_rows)
+                self._post(cp, cp_id, claim, lines.get(claim, ()), adjustment_rows)
+        copy_rows(self.conn, adjustments, ADJUSTMENT_COLUMNS, adjustment_rows)
         self._flush_pending()
 
     def _flush_pending(self) -> None:
@@ -254,11 +266,11 @@ class RemittancePoster:
                 entries[p["entry_id"]]["postings"].append(dict(p))
         return out
 
-    def _reverse(self, cp: ClaimPayment, cp_id: int, original: dict, adjustment_rows: list[dict]) -> None:
+    def _reverse(self, cp: ClaimPayment, cp_id: int, original: dict, adjustment_rows: list[tuple]) -> None:
         """Post the exact negation of the payment entry a reversal names."""
         self.result.reversals += 1
         claim_id = original["claim_id"]
-        adjustment_rows += self._adjustment_rows(cp, cp_id, claim_id, True, [])[0]
+        adjustment_rows += self._adjustment_rows(cp, cp_id, claim_id, True, ())[0]
         e = Entry("reversal", claim_id=claim_id, remittance_id=self.remittance_id, claim_payment_id=cp_id,
                   file_id=self.file_id, reverses_id=original["entry_id"],
                   memo=f"reversal of CLP {cp.patient_control_number} {cp.payer_claim_number or ''}".strip())
@@ -277,96 +289,103 @@ class RemittancePoster:
         if original["claim_status"] not in ("replaced", "voided"):  # a replaced claim's old payment may be reversed
             self.statuses[claim_id] = "reversed"
 
-    def _match(self, batch: list[ClaimPayment]) -> dict:
-        """Candidate claims for the batch: by patient control number (exact, then the first 20 characters),
-        then by payer claim number. Replaced and voided claims only answer to a payer claim number."""
-        pcns = {cp.patient_control_number for cp in batch}
+    def _candidates(self, batch: list[ClaimPayment]) -> tuple[dict, dict[int, list[tuple]]]:
+        """Candidate claims for the batch, as claim ids: by patient control number (exact, then the first 20
+        characters), then by payer claim number. Replaced and voided claims only answer to a payer claim number.
+        And the lines of those claims (claim id -> line tuples, see L_*), read with the claims they belong to."""
+        pcns = list({cp.patient_control_number for cp in batch})
         found: dict = {}
-        rows = self.conn.execute(
-            select(claims.c.id, claims.c.patient_control_number, claims.c.status, claims.c.charge)
-            .where(claims.c.patient_control_number.in_(pcns), claims.c.status.notin_(("replaced", "voided")))
-            .order_by(claims.c.id)).mappings().all()
-        for r in rows:
-            found[r["patient_control_number"]] = dict(r)  # the newest claim with that number wins
+        lines: dict[int, list[tuple]] = {}
+        # one query for the claims and their lines, on the driver: this runs once per batch of claim payments
+        sql = ("SELECT c.id, c.patient_control_number, l.id, l.claim_id, l.procedure, l.modifiers, l.revenue_code, "
+               "l.charge, l.service_date, l.line_control_number FROM claims c "
+               "LEFT JOIN claim_lines l ON l.claim_id = c.id WHERE c.patient_control_number {} "
+               "AND c.status NOT IN ('replaced', 'voided') ORDER BY c.id, l.id")
+        raw = self.conn.connection.driver_connection
+        if self.conn.dialect.name == "postgresql":
+            rows = raw.execute(sql.format("= ANY(%s)"), (pcns,)).fetchall()
+        else:
+            rows = []
+            for k in range(0, len(pcns), 900):  # SQLite allows 999 parameters a statement
+                part = pcns[k:k + 900]
+                rows += raw.execute(sql.format(f"IN ({', '.join('?' * len(part))})"), part).fetchall()
+        for row in rows:
+            claim_id = row[0]
+            found[row[1]] = claim_id  # the newest claim with that number wins (ordered by id)
+            claim_lines_ = lines.get(claim_id)
+            if claim_lines_ is None:
+                claim_lines_ = lines[claim_id] = []
+            if row[2] is not None:
+                claim_lines_.append(row[2:])
         short = [p for p in pcns if p not in found and len(p) == 20]
         if short:
-            rows = self.conn.execute(
-                select(claims.c.id, claims.c.patient_control_number, claims.c.status, claims.c.charge)
-                .where(func.substr(claims.c.patient_control_number, 1, 20).in_(short),
-                       claims.c.status.notin_(("replaced", "voided"))).order_by(claims.c.id)).mappings().all()
-            for r in rows:
-                found[("prefix", r["patient_control_number"][:20])] = dict(r)
+            for claim_id, pcn in self.conn.execute(
+                    select(claims.c.id, claims.c.patient_control_number)
+                    .where(func.substr(claims.c.patient_control_number, 1, 20).in_(short),
+                           claims.c.status.notin_(("replaced", "voided"))).order_by(claims.c.id)):
+                found[("prefix", pcn[:20])] = claim_id
         icns = {cp.payer_claim_number for cp in batch
                 if cp.payer_claim_number and cp.patient_control_number not in found}
         if icns:
-            rows = self.conn.execute(
-                select(claims.c.id, claims.c.patient_control_number, claims.c.status, claims.c.charge,
-                       claim_payments.c.payer_claim_number)
-                .join(claim_payments, claim_payments.c.claim_id == claims.c.id)
-                .where(claim_payments.c.payer_claim_number.in_(icns))).mappings().all()
-            for r in rows:
-                found[("icn", r["payer_claim_number"])] = dict(r)
-        return found
-
-    def _lines(self, found) -> dict[int, list[dict]]:
-        ids = {c["id"] for c in found}
-        out: dict[int, list[dict]] = {}
-        if not ids:
-            return out
-        for r in self.conn.execute(select(claim_lines).where(claim_lines.c.claim_id.in_(ids))).mappings():
-            out.setdefault(r["claim_id"], []).append(dict(r))
-        return out
-
-    def _claim_payment_values(self, cp: ClaimPayment, claim_id: int | None, denied: Decimal | None = None,
-                              reverses_id: int | None = None) -> dict:
-        return {"remittance_id": self.remittance_id, "claim_id": claim_id, "patient_control_number":
-                cp.patient_control_number, "status": cp.status, "charge": cp.charge, "paid": cp.paid,
-                "patient_responsibility": cp.patient_responsibility, "payer_claim_number": cp.payer_claim_number,
-                "denied": denied, "reverses_id": reverses_id, "segment": cp.source.segment if cp.source else None}
+            for claim_id, icn in self.conn.execute(
+                    select(claims.c.id, claim_payments.c.payer_claim_number)
+                    .join(claim_payments, claim_payments.c.claim_id == claims.c.id)
+                    .where(claim_payments.c.payer_claim_number.in_(icns)).order_by(claim_payments.c.id)):
+                found[("icn", icn)] = claim_id
+        missing = {v for k, v in found.items() if isinstance(k, tuple)} - lines.keys()
+        if missing:
+            for ln in self.conn.execute(
+                    select(claim_lines.c.id, claim_lines.c.claim_id, claim_lines.c.procedure, claim_lines.c.modifiers,
+                           claim_lines.c.revenue_code, type_coerce(claim_lines.c.charge, BigInteger),
+                           claim_lines.c.service_date, claim_lines.c.line_control_number)
+                    .where(claim_lines.c.claim_id.in_(missing)).order_by(claim_lines.c.id)):
+                lines.setdefault(ln[1], []).append(tuple(ln))
+        return found, lines
 
     @staticmethod
-    def _match_line(sp: ServicePayment, lines: list[dict], used: set[int]) -> dict | None:
-        if sp.line_control_number:
+    def _match_line(sp: ServicePayment, lines, used: set[int]) -> tuple | None:
+        lcn = sp.line_control_number
+        if lcn:
             for ln in lines:
-                if ln["line_control_number"] == sp.line_control_number and ln["id"] not in used:
+                if ln[L_LCN] == lcn and ln[L_ID] not in used:
                     return ln
         code = sp.original_procedure or sp.procedure
         mods = ":".join(sp.original_modifiers if sp.original_procedure else sp.modifiers) or None
+        charge = sp.charge * 100
         for ln in lines:
-            if ln["id"] in used:
+            if ln[L_ID] in used:
                 continue
-            same_date = sp.service_date is None or ln["service_date"] == sp.service_date
-            if (ln["procedure"] == code or ln["revenue_code"] == code) and ln["modifiers"] == mods \
-                    and ln["charge"] == sp.charge and same_date:
+            if (ln[L_PROCEDURE] == code or ln[L_REVENUE] == code) and ln[L_MODIFIERS] == mods \
+                    and ln[L_CHARGE] == charge and (sp.service_date is None or _day(ln[L_DATE]) == sp.service_date):
                 return ln
         return None
 
     def _adjustment_rows(self, cp: ClaimPayment, cp_id: int, claim_id: int | None, posted: bool,
-                         lines: list[dict]) -> tuple[list[dict], list[tuple[ServicePayment, dict | None]]]:
+                         lines) -> tuple[list[tuple], list[tuple[ServicePayment, int | None]]]:
         claim_remarks = " ".join(x for x in (cp.outpatient or ())[2:7] if x) or None
-        rows = [{"claim_payment_id": cp_id, "claim_id": claim_id, "line_id": None, "level": "claim",
-                 "group_code": a.group, "reason": a.reason, "amount": a.amount,
-                 "quantity": None if a.quantity is None else str(a.quantity), "remarks": claim_remarks,
-                 "posted": posted, "line_denial": False} for a in cp.adjustments]
+        rows = [(cp_id, claim_id, None, "claim", a.group, a.reason, cents(a.amount),
+                 None if a.quantity is None else str(a.quantity), claim_remarks, posted, False)
+                for a in cp.adjustments]
         used: set[int] = set()
         matched = []
+        cp_paid = cp.paid
         for sp in cp.lines:
             ln = self._match_line(sp, lines, used) if lines else None
+            line_id = None
             if ln is not None:
-                used.add(ln["id"])
-            matched.append((sp, ln))
-            remarks = " ".join(str(r.value) for r in sp.remarks) or None
-            line_denial = posted and sp.paid == 0 and cp.paid != 0
-            for a in sp.adjustments:
-                rows.append({"claim_payment_id": cp_id, "claim_id": claim_id, "line_id": ln["id"] if ln else None,
-                             "level": "line", "group_code": a.group, "reason": a.reason, "amount": a.amount,
-                             "quantity": None if a.quantity is None else str(a.quantity), "remarks": remarks,
-                             "posted": posted, "line_denial": line_denial})
+                line_id = ln[L_ID]
+                used.add(line_id)
+            matched.append((sp, line_id))
+            if sp.adjustments:
+                remarks = " ".join(str(r.value) for r in sp.remarks) or None
+                line_denial = posted and sp.paid == 0 and cp_paid != 0
+                for a in sp.adjustments:
+                    rows.append((cp_id, claim_id, line_id, "line", a.group, a.reason, cents(a.amount),
+                                 None if a.quantity is None else str(a.quantity), remarks, posted, line_denial))
         return rows, matched
 
-    def _post(self, cp: ClaimPayment, cp_id: int, claim: dict, lines: list[dict], adjustment_rows: list[dict],
+    def _post(self, cp: ClaimPayment, cp_id: int, claim_id: int, lines, adjustment_rows: list[tuple],
               *, kind: str | None = None) -> None:
-        claim_id = claim["id"]
         denial = cp.status in DENIAL_STATUSES
         rows, matched = self._adjustment_rows(cp, cp_id, claim_id, not denial, lines)
         adjustment_rows += rows
@@ -381,8 +400,7 @@ class RemittancePoster:
                 e.post(GROUP_ACCOUNT.get(a.group, "other_adjustments"), a.amount, claim_id=claim_id, group=a.group,
                        reason=a.reason)
                 credited += a.amount
-            for sp, ln in matched:
-                line_id = ln["id"] if ln else None
+            for sp, line_id in matched:
                 for a in sp.adjustments:
                     e.post(GROUP_ACCOUNT.get(a.group, "other_adjustments"), a.amount, claim_id=claim_id,
                            line_id=line_id, group=a.group, reason=a.reason)
@@ -393,8 +411,8 @@ class RemittancePoster:
         self.result.matched += 1
         self.result.paid += cp.paid
         if lines:
-            for sp, ln in matched:
-                if ln is None:
+            for sp, line_id in matched:
+                if line_id is None:
                     self._suspense_row("unmatched_line", cp, sp.paid, cp_id,
                                        f"line {sp.procedure} {sp.service_date or ''} matches no line of the claim: "
                                        "posted at claim level", sp.source.segment if sp.source else None)
@@ -408,8 +426,8 @@ class RemittancePoster:
         else:
             self.statuses[claim_id] = "paid"
 
-    def _suspense(self, cp: ClaimPayment, cp_id: int, adjustment_rows: list[dict]) -> None:
-        rows, _ = self._adjustment_rows(cp, cp_id, None, False, [])
+    def _suspense(self, cp: ClaimPayment, cp_id: int, adjustment_rows: list[tuple]) -> None:
+        rows, _ = self._adjustment_rows(cp, cp_id, None, False, ())
         adjustment_rows += rows
         e = Entry("suspense", remittance_id=self.remittance_id, claim_payment_id=cp_id, file_id=self.file_id,
                   memo=f"CLP {cp.patient_control_number}: no such claim")
@@ -488,3 +506,8 @@ class RemittancePoster:
                                         .where(claim_payments.c.payer_claim_number.in_(wanted),
                                                claim_payments.c.claim_id.is_not(None))).all())
         return {r: by_pcn.get(k) or by_icn.get(k) for r, k in keys.items() if (by_pcn.get(k) or by_icn.get(k))}
+
+
+def _day(value) -> date | None:
+    """A date column's value as read on the driver (SQLite gives ISO text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
