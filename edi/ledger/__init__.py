@@ -25,7 +25,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from edi.ledger import views
-from edi.ledger.db import LedgerError, ensure_schema, make_engine, migrate, resolve_url, transaction
+from edi.ledger.db import (
+    LedgerError,
+    ensure_schema,
+    make_engine,
+    migrate,
+    refresh_statistics,
+    resolve_url,
+    transaction,
+)
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
 from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult
@@ -204,6 +212,7 @@ class Ledger:
                               f"paid {r.paid:.2f}",
                               posted=r, problems=reader.problems + r.problems)
 
+        refresh_statistics(self.engine, ("claims", "claim_lines", "claim_payments"))
         return self._run_file(path, "835", work)
 
     # -- write-offs -----------------------------------------------------------------------------------------

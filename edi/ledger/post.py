@@ -227,6 +227,12 @@ class RemittancePoster:
         self.journal.flush()
         bulk_insert(self.conn, suspense_items, self.suspense_rows)
         self.suspense_rows = []
+        if self.statuses and self.conn.dialect.name == "postgresql":  # one statement, arrays bound on the driver
+            self.conn.connection.driver_connection.execute(
+                "UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
+                "WHERE claims.id = v.id", (list(self.statuses), list(self.statuses.values())))
+            self.statuses = {}
+            return
         by_status: dict[str, list[int]] = {}
         for claim_id, status in self.statuses.items():
             by_status.setdefault(status, []).append(claim_id)

@@ -202,7 +202,7 @@ claim_payments = Table(
     "claim_payments", metadata,
     Column("id", Integer, primary_key=True),
     Column("remittance_id", Integer, ForeignKey("remittances.id"), nullable=False),
-    Column("claim_id", Integer, ForeignKey("claims.id")),  # NULL: in suspense
+    Column("claim_id", Integer),  # -> claims.id (checked); NULL: in suspense
     Column("patient_control_number", String(38), nullable=False),
     Column("status", String(2), nullable=False),  # CLP02
     Column("charge", Money, nullable=False),
@@ -259,7 +259,8 @@ suspense_items = Table(
 )
 
 #: References that are not foreign keys, for speed: the tables an 835 import writes by the hundred thousand
-#: (journal entries, postings, adjustments) carry no foreign key constraints (migration 0003); on PostgreSQL
+#: (journal entries, postings, adjustments; claim_payments.claim_id) carry no foreign key constraints
+#: (migrations 0003, 0004); on PostgreSQL
 #: every one of them cost a lookup and a row lock in the referenced table for each row written, more than the
 #: rest of the import. The ledger is append-only and these ids are written only by edi, from rows it read or
 #: wrote in the same transaction. `edi ledger check` (views.check) proves each of them: every non-null value
@@ -276,6 +277,7 @@ CHECKED_REFERENCES = (
     ("adjustments", "claim_payment_id", "claim_payments"),
     ("adjustments", "claim_id", "claims"),
     ("adjustments", "line_id", "claim_lines"),
+    ("claim_payments", "claim_id", "claims"),  # migration 0004
 )
 
 control_numbers = Table(

@@ -32,7 +32,8 @@ def test_checked_references_are_the_foreign_keys_dropped(tmp_path):
 
 
 def test_migration_0003_keeps_the_rows_of_a_ledger_in_use(tmp_path):
-    """Upgrading a SQLite ledger that holds entries (foreign keys enforced, as edi connects) keeps every row."""
+    """Upgrading a SQLite ledger that holds entries, payments and suspense items (foreign keys enforced, as edi
+    connects) keeps every row."""
     from datetime import datetime
 
     from alembic import command
@@ -61,9 +62,19 @@ def test_migration_0003_keeps_the_rows_of_a_ledger_in_use(tmp_path):
                           "VALUES (1, 'charge', 1, 1, :n)"), {"n": now})
         conn.execute(text("INSERT INTO postings (id, entry_id, account, amount, claim_id, line_id) VALUES "
                           "(1, 1, 'insurance_ar', 10000, 1, 1), (2, 1, 'gross_charges', -10000, 1, 1)"))
+        conn.execute(text("INSERT INTO remittances (id, file_id, payer_key, trace_number, amount, created_at) "
+                          "VALUES (1, 1, 'P', 'T1', 0, :n)"), {"n": now})
+        conn.execute(text("INSERT INTO claim_payments (id, remittance_id, claim_id, patient_control_number, status, "
+                          "charge, paid) VALUES (1, 1, 1, 'PCN1', '4', 10000, 0), (2, 1, NULL, 'PCNX', '1', 0, 0)"))
+        conn.execute(text("INSERT INTO suspense_items (remittance_id, claim_payment_id, kind, amount, reason) "
+                          "VALUES (1, 2, 'unmatched_claim', 0, 'no such claim')"))
     engine.dispose()
     ledger = Ledger(url)  # migrates to the head
     assert ledger.check() == []
     [c] = ledger.claims()
     assert (c.billed, c.insurance_balance) == (100, 100)
+    with ledger.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM claim_payments")).scalar() == 2
+        assert conn.execute(text("SELECT count(*) FROM suspense_items")).scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # enforced again
     ledger.close()
