@@ -6,12 +6,18 @@
 It joins the layers and owns none of them: ``mappings`` reads and checks encounters and maps them to claims,
 ``edi.x837.writer`` writes them, the ledger hands out control numbers and records what was built.
 
-* Claims are spooled to temporary files per (clearinghouse, kind, payer) as they are mapped, so memory does
-  not grow with the input; a bad encounter is reported and skipped (with ``strict``, nothing is written).
+* Each encounter is checked, mapped, checked again as the 837 will carry it and formatted once (``_work``),
+  by this process or, for NDJSON with ``jobs`` > 1, by forked worker processes fed blocks of lines (the
+  batch checks, ids unique and not already billed, stay here, in input order). A bad encounter is reported
+  and skipped (with ``strict``, nothing is written).
+* Each claim's text and ledger row are spooled to temporary files per (clearinghouse, kind, payer), so
+  memory does not grow with the input.
 * Each clearinghouse gets one interchange per run (``<clearinghouse>-<ISA13>.837`` in ``out_dir``): a
   functional group per claim kind, and inside it the transaction sets of each payer, at most
   ``claims_per_st`` claims each. ISA13/GS06/ST02 come from the ledger, so they never repeat across runs.
-* A file is written under a temporary name and renamed when complete, then recorded in the ledger as built.
+* A file is written under a temporary name (hashed as it is written) and renamed when complete, then
+  recorded in the ledger as built from what was written: each claim with its ISA13, ST02 and CLM segment
+  number, exactly as ``Ledger.record_837`` would record the file (tests/edi/test_pipeline.py).
 """
 
 from __future__ import annotations
@@ -300,8 +306,8 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             if record is not None and not has_errors(problems):
                 spool.add_pickled(bucket, record)
                 continue
-            record = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
-            result.skipped[record] = [p for p in problems if p.is_error]
+            name = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
+            result.skipped[name] = [p for p in problems if p.is_error]
         spool.close()
         if strict and result.skipped:
             result.written = False
