@@ -167,6 +167,19 @@ def test_more_claims_than_claims_per_st_make_several_transaction_sets():
         "PCN0100", "PCN0102", "PCN0104", "PCN0101", "PCN0103"]
 
 
+def test_each_claims_clm_segment_number_is_where_the_reader_finds_it():
+    """WrittenTransaction.segments (what the ledger records for a built file) names each CLM's segment number,
+    also across the writer's intermediate flushes (a few hundred claims) and several transaction sets."""
+    claims = [professional_claim(f"PCN{k:05d}", billing_provider=LAB if k % 3 == 0 else CLINIC,
+                                 patient=CHILD if k % 4 == 0 else None) for k in range(1, 1300)]
+    data, written = write_837(claims, claims_per_st=1000)
+    assert [t.claim_count for t in written] == [1000, 299]
+    positions = {c.patient_control_number: s for t in written for c, s in zip(t.claims, t.segments, strict=True)}
+    read = list(read_837_bytes(data))
+    assert len(read) == 1299
+    assert all(positions[c.patient_control_number] == c.source.segment for c in read)
+
+
 def test_write_claims_adds_transaction_sets_to_an_interchange_the_caller_opened():
     out = io.BytesIO()
     w = InterchangeWriter(out, SENDER, RECEIVER, control=CounterControlNumbers(interchange=41, group=7), now=NOW,
