@@ -158,7 +158,7 @@ def check_(
         console.print(problem_table(problems, title="ledger check: violations"))
     else:
         console.print("ledger check: [green]ok[/] (entries balance, claim balances equal their postings, "
-                      "payments equal their BPR02, nothing posted twice)")
+                      "payments equal their BPR02, nothing posted twice, every reference names a row)")
     raise typer.Exit(exit_code(problems))
 
 
