@@ -13,6 +13,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from cli import ledger
 from cli.output import OK, PROBLEMS, console, err_console, fail, print_json, problem_table
 
+#: Workers by default (each holds about 70 MB): more cores than this are left to the database and the rest.
+DEFAULT_MAX_JOBS = 8
+
 app = typer.Typer(help="Claims: build 837P/837I files from coded encounters, or record existing 837 files.",
                   no_args_is_help=True)
 app.command("record")(ledger.record)
@@ -45,7 +48,7 @@ def build(
     = False,
     claims_per_st: Annotated[int, typer.Option("--claims-per-st", min=1, max=5000)] = 5000,
     jobs: Annotated[int, typer.Option("--jobs", min=0, help="Worker processes for NDJSON input (0: one per "
-                                      "CPU core; 1: none).")] = 0,
+                                      f"CPU core, at most {DEFAULT_MAX_JOBS}; 1: none).")] = 0,
     json_: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout.")] = False,
     db: ledger.Db = None,
 ) -> None:
@@ -72,7 +75,7 @@ def build(
 
         result = build_files(inputs, cfg, ledger=led, out_dir=out, today=date.today(), now=datetime.now(), fmt=fmt,
                              strict=strict, claims_per_st=claims_per_st, validate_deep=validate == "deep",
-                             progress=progress, jobs=jobs or os.cpu_count() or 1)
+                             progress=progress, jobs=jobs or min(os.cpu_count() or 1, DEFAULT_MAX_JOBS))
     summary = {
         "encounters": result.encounters, "claims_written": result.claims, "written": result.written,
         "skipped": {k: [p.as_dict() for p in v] for k, v in result.skipped.items()},
