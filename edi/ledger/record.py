@@ -94,7 +94,7 @@ class ClaimRecorder:
         self.journal = Journal(conn, now)
         self.result = RecordResult()
         self.transactions: dict[tuple[str | None, str | None], int] = {}
-        self.batch: list[Claim] = []
+        self.batch: list[ClaimRow] = []
 
     def add(self, claim: Claim) -> None:
         self.add_row(claim_row(claim))
