@@ -87,6 +87,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _violated(exc: IntegrityError) -> str | None:
+    """The name of the constraint a PostgreSQL unique violation names (None when the driver does not say)."""
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)
+
+
 def sha256_of(path: str) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
@@ -144,6 +150,11 @@ class Ledger:
                 if self._known(conn, sha) is not None:  # another process recorded it at the same moment
                     return FileResult(path, "already", f"{Path(path).name} was recorded by another process at the "
                                       "same time: nothing changed")
+            if _violated(exc) == "remittances_payment":  # another process posted the same payment from its file
+                message = (f"a payment of {Path(path).name} was posted from another file by another process at the "
+                           "same time; nothing from this file was posted")
+                return FileResult(path, "refused", message, problems=[Problem(
+                    "ledger.payment.duplicate", message, ERROR, Where(file=path))])
             raise LedgerError(f"{path}: the database refused the import: {exc.orig}") from exc
         except _Refused as exc:
             return FileResult(path, "refused", str(exc), problems=exc.problems)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
@@ -138,6 +139,19 @@ def refresh_statistics(engine: Engine, tables: tuple[str, ...]) -> None:
         for name in stale:
             conn.execute(text(f'ANALYZE "{name}"'))
         conn.commit()
+
+
+@contextmanager
+def driver(conn: Connection, statement: str) -> Iterator[Any]:
+    """The DBAPI connection under ``conn``, for the statements edi sends past SQLAlchemy (COPY, array binds,
+    batch reads); the driver's errors come out as SQLAlchemy's own (``IntegrityError``, ``OperationalError``...,
+    the original as ``.orig``), so that callers handle them alike: a unique violation is a duplicate, a
+    deadlock or serialization failure is retried by :func:`transaction`."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        yield conn.connection.driver_connection
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error, dialect=conn.dialect) from exc
 
 
 _RETRYABLE = ("40001", "40P01")  # serialization failure, deadlock detected

@@ -11,6 +11,7 @@ from operator import itemgetter
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from edi.ledger.db import driver
 from edi.ledger.schema import cents, journal_entries, postings
 
 ZERO = Decimal(0)
@@ -99,8 +100,8 @@ def copy_rows(conn: Connection, table, columns: tuple[str, ...] | list[str], row
         return
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        statement = f"COPY {table.name} ({names}) FROM STDIN"
+        with driver(conn, statement) as raw, raw.cursor() as cur, cur.copy(statement) as copy:
             write = copy.write_row
             for row in rows:
                 write(row)
@@ -143,9 +144,9 @@ def allocate_ids(conn: Connection, table, count: int) -> list[int]:
         if seq is None:
             seq = sequences[table.name] = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"),
                                                        {"t": table.name}).scalar()
-        cur = conn.connection.driver_connection.execute(
-            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, count))
-        return [r[0] for r in cur.fetchall()]
+        statement = "SELECT nextval(%s::regclass) FROM generate_series(1, %s)"
+        with driver(conn, statement) as raw:
+            return [r[0] for r in raw.execute(statement, (seq, count)).fetchall()]
     start = conn.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table.name}")).scalar()
     return list(range(start + 1, start + 1 + count))
 

@@ -30,6 +30,7 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, func, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
+from edi.ledger.db import driver
 from edi.ledger.journal import Entry, Journal, allocate_ids, bulk_insert, copy_rows, insert_returning_ids
 from edi.ledger.schema import (
     GROUP_ACCOUNT,
@@ -228,9 +229,10 @@ class RemittancePoster:
         bulk_insert(self.conn, suspense_items, self.suspense_rows)
         self.suspense_rows = []
         if self.statuses and self.conn.dialect.name == "postgresql":  # one statement, arrays bound on the driver
-            self.conn.connection.driver_connection.execute(
-                "UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
-                "WHERE claims.id = v.id", (list(self.statuses), list(self.statuses.values())))
+            statement = ("UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
+                         "WHERE claims.id = v.id")
+            with driver(self.conn, statement) as raw:
+                raw.execute(statement, (list(self.statuses), list(self.statuses.values())))
             self.statuses = {}
             return
         by_status: dict[str, list[int]] = {}
@@ -307,14 +309,14 @@ class RemittancePoster:
                "l.charge, l.service_date, l.line_control_number FROM claims c "
                "LEFT JOIN claim_lines l ON l.claim_id = c.id WHERE c.patient_control_number {} "
                "AND c.status NOT IN ('replaced', 'voided') ORDER BY c.id, l.id")
-        raw = self.conn.connection.driver_connection
-        if self.conn.dialect.name == "postgresql":
-            rows = raw.execute(sql.format("= ANY(%s)"), (pcns,)).fetchall()
-        else:
-            rows = []
-            for k in range(0, len(pcns), 900):  # SQLite allows 999 parameters a statement
-                part = pcns[k:k + 900]
-                rows += raw.execute(sql.format(f"IN ({', '.join('?' * len(part))})"), part).fetchall()
+        with driver(self.conn, sql) as raw:
+            if self.conn.dialect.name == "postgresql":
+                rows = raw.execute(sql.format("= ANY(%s)"), (pcns,)).fetchall()
+            else:
+                rows = []
+                for k in range(0, len(pcns), 900):  # SQLite allows 999 parameters a statement
+                    part = pcns[k:k + 900]
+                    rows += raw.execute(sql.format(f"IN ({', '.join('?' * len(part))})"), part).fetchall()
         for row in rows:
             claim_id = row[0]
             found[row[1]] = claim_id  # the newest claim with that number wins (ordered by id)

@@ -295,6 +295,77 @@ def test_the_same_file_twice_and_the_same_payment_in_another_file(tmp_path, db):
     assert_check(db)
 
 
+def test_a_file_another_process_recorded_at_the_same_moment_is_already_there(tmp_path, db, monkeypatch):
+    """Two importers can both find a file new and race to write its row; the loser's unique violation (raised by
+    the driver, inside COPY on PostgreSQL) must read as "already", never as a crash or a half import."""
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCR1", ("99213", "100"))]), db=db)
+    remit = write_835(tmp_path, "r.835", "CLP*PCR1*1*100*100**12*ICNR1*11*1~\nNM1*QC*1*DOE*JANE****MI*M1~\n",
+                      "100", "EFTR1")
+    assert cli("remit", "import", remit, db=db).exit_code == 0
+    before = claims_json(db)
+    asked = []
+    known = Ledger._known
+
+    def not_yet_committed(self, conn, sha):  # what the loser saw: the winner had not committed when it looked
+        asked.append(sha)
+        return None if len(asked) == 1 else known(self, conn, sha)
+
+    monkeypatch.setattr(Ledger, "_known", not_yet_committed)
+    led = Ledger(db)
+    try:
+        result = led.import_835(remit)
+    finally:
+        led.close()
+    assert result.outcome == "already" and "another process" in result.message
+    assert len(asked) == 2  # the unique violation was recognised as the same file
+    monkeypatch.undo()
+    assert claims_json(db) == before
+    assert_check(db)
+
+
+def test_the_same_payment_posted_by_another_process_at_the_same_moment_is_refused(tmp_path, db, monkeypatch):
+    """Two importers posting the same payment (payer + trace number) from two files: the one that looked before
+    the other committed meets the unique constraint, and gets a refusal, not a crash."""
+    if db.startswith("sqlite"):
+        pytest.skip("SQLite writers hold the write lock from BEGIN: this race cannot happen there")
+    from edi.ledger.post import RemittancePoster
+
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCR2", ("99213", "100"))]), db=db)
+    body = "CLP*PCR2*1*100*100**12*ICNR2*11*1~\nNM1*QC*1*DOE*JANE****MI*M1~\n"
+    assert cli("remit", "import", write_835(tmp_path, "r.835", body, "100", "EFTR2"), db=db).exit_code == 0
+    before = claims_json(db)
+    start = RemittancePoster._start
+
+    def looked_too_early(self, rem):  # the "already posted?" query runs before the other process committed
+        real = self.conn
+
+        class Blind:
+            first = True
+
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            def execute(self, *args, **kwargs):
+                if Blind.first:
+                    Blind.first = False
+                    return type("Nothing", (), {"scalar": staticmethod(lambda: None)})()
+                return real.execute(*args, **kwargs)
+
+        self.conn = Blind()
+        try:
+            return start(self, rem)
+        finally:
+            self.conn = real
+
+    monkeypatch.setattr(RemittancePoster, "_start", looked_too_early)
+    other = write_835(tmp_path, "r-copy.835", body + "NTE*ADD*RESENT~\n", "100", "EFTR2")
+    dup = cli("remit", "import", other, db=db)
+    monkeypatch.undo()
+    assert dup.exit_code == 1 and "refused" in dup.stdout and "another process" in dup.stdout, dup.output
+    assert claims_json(db) == before
+    assert_check(db)
+
+
 def test_a_failure_half_way_leaves_the_database_as_it_was(tmp_path, db):
     cli("claims", "record", write_837(tmp_path, "c.837", [claim(f"PCF{i}", ("99213", "100")) for i in range(5)]),
         db=db)
