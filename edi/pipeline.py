@@ -136,6 +136,11 @@ def _row(plain: tuple) -> ClaimRow:
                                   _fromordinal(ln[6]) if ln[6] else None, ln[7]) for ln in plain[13]))
 
 
+def _placed(plain: tuple, interchange: str, transaction: str, segment: int) -> tuple:
+    """A ``_plain`` row with its place in the written file (ISA13, ST02, the CLM's segment number)."""
+    return (*plain[:10], interchange, transaction, segment, plain[13])
+
+
 _fromordinal = date.fromordinal
 
 
@@ -319,9 +324,9 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             if built is not None:
                 written.append(built)
         rows.close()
-        for f, txs, sha, size in written:
+        for f, txs, sha, size, rows_key in written:
             result.files.append(f)
-            recorded = ledger.record_written(f.path, _Rows(rows, f.path), txs, sha256=sha, size=size,
+            recorded = ledger.record_written(f.path, _Rows(rows, rows_key), txs, sha256=sha, size=size,
                                              status="built")
             result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
             if recorded.outcome == "refused":
@@ -334,9 +339,9 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
 
 
 def _write_interchange(ch_key: str, spool: _Spool, rows: _Spool, config, ledger, out_dir: str, now: datetime,
-                       claims_per_st: int, result: BuildResult) -> tuple[BuiltFile, list, str, int] | None:
-    """Write one clearinghouse's interchange from the spool; its ledger rows go to ``rows`` under the final
-    path. Returns the file, its transaction sets, sha256 and size (None when the batch was refused)."""
+                       claims_per_st: int, result: BuildResult) -> tuple[BuiltFile, list, str, int, tuple] | None:
+    """Write one clearinghouse's interchange from the spool; its ledger rows go to ``rows``. Returns the file,
+    its transaction sets, sha256, size and the rows' spool key (None when the batch was refused)."""
     ch = config.clearinghouses[ch_key]
     sub = config.submitter
     sender = Party(sub.isa_qualifier or "ZZ", sub.isa_id or sub.id, sub.gs_id or sub.isa_id or sub.id)
@@ -367,7 +372,7 @@ def _write_interchange(ch_key: str, spool: _Spool, rows: _Spool, config, ledger,
                         t = write_transaction(w, [FormattedClaim(*text) for text, _ in ordered], submitter, kind,
                                               batch_id, now)
                         for (_, row), segment in zip(ordered, t.segments, strict=True):
-                            rows.add(rows_key, (*row[:10], isa13, t.control_number, segment, row[13]))
+                            rows.add(rows_key, _placed(row, isa13, t.control_number, segment))
                         transactions.append(t)
                         claims += len(chunk)
                 w.end_group()
@@ -382,10 +387,8 @@ def _write_interchange(ch_key: str, spool: _Spool, rows: _Spool, config, ledger,
         os.unlink(tmp)
         raise
     result.claims += claims
-    if rows_key in rows.files:  # the rows are read back under the file's final path
-        rows.files[final] = rows.files.pop(rows_key)
-        rows.counts[final] = rows.counts.pop(rows_key)
-    return (BuiltFile(final, ch_key, isa13, claims, len(transactions)), transactions, out.sha.hexdigest(), out.size)
+    return (BuiltFile(final, ch_key, isa13, claims, len(transactions)), transactions, out.sha.hexdigest(), out.size,
+            rows_key)
 
 
 def _billing_text(record: tuple) -> str:

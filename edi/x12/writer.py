@@ -44,10 +44,10 @@ class Repeat(tuple):
 Value = Union[str, None, tuple, Repeat]
 
 
-def _check(value: str, forbidden: str, name: str) -> str:
-    if _forbidden_set(forbidden).isdisjoint(value):  # one pass over the value, in C: the common case
+def _check(value: str, forbidden: frozenset[str], name: str) -> str:
+    if forbidden.isdisjoint(value):  # one pass over the value, in C: the common case
         return value
-    raise DelimiterInData(name, next(ch for ch in forbidden if ch in value))
+    raise DelimiterInData(name, next(ch for ch in value if ch in forbidden))
 
 
 @lru_cache(maxsize=64)
@@ -56,7 +56,7 @@ def _forbidden_set(forbidden: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=64)
-def _forbidden(d: Delimiters) -> str:
+def forbidden_characters(d: Delimiters) -> str:
     """Characters no value may contain with these delimiters (line breaks too: a line break inside a value
     breaks every line-oriented tool downstream)."""
     chars = "".join(d.chars())
@@ -68,8 +68,7 @@ def _composite(value: tuple, d: Delimiters, forbidden: frozenset[str], name: str
     while parts and parts[-1] == "":
         parts.pop()
     for j, c in enumerate(parts, 1):
-        if not forbidden.isdisjoint(c):
-            raise DelimiterInData(f"{name}-{j}", next(ch for ch in c if ch in forbidden))
+        _check(c, forbidden, f"{name}-{j}")
     return d.component.join(parts)
 
 
@@ -82,7 +81,7 @@ def format_segment(tag: str, elements: Sequence[Value], delimiters: Delimiters =
 def segment_formatter(d: Delimiters) -> Callable[[str, Sequence[Value]], str]:
     """``format_segment`` for one delimiter set, with its checks prepared: the writers' hot path (a plain
     string element costs one C-level ``isdisjoint``; element names are worked out only for an error)."""
-    forbidden = _forbidden_set(_forbidden(d))
+    forbidden = _forbidden_set(forbidden_characters(d))
     isdisjoint = forbidden.isdisjoint
     join = d.element.join
 
@@ -103,11 +102,11 @@ def segment_formatter(d: Delimiters) -> Callable[[str, Sequence[Value]], str]:
                 if d.repetition is None:
                     raise ValueError(f"{tag}{i:02d} repeats, but these delimiters have no repetition separator")
                 append(d.repetition.join(_composite(r, d, forbidden, f"{tag}{i:02d}") if isinstance(r, tuple)
-                                         else _checked(str(r), forbidden, f"{tag}{i:02d}") for r in value))
+                                         else _check(str(r), forbidden, f"{tag}{i:02d}") for r in value))
             elif isinstance(value, tuple):
                 append(_composite(value, d, forbidden, f"{tag}{i:02d}"))
             else:
-                append(_checked(str(value), forbidden, f"{tag}{i:02d}"))
+                append(_check(str(value), forbidden, f"{tag}{i:02d}"))
         while len(out) > 1 and out[-1] == "":
             out.pop()
         return join(out)
@@ -115,15 +114,9 @@ def segment_formatter(d: Delimiters) -> Callable[[str, Sequence[Value]], str]:
     return fmt
 
 
-def _checked(value: str, forbidden: frozenset[str], name: str) -> str:
-    if forbidden.isdisjoint(value):
-        return value
-    raise DelimiterInData(name, next(ch for ch in value if ch in forbidden))
-
-
 def format_raw(elements: Sequence[str], delimiters: Delimiters) -> str:
     """A segment as read (composites and repetitions already joined), without terminator."""
-    forbidden = delimiters.element + delimiters.segment
+    forbidden = _forbidden_set(delimiters.element + delimiters.segment)
     tag = elements[0]
     for i, value in enumerate(elements):
         if i == 0:
@@ -240,7 +233,7 @@ class InterchangeWriter:
             "1" if ack_requested else "0", usage, delimiters.component,
         ]
         for i, v in enumerate(isa[1:], 1):
-            _check(v, delimiters.element + delimiters.segment, f"ISA{i:02d}")
+            _check(v, _forbidden_set(delimiters.element + delimiters.segment), f"ISA{i:02d}")
         self._emit(delimiters.element.join(isa))
         self._sender = sender
         self._receiver = receiver

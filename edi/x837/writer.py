@@ -44,6 +44,7 @@ from edi.x12.writer import (
     InterchangeWriter,
     Party,
     Value,
+    forbidden_characters,
     segment_formatter,
 )
 from edi.x837.formats import (
@@ -128,7 +129,7 @@ def format_claim(claim: Claim, kind: ClaimKind, *, delimiters: Delimiters = DEFA
     written, problems = prepare_claim(claim, kind)
     pcn = claim.patient_control_number or None
     if has_errors(problems):
-        return None, problems + delimiter_problems(written, "Claim", _forbidden_chars(delimiters), pcn)
+        return None, problems + delimiter_problems(written, "Claim", forbidden_characters(delimiters), pcn)
     fmt = segment_formatter(delimiters)
     end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
     try:
@@ -141,7 +142,7 @@ def format_claim(claim: Claim, kind: ClaimKind, *, delimiters: Delimiters = DEFA
         p, pn = _text(_patient_part, written, fmt, end)
         c, cn = _text(_CLAIM_WRITERS[kind], written, fmt, end)
     except DelimiterInData as exc:
-        found = delimiter_problems(written, "Claim", _forbidden_chars(delimiters), pcn)
+        found = delimiter_problems(written, "Claim", forbidden_characters(delimiters), pcn)
         return None, problems + (found or (Problem("837.write.delimiter", str(exc), ERROR, Where(record=pcn)),))
     return FormattedClaim(claim.patient_control_number, billing[0], billing[1], s, sn, p, pn, c, cn, written), \
         problems
@@ -162,10 +163,6 @@ def _text(write: Callable[[Emit, Claim], None], claim: Claim, fmt: Callable[[str
 
     write(seg, claim)
     return (end.join(out) + end if out else ""), len(out)
-
-
-def _forbidden_chars(d: Delimiters) -> str:
-    return "".join(d.chars()) + "\r\n"
 
 
 def prepare_batch(claims: Iterable[Claim], submitter: Submitter, *, kind: ClaimKind, batch_id: str | None,
@@ -198,7 +195,7 @@ def batch_problems(submitter: Submitter, batch_id: str | None, count: int, claim
                    delimiters: Delimiters = DEFAULT_DELIMITERS) -> list[Problem]:
     """What forbids writing a batch of ``count`` claims whatever its claims: the submitter (loops 1000A/B) and
     the batch id (BHT03, with the ``-k`` suffix it gets when the batch takes several transaction sets)."""
-    forbidden = _forbidden_chars(delimiters)
+    forbidden = forbidden_characters(delimiters)
     problems = [*check_submitter(submitter), *delimiter_problems(submitter, "Submitter", forbidden)]
     if batch_id is not None:
         problems += check_batch_id(_batch_ids(batch_id, count, claims_per_st)[-1])
