@@ -25,14 +25,13 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from edi.problems import ERROR, WARNING, Problem, Where, by_position, has_errors
-from edi.x12.envelope import EnvelopeChecker, TransactionInfo
+from edi.x12.envelope import ENVELOPE_TAGS, EnvelopeChecker, TransactionInfo
 from edi.x12.io import CHUNK_SIZE, open_input
 from edi.x12.segment import Segment
 from edi.x12.syntax import HierarchyChecker, check_segment
 from edi.x12.tokenizer import Tokenizer
 
 Progress = Callable[[int, int], None]
-_ENVELOPE = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 
 
 class TransactionCheck(Protocol):
@@ -110,6 +109,7 @@ class FastChecker:
         self._hier: HierarchyChecker | None = None
         self._checks: list[TransactionCheck] = []
         self._current: TransactionInfo | None = None
+        self._body_where = self._where()  # where body segments sit: changes only with an envelope segment
 
     def _where(self) -> Where:
         env = self.envelope
@@ -120,24 +120,24 @@ class FastChecker:
     def segment(self, seg: Segment) -> None:
         env = self.envelope
         tag = seg.tag
-        if tag in _ENVELOPE:
+        if tag in ENVELOPE_TAGS:
             if self._current is not None:  # SE, or a header/trailer where SE is missing
                 self._end_transaction(seg if tag == "SE" else None)
             env.segment(seg)
+            where = self._body_where = self._where()
             if tag == "ST" and env.transaction is not None:
                 self._current = env.transaction
                 self._hier = HierarchyChecker()
                 self._checks = _transaction_checks(env.transaction.st01)
-                where = self._where()
                 for check in self._checks:
                     check.start(seg, where)
             if tag != "ISA":  # the ISA has its own fixed-width checks
-                p = check_segment(seg, self._where())
+                p = check_segment(seg, where)
                 if p:
                     self.problems.append(p)
             return
         env.segment(seg)
-        where = self._where()
+        where = self._body_where
         p = check_segment(seg, where)
         if p:
             self.problems.append(p)

@@ -39,9 +39,7 @@ class TransactionInfo:
 @dataclass(slots=True)
 class _Group:
     control: str
-    functional_id: str
     version: str
-    index: int
     transactions: int = 0
     st_controls: set[str] = field(default_factory=set)
 
@@ -49,8 +47,6 @@ class _Group:
 @dataclass(slots=True)
 class _Interchange:
     control: str
-    version: str
-    index: int
     groups: int = 0
     gs_controls: set[str] = field(default_factory=set)
 
@@ -140,7 +136,7 @@ class EnvelopeChecker:
         if seg[15] and seg[15] not in ("P", "T", "I"):
             self._add("x12.isa.usage", "ISA15 usage indicator must be P (production), T (test) or I", seg,
                       element="ISA15")
-        self.interchange = _Interchange(control=control, version=seg[12], index=seg.index)
+        self.interchange = _Interchange(control=control)
 
     def _gs(self, seg: Segment) -> None:
         if self.group is not None:
@@ -160,7 +156,7 @@ class EnvelopeChecker:
                 self._add("x12.gs.duplicate", f"group control number {control} is used twice in one "
                           "interchange", seg, element="GS06")
             ic.gs_controls.add(control)
-        self.group = _Group(control=control, functional_id=seg[1], version=version, index=seg.index)
+        self.group = _Group(control=control, version=version)
         self._version(version, seg, "GS08")
 
     def _version(self, version: str, seg: Segment, element: str) -> None:
@@ -275,3 +271,6 @@ class EnvelopeChecker:
 
 _ENVELOPE = {"ISA": EnvelopeChecker._isa, "GS": EnvelopeChecker._gs, "ST": EnvelopeChecker._st,
              "SE": EnvelopeChecker._se, "GE": EnvelopeChecker._ge, "IEA": EnvelopeChecker._iea}
+
+#: The envelope segment tags (everything else is body).
+ENVELOPE_TAGS = frozenset(_ENVELOPE)

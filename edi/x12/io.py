@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from edi.x12.segment import Segment
-from edi.x12.tokenizer import Tokenizer
+from edi.x12.tokenizer import Tokenizer, iter_segments
 
 CHUNK_SIZE = 1 << 20
 
@@ -31,15 +31,8 @@ def read_chunks(fp: BinaryIO, size: int = CHUNK_SIZE) -> Iterator[bytes]:
         yield chunk
 
 
-def segments_from_stream(fp: BinaryIO, tokenizer: Tokenizer) -> Iterator[Segment]:
-    """Every segment of a binary stream; problems collect on ``tokenizer.problems``."""
-    for chunk in read_chunks(fp):
-        yield from tokenizer.feed(chunk)
-    yield from tokenizer.close()
-
-
 def read_segments(path: str, tokenizer: Tokenizer | None = None) -> Iterator[Segment]:
     """Every segment of the file at ``path`` (``-`` for standard input), streamed."""
     tok = tokenizer or Tokenizer(file=path)
     with open_input(path) as fp:
-        yield from segments_from_stream(fp, tok)
+        yield from iter_segments(read_chunks(fp), tok)

@@ -43,7 +43,7 @@ from edi.model import (
     mutable_twin,
 )
 from edi.problems import ERROR, WARNING, Problem, Where, by_position
-from edi.x12.envelope import EnvelopeChecker
+from edi.x12.envelope import ENVELOPE_TAGS, EnvelopeChecker
 from edi.x12.io import open_input, read_chunks
 from edi.x12.segment import Segment
 from edi.x12.tokenizer import Tokenizer
@@ -68,7 +68,6 @@ _NOTHING: tuple = ()
 _DIGITS = frozenset("0123456789.")
 _PAD = [""] * 20  # appended to a segment's elements so that absent trailing elements read as ""
 ZERO = Decimal(0)
-ENVELOPE_TAGS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 _NAMED = frozenset({"QC", "IL", "74", "82", "TT"})
 
 HEADER, PAYER, PAYEE, LX_GROUP, CLAIM, LINE, SUMMARY = "header", "1000A", "1000B", "2000", "2100", "2110", "summary"
@@ -783,7 +782,7 @@ _TRANSITIONS = {"LX": P._lx, "CLP": P._clp, "SVC": P._svc, "PLB": P._plb, "SE": 
                 "ISA": P._envelope_inside, "IEA": P._envelope_inside}
 # One lookup per segment: each loop's table merged with the transitions; None is outside a transaction set.
 _DISPATCH = {loop: {**_TRANSITIONS, **table} for loop, table in _TABLES.items()}
-_DISPATCH[None] = {tag: P._outside for tag in ("ISA", "GS", "ST", "SE", "GE", "IEA")}
+_DISPATCH[None] = {tag: P._outside for tag in ENVELOPE_TAGS}
 del P
 
 
