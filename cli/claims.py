@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from cli import ledger
-from cli.output import OK, PROBLEMS, console, err_console, fail, print_json, problem_table
+from cli.output import OK, PROBLEMS, check_readable, console, err_console, fail, print_json, problem_table
 
 #: Workers by default (each holds about 70 MB): more cores than this are left to the database and the rest.
 DEFAULT_MAX_JOBS = 8
@@ -59,9 +59,7 @@ def build(
         fail(f"--format must be one of {', '.join(FORMATS)}")
     if validate not in (None, "deep"):
         fail("--validate takes `deep`")
-    for f in inputs:
-        if f != "-" and not Path(f).is_file():
-            fail(f"{f}: no such file")
+    check_readable(inputs)
     cfg = load_config(config)
     led = ledger.open_ledger(db)
     # no refresh thread: worker processes are forked, and forking a process that runs threads is asking for trouble

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from cli.output import OK, PROBLEMS, console, err_console, exit_code, fail, print_json, problem_table
+from cli.output import (
+    OK,
+    PROBLEMS,
+    check_readable,
+    console,
+    err_console,
+    exit_code,
+    fail,
+    print_json,
+    problem_table,
+)
 from edi.ledger import FileResult, Ledger, LedgerError
 from edi.ledger.schema import CLAIM_STATUSES
 
@@ -40,12 +49,6 @@ def report_files(results: list[FileResult], verb: str) -> int:
         if not r.ok:
             code = PROBLEMS
     return code
-
-
-def _check_files(files: list[str]) -> None:
-    for f in files:
-        if not Path(f).is_file():
-            fail(f"{f}: {'is a directory' if Path(f).is_dir() else 'no such file'}")
 
 
 @app.command()
@@ -202,7 +205,7 @@ def record(
     db: Db = None,
 ) -> None:
     """Record the claims of 837 files (charges posted), so that remittances can be reconciled against them."""
-    _check_files(files)
+    check_readable(files, stdin=False)
     ledger = open_ledger(db)
     raise typer.Exit(report_files([ledger.record_837(f) for f in files], "recorded"))
 
@@ -213,6 +216,6 @@ def import_(
 ) -> None:
     """Post 835 remittances, one database transaction per file: the same file twice changes nothing, the same
     payment in another file is refused."""
-    _check_files(files)
+    check_readable(files, stdin=False)
     ledger = open_ledger(db)
     raise typer.Exit(report_files([ledger.import_835(f) for f in files], "posted"))

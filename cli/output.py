@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -44,6 +45,27 @@ def fail(message: str, code: int = USAGE) -> NoReturn:
     """Say what went wrong on stderr, in one line, and exit (never a traceback)."""
     err_console.print(f"[bold red]error:[/] {message}", markup=True)
     raise typer.Exit(code)
+
+
+def unreadable(path: str, *, stdin: bool = True) -> str | None:
+    """Why ``path`` cannot be read as an input file (``"is a directory"``, ``"no such file"``), or None.
+    ``-`` (standard input) is fine where ``stdin`` is."""
+    if stdin and path == "-":
+        return None
+    p = Path(path)
+    if p.is_dir():
+        return "is a directory"
+    if not p.exists():
+        return "no such file"
+    return None
+
+
+def check_readable(paths: str | Iterable[str], *, stdin: bool = True) -> None:
+    """``fail()`` (usage error) on the first of ``paths`` that cannot be read."""
+    for path in [paths] if isinstance(paths, str) else paths:
+        why = unreadable(path, stdin=stdin)
+        if why:
+            fail(f"{path}: {why}")
 
 
 def problem_table(problems: Iterable[Problem], title: str | None = None) -> Table:

@@ -12,6 +12,7 @@ from cli import ledger
 from cli.output import (
     OK,
     PROBLEMS,
+    check_readable,
     console,
     dumps,
     err_console,
@@ -29,11 +30,6 @@ app = typer.Typer(help="835 remittances: show them like a paper EOB, export them
 app.command("import")(ledger.import_)
 
 
-def _readable(path: str) -> None:
-    if path != "-" and not Path(path).is_file():
-        fail(f"{path}: {'is a directory' if Path(path).is_dir() else 'no such file'}")
-
-
 @app.command()
 def show(
     file: Annotated[str, typer.Argument(help="An 835 file, or - for standard input.")],
@@ -44,7 +40,7 @@ def show(
 ) -> None:
     """Show a remittance: payments, claims, lines, adjustments and the balancing verdict. Exit 1 when a
     balancing, envelope or content error was found."""
-    _readable(file)
+    check_readable(file)
     texts: dict[str, str] = {}
     if descriptions:
         try:
@@ -164,7 +160,7 @@ def export(
         for t in TABLES:
             targets.setdefault(t, (str(Path(out) / f"{t}.{fmt}"), fmt))
     for f in files:
-        _readable(f)
+        check_readable(f)
     try:
         tables = {t: open_table(path, t, f) for t, (path, f) in targets.items()}
     except OSError as exc:

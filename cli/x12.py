@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from cli.output import (
     USAGE,
+    check_readable,
     console,
     dumps,
     err_console,
@@ -18,6 +19,7 @@ from cli.output import (
     print_json,
     problem_table,
     quiet_stdout,
+    unreadable,
 )
 from edi.validate import ValidationReport, validate_path
 from edi.x12.io import read_segments
@@ -30,23 +32,13 @@ _LEVEL_OPEN = {"ISA": 0, "GS": 1, "ST": 2}
 _LEVEL_CLOSE = {"SE": 2, "GE": 1, "IEA": 0}
 
 
-def _check_readable(path: str) -> None:
-    if path == "-":
-        return
-    p = Path(path)
-    if not p.exists():
-        fail(f"{path}: no such file")
-    if p.is_dir():
-        fail(f"{path}: is a directory")
-
-
 @app.command()
 def view(
     file: Annotated[str, typer.Argument(help="An X12 file, or - for standard input.")],
     json_: Annotated[bool, typer.Option("--json", help="Emit a JSON array of segments with their positions.")] = False,
 ) -> None:
     """Show one segment per line, indented by envelope level, with segment numbers."""
-    _check_readable(file)
+    check_readable(file)
     tok = Tokenizer(file=file)
     try:
         if json_:
@@ -101,26 +93,26 @@ def validate(
 ) -> None:
     """Check syntax, envelopes (counts, control numbers, trailers) and structure; exit 1 on any error."""
     reports: list[ValidationReport] = []
-    unreadable = False
+    any_unreadable = False
     for file in files:
-        if file != "-" and not Path(file).is_file():
-            why = "is a directory" if Path(file).is_dir() else "no such file"
+        why = unreadable(file)
+        if why:
             err_console.print(f"[bold red]error:[/] {file}: {why}")
-            unreadable = True
+            any_unreadable = True
             continue
         try:
             report = _validate_one(file, deep)
         except OSError as exc:
             err_console.print(f"[bold red]error:[/] {file}: {exc.strerror or exc}")
-            unreadable = True
+            any_unreadable = True
             continue
         reports.append(report)
         if not json_:
             _render(report, quiet)
     if json_:
-        print_json({"ok": all(r.ok for r in reports) and not unreadable,
+        print_json({"ok": all(r.ok for r in reports) and not any_unreadable,
                     "files": [r.as_dict() for r in reports]})
-    if unreadable:
+    if any_unreadable:
         raise typer.Exit(USAGE)
     raise typer.Exit(exit_code(p for r in reports for p in r.problems))
 
