@@ -12,7 +12,8 @@ Mapping choices:
 - diagnoses lose their dot; the first is the principal (ABK), the others ABF; an 837I admitting diagnosis
   (ABJ) and reasons for visit (APR) follow them, so 1-based diagnosis pointers keep their meaning;
 - lines are numbered from 1 (LX01); a line's place of service is kept only when it differs from the claim's
-  (SV105); ``line_control_number`` (REF*6R) is the line's ``line_id``, else ``<id>-<line number>`` unless
+  (SV105); ``line_control_number`` (REF*6R) is the line's ``line_id``, else ``<id>-<line number>`` (with a
+  ``-k`` suffix when a given ``line_id`` already has that value: ``edi.x837.formats.line_control_number``) unless
   ``[billing] line_control_numbers = false``;
 - a rendering provider with the billing provider's NPI is dropped (2310B is sent only when it differs);
 - an 837I ``bill_type`` becomes facility type + frequency (``"0131"`` -> ``"131"``); 3-digit revenue codes
@@ -42,6 +43,7 @@ from edi.model import (
     fast_new,
 )
 from edi.problems import Problem, has_errors
+from edi.x837.formats import line_control_number
 from mappings.checks import BatchChecks, check_encounter
 from mappings.codesets import facility_type, normalize_icd10, normalize_revenue_code
 from mappings.config import Config, PayerProfile
@@ -96,11 +98,13 @@ def _map(enc: Encounter, config: Config) -> Claim:
     profile = config.payers[enc.payer]
     source = _Source(file=enc.source.file if enc.source else None, record=enc.id)
     lines = []
+    generate = config.billing.line_control_numbers
+    taken = {ln.line_id for ln in enc.lines if ln.line_id is not None}
     for n, ln in enumerate(enc.lines, 1):
         if ln.line_id is not None:
             control = ln.line_id
         else:
-            control = f"{enc.id}-{n}" if config.billing.line_control_numbers else None
+            control = line_control_number(enc.id, n, taken) if generate else None
         lines.append(_ServiceLine(
             number=n,
             charge=ln.charge,

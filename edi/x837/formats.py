@@ -66,6 +66,17 @@ def quantity_problem(value: Decimal) -> str | None:
     return None
 
 
+def line_control_number(pcn: str, n: int, taken: set[str]) -> str:
+    """The REF*6R of line ``n`` of claim ``pcn`` when none was given: ``<CLM01>-<n>``, or ``<CLM01>-<n>-<k>``
+    when a line control number given on another line of the claim (in ``taken``, which this adds to) already
+    has that value."""
+    candidate, k = f"{pcn}-{n}", 1
+    while candidate in taken:
+        candidate, k = f"{pcn}-{n}-{k}", k + 1
+    taken.add(candidate)
+    return candidate
+
+
 def d8(value: date) -> str:
     """CCYYMMDD (ISO format without the dashes: always four year digits, which strftime does not promise)."""
     return value.isoformat()[:10].replace("-", "")

@@ -53,6 +53,7 @@ from edi.x837.formats import (
     HI_GROUPS,
     LINE_RENDERING,
     ProviderLoop,
+    line_control_number,
     money_problem,
     quantity_problem,
 )
@@ -457,7 +458,7 @@ def _lines(c: Claim, kind: ClaimKind, rendering: Provider | None, diagnosis_coun
     out = []
     for n, ln in enumerate(c.lines, 1):
         _check_line(ln, n, kind, diagnosis_count, f)
-        number = ln.line_control_number or _line_control_number(c.patient_control_number, n, taken)
+        number = ln.line_control_number or line_control_number(c.patient_control_number, n, taken)
         line_rendering = ln.rendering_provider
         if line_rendering is not None:
             line_rendering = _loop_provider(line_rendering, LINE_RENDERING[kind], f)
@@ -472,15 +473,6 @@ def _lines(c: Claim, kind: ClaimKind, rendering: Provider | None, diagnosis_coun
             description=ln.description if ln.procedure else None,
         ))
     return tuple(out)
-
-
-def _line_control_number(pcn: str, n: int, taken: set[str]) -> str:
-    """``<CLM01>-<n>``, or ``<CLM01>-<n>-<k>`` when a given line control number already has that value."""
-    candidate, k = f"{pcn}-{n}", 1
-    while candidate in taken:
-        candidate, k = f"{pcn}-{n}-{k}", k + 1
-    taken.add(candidate)
-    return candidate
 
 
 def _check_line(ln: ServiceLine, n: int, kind: ClaimKind, diagnosis_count: int, f: _Findings) -> None:

@@ -125,6 +125,15 @@ def test_line_control_numbers() -> None:
     assert claim is not None and [ln.line_control_number for ln in claim.lines] == [None, None]
 
 
+def test_a_generated_line_control_number_never_repeats_a_given_one() -> None:
+    """Line 1 was given the number line 2 would get: line 2 gets a suffix, and the claim can be written
+    (two lines with one REF*6R would be refused by the 837 writer)."""
+    d = professional()
+    d["lines"][0]["line_id"] = "T-PRO-1-2"
+    claim, _ = encounter_to_claim(_enc(d), sample_config(), today=TODAY)
+    assert claim is not None and [ln.line_control_number for ln in claim.lines] == ["T-PRO-1-2", "T-PRO-1-2-1"]
+
+
 def test_billing_defaults_come_from_the_configuration() -> None:
     config = parse_config(starter_toml().replace('assignment = "A"', 'assignment = "C"')
                           .replace("benefits_assigned = true", "benefits_assigned = false"))
