@@ -216,10 +216,11 @@ def _units(inputs: Iterable[str], fmt: str | None, config, today: date, jobs: in
 
     parallel = jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
     for path in inputs:
-        if parallel and path != "-" and (fmt or detect_format(path)) == "ndjson" and os.path.isfile(path):
+        detected = fmt or (detect_format(path) if parallel and path != "-" else None)  # sniffed once
+        if parallel and detected == "ndjson" and os.path.isfile(path):
             yield from _units_parallel(path, config, today, jobs)
         else:
-            for enc, found in read_encounters(path, fmt):
+            for enc, found in read_encounters(path, detected):
                 yield _work(enc, found, config, today)
 
 
@@ -303,10 +304,7 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             if key is None:  # the source could not give an encounter
                 problems = found
             else:
-                enc = _EncounterKey(*key)
-                problems = [*found, *batch.seen(enc), *checked]
-                if record is not None and not has_errors(problems):
-                    problems += batch.billed(enc)
+                problems = batch.problems(_EncounterKey(*key), found, checked, record is not None)
             result.problems += problems
             if record is not None and not has_errors(problems):
                 spool.add_pickled(bucket, record)

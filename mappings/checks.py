@@ -81,7 +81,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
-from edi.problems import ERROR, WARNING, Problem, Severity
+from edi.problems import ERROR, WARNING, Problem, Severity, has_errors
 from mappings.codesets import (
     FREQUENCIES,
     PATIENT_RELATIONSHIPS,
@@ -644,6 +644,16 @@ class BatchChecks:
                        "each claim needs its own patient control number", "id")]
         self._seen[enc.id] = enc.source.file if enc.source else None
         return []
+
+    def problems(self, enc: Encounter, found: list[Problem], checked: list[Problem], writable: bool
+                 ) -> list[Problem]:
+        """All of one encounter's problems, in order: its source's (``found``), the batch's, its own checks'
+        (``checked``); the ledger is asked whether it was billed only when it is ``writable`` and has no error
+        so far. Call for every encounter of the batch, in order."""
+        out = [*found, *self.seen(enc), *checked]
+        if writable and not has_errors(out):
+            out += self.billed(enc)
+        return out
 
     def billed(self, enc: Encounter) -> list[Problem]:
         """Call for an encounter that passed every other check."""

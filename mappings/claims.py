@@ -199,11 +199,8 @@ def iter_claims(encounters_with_problems: Iterable[tuple[Encounter | None, list[
         if enc is None:
             yield None, found
             continue
-        mine = found + batch.seen(enc)
         claim, checked = encounter_to_claim(enc, config, today=today)
-        mine += checked
-        if claim is not None and not has_errors(mine):
-            mine += batch.billed(enc)
+        mine = batch.problems(enc, found, checked, claim is not None)
         yield (None if has_errors(mine) else claim), mine
 
 

@@ -209,10 +209,6 @@ class Encounter:
     def institutional(self) -> bool:
         return self.kind == "institutional"
 
-    @property
-    def patient_is_subscriber(self) -> bool:
-        return self.patient is None
-
     def where(self, element: str | None = None) -> Where:
         """Where a problem about this encounter (and ``element``, a field path) sits."""
         return Where(file=self.source.file if self.source else None, record=self.id, element=element)

@@ -114,6 +114,11 @@ def segment_formatter(d: Delimiters) -> Callable[[str, Sequence[Value]], str]:
     return fmt
 
 
+def segment_end(d: Delimiters, line_break: str = "\n") -> str:
+    """What ends each written segment: the terminator, then ``line_break`` unless the terminator is one."""
+    return d.segment + (line_break if d.segment not in "\r\n" else "")
+
+
 def format_raw(elements: Sequence[str], delimiters: Delimiters) -> str:
     """A segment as read (composites and repetitions already joined), without terminator."""
     forbidden = _forbidden_set(delimiters.element + delimiters.segment)
@@ -128,7 +133,7 @@ def format_raw(elements: Sequence[str], delimiters: Delimiters) -> str:
 
 def write_segments(segments: Iterable[Segment], delimiters: Delimiters, *, line_break: str = "\n") -> bytes:
     """Segments as read, written again with ``delimiters`` (raw: composites are not re-delimited)."""
-    end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
+    end = segment_end(delimiters, line_break)
     return "".join(format_raw(s.elements, delimiters) + end for s in segments).encode("utf-8", "surrogateescape")
 
 
@@ -214,7 +219,7 @@ class InterchangeWriter:
         self._format = segment_formatter(delimiters)
         self.now = now
         self.control = control
-        self.end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
+        self.end = segment_end(delimiters, line_break)
         self.interchange_number = control.next("interchange")
         if not 0 < self.interchange_number <= 999_999_999:
             raise EnvelopeError(f"interchange control number {self.interchange_number} does not fit ISA13")

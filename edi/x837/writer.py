@@ -45,6 +45,7 @@ from edi.x12.writer import (
     Party,
     Value,
     forbidden_characters,
+    segment_end,
     segment_formatter,
 )
 from edi.x837.formats import (
@@ -131,7 +132,7 @@ def format_claim(claim: Claim, kind: ClaimKind, *, delimiters: Delimiters = DEFA
     if has_errors(problems):
         return None, problems + delimiter_problems(written, "Claim", forbidden_characters(delimiters), pcn)
     fmt = segment_formatter(delimiters)
-    end = delimiters.segment + (line_break if delimiters.segment not in "\r\n" else "")
+    end = segment_end(delimiters, line_break)
     try:
         billing = _BILLING_TEXT.get((written.billing_provider, fmt, end))
         if billing is None:
