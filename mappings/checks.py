@@ -82,6 +82,7 @@ from operator import attrgetter
 from typing import Any
 
 from edi.problems import ERROR, WARNING, Problem, Severity, has_errors
+from edi.x837.formats import MAX_LINES
 from mappings.codesets import (
     FREQUENCIES,
     PATIENT_RELATIONSHIPS,
@@ -108,7 +109,6 @@ from mappings.encounter import Encounter, EncounterProvider, missing_fields
 
 MAX_CLAIM_ID = 20
 MAX_DIAGNOSES = {"professional": 12, "institutional": 25}
-MAX_LINES = {"professional": 50, "institutional": 999}
 MAX_POINTERS = 4
 MAX_MODIFIERS = 4
 MAX_INSTITUTIONAL_CODES = 24  # two HI segments of 12

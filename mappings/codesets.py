@@ -26,6 +26,10 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
+from edi.x837.formats import FILING_INDICATORS as FILING_INDICATORS  # re-exported: the 837 writer's lists
+from edi.x837.formats import PATIENT_RELATIONSHIPS as PATIENT_RELATIONSHIPS
+from edi.x837.formats import RESPONSIBILITY as RESPONSIBILITY
+
 # -- ICD-10-CM ------------------------------------------------------------------------------------------------
 
 _ICD10CM_SHAPE = re.compile(r"[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?")
@@ -245,44 +249,9 @@ PLACE_OF_SERVICE: dict[str, str] = {
 
 # -- small X12 code lists -------------------------------------------------------------------------------------
 
-# SBR09 claim filing indicator (837).
-FILING_INDICATORS: dict[str, str] = {
-    "11": "Other non-federal programs",
-    "12": "Preferred provider organization (PPO)",
-    "13": "Point of service (POS)",
-    "14": "Exclusive provider organization (EPO)",
-    "15": "Indemnity insurance",
-    "16": "Health maintenance organization (HMO) Medicare risk",
-    "17": "Dental maintenance organization",
-    "AM": "Automobile medical",
-    "BL": "Blue Cross/Blue Shield",
-    "CH": "CHAMPUS (TRICARE)",
-    "CI": "Commercial insurance",
-    "DS": "Disability",
-    "FI": "Federal Employees Program",
-    "HM": "Health maintenance organization",
-    "LM": "Liability medical",
-    "MA": "Medicare Part A",
-    "MB": "Medicare Part B",
-    "MC": "Medicaid",
-    "OF": "Other federal program",
-    "TV": "Title V",
-    "VA": "Veterans Affairs plan",
-    "WC": "Workers' compensation health claim",
-    "ZZ": "Mutually defined",
-}
+# SBR09 filing indicators, PAT01 relationships and SBR01 responsibilities are the 837 writer's lists
+# (edi.x837.formats), imported above.
 
-# PAT01 individual relationship code (837 loop 2000C): the patient's relationship to the subscriber.
-PATIENT_RELATIONSHIPS: dict[str, str] = {
-    "01": "Spouse",
-    "19": "Child",
-    "20": "Employee",
-    "21": "Unknown",
-    "39": "Organ donor",
-    "40": "Cadaver donor",
-    "53": "Life partner",
-    "G8": "Other relationship",
-}
 
 # ISA05 / ISA07 interchange id qualifiers.
 ISA_QUALIFIERS: dict[str, str] = {
@@ -297,8 +266,6 @@ ISA_QUALIFIERS: dict[str, str] = {
     "ZZ": "Mutually defined",
 }
 
-# SBR01 payer responsibility sequence.
-RESPONSIBILITY = frozenset("PSTABCDEFGHU")
 
 # N402 states: the 50 states, DC, territories and armed forces codes (USPS).
 US_STATES = frozenset({

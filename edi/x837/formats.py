@@ -66,6 +66,54 @@ def quantity_problem(value: Decimal) -> str | None:
     return None
 
 
+# -- code lists the 837 writer checks (X12 5010 values, as encoded in the pyx12 4.0.0 maps) ---------------------
+
+# SBR09 claim filing indicator (837).
+FILING_INDICATORS: dict[str, str] = {
+    "11": "Other non-federal programs",
+    "12": "Preferred provider organization (PPO)",
+    "13": "Point of service (POS)",
+    "14": "Exclusive provider organization (EPO)",
+    "15": "Indemnity insurance",
+    "16": "Health maintenance organization (HMO) Medicare risk",
+    "17": "Dental maintenance organization",
+    "AM": "Automobile medical",
+    "BL": "Blue Cross/Blue Shield",
+    "CH": "CHAMPUS (TRICARE)",
+    "CI": "Commercial insurance",
+    "DS": "Disability",
+    "FI": "Federal Employees Program",
+    "HM": "Health maintenance organization",
+    "LM": "Liability medical",
+    "MA": "Medicare Part A",
+    "MB": "Medicare Part B",
+    "MC": "Medicaid",
+    "OF": "Other federal program",
+    "TV": "Title V",
+    "VA": "Veterans Affairs plan",
+    "WC": "Workers' compensation health claim",
+    "ZZ": "Mutually defined",
+}
+
+# PAT01 individual relationship code (837 loop 2000C): the patient's relationship to the subscriber.
+PATIENT_RELATIONSHIPS: dict[str, str] = {
+    "01": "Spouse",
+    "19": "Child",
+    "20": "Employee",
+    "21": "Unknown",
+    "39": "Organ donor",
+    "40": "Cadaver donor",
+    "53": "Life partner",
+    "G8": "Other relationship",
+}
+
+# SBR01 payer responsibility sequence.
+RESPONSIBILITY = frozenset("PSTABCDEFGHU")
+
+#: Service lines a claim carries at most (837P 2400 repeats 50 times, 837I 999).
+MAX_LINES: dict[ClaimKind, int] = {"professional": 50, "institutional": 999}
+
+
 def line_control_number(pcn: str, n: int, taken: set[str]) -> str:
     """The REF*6R of line ``n`` of claim ``pcn`` when none was given: ``<CLM01>-<n>``, or ``<CLM01>-<n>-<k>``
     when a line control number given on another line of the claim (in ``taken``, which this adds to) already

@@ -50,8 +50,12 @@ from edi.problems import ERROR, Problem, Where
 from edi.x837.formats import (
     CLAIM_PROVIDERS,
     COMPOSITE_PER_HI,
+    FILING_INDICATORS,
     HI_GROUPS,
     LINE_RENDERING,
+    MAX_LINES,
+    PATIENT_RELATIONSHIPS,
+    RESPONSIBILITY,
     ProviderLoop,
     line_control_number,
     money_problem,
@@ -69,17 +73,12 @@ _NOT_CARRIED: dict[ClaimKind, tuple[str, ...]] = {
     "institutional": ("place_of_service", "onset_date", "accident_cause", "provider_signature"),
 }
 
-_MAX_LINES: dict[ClaimKind, int] = {"professional": 50, "institutional": 999}
 _PROCEDURE_QUALIFIERS: dict[ClaimKind, frozenset[str]] = {
     "professional": frozenset({"ER", "HC", "IV", "WK"}),
     "institutional": frozenset({"ER", "HC", "HP", "IV", "WK"}),
 }
 _UNIT_BASES: dict[ClaimKind, frozenset[str]] = {"professional": frozenset({"UN", "MJ"}),
                                                 "institutional": frozenset({"UN", "DA"})}
-_FILING_INDICATORS = frozenset({"11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI", "HM",
-                                "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ"})
-_RESPONSIBILITIES = frozenset("ABCDEFGHPSTU")
-_RELATIONSHIPS = frozenset({"01", "19", "20", "21", "39", "40", "53", "G8"})
 _ACCIDENT_CAUSES = frozenset({"AA", "EM", "OA"})
 _ZIP9 = re.compile(r"\d{9}\Z")
 _HHMM = re.compile(r"([01]\d|2[0-3])[0-5]\d\Z")
@@ -337,17 +336,17 @@ def _payer(p: Payer, kind: ClaimKind, f: _Findings) -> Payer:
         f.missing("the payer's name", loop="2010BB", element="NM103")
     if len(p.payer_id) < 2:
         f.missing("the payer id (2 characters or more)", loop="2010BB", element="NM109")
-    if p.filing_indicator not in _FILING_INDICATORS:
+    if p.filing_indicator not in FILING_INDICATORS:
         f.error("code", "the claim filing indicator (SBR09) is not one the 837 allows", loop="2000B",
                 element="SBR09")
-    if p.responsibility not in _RESPONSIBILITIES:
+    if p.responsibility not in RESPONSIBILITY:
         f.error("code", "the payer responsibility (SBR01) must be P, S, T, A-H or U", loop="2000B",
                 element="SBR01")
     return fast_replace(p, address=_address(p.address) if p.address else None)
 
 
 def _patient(p: Patient, f: _Findings) -> Patient:
-    if p.relationship not in _RELATIONSHIPS:
+    if p.relationship not in PATIENT_RELATIONSHIPS:
         f.error("code", "the patient's relationship (PAT01) must be 01, 19, 20, 21, 39, 40, 53 or G8; a patient "
                 "who is the subscriber is written without Claim.patient", loop="2000C", element="PAT01")
     if not p.last_name:
@@ -447,8 +446,8 @@ def _lines(c: Claim, kind: ClaimKind, rendering: Provider | None, diagnosis_coun
     if not c.lines:
         f.missing("at least one service line", loop="2400")
         return ()
-    if len(c.lines) > _MAX_LINES[kind]:
-        f.error("lines", f"{len(c.lines)} service lines: an {kind} claim carries at most {_MAX_LINES[kind]}",
+    if len(c.lines) > MAX_LINES[kind]:
+        f.error("lines", f"{len(c.lines)} service lines: an {kind} claim carries at most {MAX_LINES[kind]}",
                 loop="2400")
     given = [ln.line_control_number for ln in c.lines if ln.line_control_number]
     if len(set(given)) != len(given):
