@@ -31,6 +31,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import vmhwm_mb  # noqa: E402
+
 PROCEDURES = ["99211", "99212", "99213", "99214", "36415", "80053", "85025", "93000", "97110", "90834"]
 DIAGNOSES = ["E11.9", "I10", "J06.9", "M54.50", "R07.89", "K21.9", "F32.9", "E78.5", "N39.0"]
 PAYERS = ["acme", "blueplan", "medicare_b"]
@@ -75,8 +77,7 @@ def run(encounters: str, workdir: str, jobs: int = 1) -> dict:
                          now=datetime(2026, 1, 1, 12, 0), jobs=jobs)
     secs = time.perf_counter() - t
     ledger.close()
-    status = Path("/proc/self/status").read_text().splitlines()
-    rss = int(next(ln for ln in status if ln.startswith("VmHWM")).split()[1]) / 1024
+    rss = vmhwm_mb()
     import resource
 
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest finished worker

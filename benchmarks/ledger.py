@@ -30,6 +30,8 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import vmhwm_mb  # noqa: E402
+
 
 def stage_run(url: str, f837: str, f835: str) -> dict:
     """Runs in a fresh process: the three stages, timed, and the peak RSS."""
@@ -52,8 +54,7 @@ def stage_run(url: str, f837: str, f835: str) -> dict:
     verdict = "ok" if not problems else f"{len(problems)} violations"
     out["check"] = (time.perf_counter() - t, len(ledger.claims()), verdict)
     ledger.close()
-    status = Path("/proc/self/status").read_text().splitlines()
-    out["rss_mb"] = int(next(ln for ln in status if ln.startswith("VmHWM")).split()[1]) / 1024
+    out["rss_mb"] = vmhwm_mb()
     return out
 
 

@@ -35,6 +35,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import best_of, peak_rss_mb, repeated  # noqa: E402
 from benchmarks.synth import write_835  # noqa: E402
 from edi.model import ClaimPayment  # noqa: E402
 from edi.x835.reader import read_remittances  # noqa: E402
@@ -81,24 +82,6 @@ def edi_reader(path: Path) -> int:
     return n
 
 
-def timed(fn, path: Path, runs: int) -> tuple[float, int]:
-    best, n = float("inf"), 0
-    for _ in range(runs):
-        t = time.perf_counter()
-        n = fn(path)
-        best = min(best, time.perf_counter() - t)
-    return best, n
-
-
-def peak_rss_mb(path: Path) -> float:
-    code = ("import sys; sys.path.insert(0, sys.argv[2]); from benchmarks.remit import edi_reader; "
-            "from pathlib import Path; edi_reader(Path(sys.argv[1])); "
-            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
-    out = subprocess.run([sys.executable, "-c", code, str(path), str(ROOT)], check=True, capture_output=True,
-                         text=True).stdout
-    return int(out.strip().splitlines()[-1]) / 1024
-
-
 def run_peer(python: Path, code: str, path: Path, timeout: int) -> str:
     t = time.perf_counter()
     try:
@@ -130,9 +113,9 @@ def main() -> None:
         size = path.stat().st_size / 1e6
         f_time = e_time = float("inf")
         for _ in range(a.runs):  # interleaved, so both see the same machine
-            t, f_n = timed(floor, path, 1)
+            t, f_n = best_of(floor, path, 1)
             f_time = min(f_time, t)
-            t, e_n = timed(edi_reader, path, 1)
+            t, e_n = best_of(edi_reader, path, 1)
             e_time = min(e_time, t)
         print(f"file: {size:.1f} MB, {totals['clps']:,} claim payments in {totals['transactions']} transaction "
               f"sets, best of {a.runs} runs")
@@ -148,13 +131,9 @@ def main() -> None:
                 print(f"{name:34}not installed ({python} absent; see ../shared/docs/peers/mkvenvs.sh)")
         if a.rss_mb:
             big = Path(tmp) / "big.835"
-            data = path.read_bytes()
-            written = 0
-            with open(big, "wb") as fp:
-                while written < a.rss_mb * 1e6:
-                    fp.write(data)
-                    written += len(data)
-            print(f"peak RSS reading {written / 1e6:.0f} MB: {peak_rss_mb(big):.0f} MB (target under 100 MB)")
+            written = repeated(path, big, a.rss_mb)
+            rss = peak_rss_mb("remit", "edi_reader", big)
+            print(f"peak RSS reading {written / 1e6:.0f} MB: {rss:.0f} MB (target under 100 MB)")
 
 
 if __name__ == "__main__":

@@ -24,15 +24,13 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
 import argparse  # noqa: E402
-import gc  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import best_of, peak_rss_mb, repeated  # noqa: E402
 from benchmarks.synth import write_835  # noqa: E402
 from edi.x12.tokenizer import Tokenizer  # noqa: E402
 
@@ -48,52 +46,24 @@ def floor(path: Path) -> int:
     return n
 
 
-def ours(path: Path) -> int:
+def ours(path: Path, method: str = "segments") -> int:
+    """edi's tokenizer streaming ``path`` in 1 MiB chunks: ``segments()`` (a ``Segment`` per segment) or, with
+    ``method="elements"``, the element-list path the 835 and 837 readers use (``Tokenizer.elements``: the same
+    splitting and checks, segment numbers by count, no object per segment)."""
     tok = Tokenizer(file=str(path))
+    run = getattr(tok, method)
     n = 0
     with open(path, "rb") as fp:
         while chunk := fp.read(CHUNK):
-            for _ in tok.segments(chunk):
+            for _ in run(chunk):
                 n += 1
-    for _ in tok.segments(b""):
+    for _ in run(b""):
         n += 1
     return n
 
 
 def ours_elements(path: Path) -> int:
-    """The element-list path the 835 and 837 readers use (``Tokenizer.elements``): the same splitting and
-    checks, segment numbers by count, no ``Segment`` object per segment."""
-    tok = Tokenizer(file=str(path))
-    n = 0
-    with open(path, "rb") as fp:
-        while chunk := fp.read(CHUNK):
-            for _ in tok.elements(chunk):
-                n += 1
-    for _ in tok.elements(b""):
-        n += 1
-    return n
-
-
-def best_of(fn, path: Path, runs: int) -> tuple[float, int]:
-    best = float("inf")
-    count = 0
-    for _ in range(runs):
-        gc.collect()
-        t = time.perf_counter()
-        count = fn(path)
-        best = min(best, time.perf_counter() - t)
-    return best, count
-
-
-def peak_rss_mb(path: Path) -> float:
-    """Peak resident memory of a fresh process tokenizing ``path`` (VmHWM: the process's own high-water
-    mark, which unlike ru_maxrss does not count the memory of the parent it was forked from)."""
-    code = ("import sys; sys.path.insert(0, sys.argv[2]); from benchmarks.tokenize import ours; "
-            "from pathlib import Path; ours(Path(sys.argv[1])); "
-            "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])")
-    out = subprocess.run([sys.executable, "-c", code, str(path), str(ROOT)], check=True, capture_output=True,
-                         text=True).stdout
-    return int(out.strip().splitlines()[-1]) / 1024
+    return ours(path, "elements")
 
 
 def main() -> None:
@@ -125,14 +95,9 @@ def main() -> None:
               "(target at least 50%)")
         if a.rss_mb:
             big = Path(tmp) / "big.835"
-            data = path.read_bytes()
-            with open(big, "wb") as fp:
-                written = 0
-                while written < a.rss_mb * 1e6:
-                    fp.write(data)
-                    written += len(data)
+            written = repeated(path, big, a.rss_mb)
             os.sync()
-            rss = peak_rss_mb(big)
+            rss = peak_rss_mb("tokenize", "ours", big)
             print(f"peak RSS tokenizing {written / 1e6:.0f} MB: {rss:.0f} MB (target under 80 MB)")
 
 
