@@ -133,10 +133,11 @@ class Exporter:
             if isinstance(item, ClaimPayment):
                 if want_claims:
                     self._put("claims", claim_row(item, path))
-                if want_lines or want_adj:
-                    for row in line_rows(item, path) if want_lines else ():
+                if want_lines:
+                    for row in line_rows(item, path):
                         self._put("lines", row)
-                    for row in adjustment_rows(item, path) if want_adj else ():
+                if want_adj:
+                    for row in adjustment_rows(item, path):
                         self._put("adjustments", row)
             elif isinstance(item, RemittanceEnd) and want_adj:
                 for row in provider_rows(item, path):
@@ -153,7 +154,7 @@ def claim_row(c: ClaimPayment, path: str) -> dict:
     payer, payee = (r.payer, r.payee) if r else (None, None)
     p = c.patient
     claim_adj = sum((a.amount for a in c.adjustments), Decimal(0))
-    line_adj = sum((a.amount for ln in c.lines for a in ln.adjustments), Decimal(0))
+    line_adj = sum((ln.adjustment_total for ln in c.lines), Decimal(0))
     return {
         "file": path, **_payment(c), "payment_date": _s(r.payment_date if r else None),
         "payer_name": payer.name if payer else None, "payer_id": (payer.reference("2U") or payer.id) if payer else None,
