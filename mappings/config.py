@@ -33,7 +33,8 @@
     # assignment = "A"                CLM07: A, B or C
     # benefits_assigned = true        CLM08
     # release_of_information = "Y"    CLM09: Y or I
-    # line_control_numbers = true     REF*6R on every line: the encounter's line_id, else "<id>-<line number>"
+    # line_control_numbers = true     mapped claims carry REF*6R numbers: the line_id, else "<id>-<line number>"
+    #                                 (the 837 writer sends a REF*6R on every line either way: 835 lines match by it)
 
 A missing, mistyped or unknown key raises ``ConfigError`` naming the file and the key, with every problem of
 the file in one message (one per line). This is the one place mappings raises: a configuration is read once,
@@ -369,7 +370,8 @@ provider_signature = true          # CLM06: signature on file
 assignment = "A"                   # CLM07: A assigned, B lab services only, C not assigned
 benefits_assigned = true           # CLM08
 release_of_information = "Y"       # CLM09: Y signed statement, I informed consent
-line_control_numbers = true        # REF*6R on every line (line_id, else "<encounter id>-<line number>")
+line_control_numbers = true        # mapped claims carry REF*6R (line_id, else "<encounter id>-<line number>");
+                                   # the 837 writer generates one for every line anyway
 '''
 
 
