@@ -40,6 +40,7 @@ from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
 from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult
 from edi.ledger.schema import claims, control_numbers, files, postings
+from edi.ledger.writes import BackgroundWrites, Writes
 from edi.problems import ERROR, Problem, Where
 
 __all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure"]
@@ -225,10 +226,17 @@ class Ledger:
 
         def work(conn: Connection, file_id: int) -> FileResult:
             reader = read_remittances(path)
+            # on PostgreSQL the bulk rows are sent by a thread while this one reads and builds the next batch
+            writes = BackgroundWrites(conn) if conn.dialect.name == "postgresql" else Writes(conn)
             poster = RemittancePoster(conn, file_id=file_id, file_name=path, now=self.clock(),
-                                      fail_after=fail_after)
-            for item in reader:
-                poster.add(item)
+                                      fail_after=fail_after, writes=writes)
+            ok = False
+            try:
+                for item in reader:
+                    poster.add(item)
+                ok = True
+            finally:
+                writes.close(ok)  # the connection is this thread's again (and the writes done, when ok)
             blocking = [p for p in reader.problems if p.is_error and p.code not in NON_BLOCKING]
             if blocking:
                 raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was posted", reader.problems)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from operator import itemgetter
 
 from sqlalchemy import text
@@ -53,12 +54,16 @@ class Entry:
 
 
 class Journal:
-    """Entries waiting to be written. ``flush`` writes them all, entries then postings."""
+    """Entries waiting to be written. ``flush`` writes them all, entries then postings: through ``writes``
+    when given (an ``edi.ledger.writes.Writes``, which may send them from a thread of its own), else at once
+    on ``conn``."""
 
-    def __init__(self, conn: Connection, now: datetime) -> None:
+    def __init__(self, conn: Connection, now: datetime, writes=None) -> None:
         self.conn = conn
         self.now = now
         self.pending: list[Entry] = []
+        self._ids = writes.ids if writes is not None else partial(allocate_ids, conn)
+        self._copy = writes.copy if writes is not None else partial(copy_rows, conn)
 
     def add(self, entry: Entry) -> Entry:
         if entry.total() != ZERO:
@@ -72,13 +77,12 @@ class Journal:
         pending = self.pending
         if not pending:
             return []
-        conn = self.conn
-        ids = allocate_ids(conn, journal_entries, len(pending))
-        now = stored(conn, journal_entries.c.created_at, self.now)
-        copy_rows(conn, journal_entries, ENTRY_COLUMNS, [
+        ids = self._ids(journal_entries, len(pending))
+        now = stored(self.conn, journal_entries.c.created_at, self.now)
+        self._copy(journal_entries, ENTRY_COLUMNS, [
             (i, e.kind, e.claim_id, e.remittance_id, e.claim_payment_id, e.file_id, e.reverses_id, e.memo, now)
             for i, e in zip(ids, pending, strict=True)])
-        copy_rows(conn, postings, POSTING_COLUMNS + ("entry_id",), [
+        self._copy(postings, POSTING_COLUMNS + ("entry_id",), [
             (account, cents(amount), claim_id, line_id, group, reason, entry_id)
             for entry_id, e in zip(ids, pending, strict=True)
             for account, amount, claim_id, line_id, group, reason in e.postings])

@@ -31,7 +31,7 @@ from sqlalchemy import BigInteger, func, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from edi.ledger.db import driver
-from edi.ledger.journal import Entry, Journal, allocate_ids, bulk_insert, copy_rows, insert_returning_ids
+from edi.ledger.journal import Entry, Journal, bulk_insert, insert_returning_ids
 from edi.ledger.schema import (
     GROUP_ACCOUNT,
     adjustments,
@@ -45,6 +45,7 @@ from edi.ledger.schema import (
     remittances,
     suspense_items,
 )
+from edi.ledger.writes import Writes
 from edi.model import ClaimPayment, Remittance, RemittanceEnd, ServicePayment
 from edi.problems import ERROR, WARNING, Problem, Where
 
@@ -100,13 +101,16 @@ class RemittancePoster:
     """Posts one file's remittance items (fed in reader order) inside the caller's transaction."""
 
     def __init__(self, conn: Connection, *, file_id: int, file_name: str, now: datetime,
-                 fail_after: int | None = None) -> None:
+                 fail_after: int | None = None, writes: Writes | None = None) -> None:
         self.conn = conn
+        #: where the bulk rows go (see edi.ledger.writes); every other use of the connection goes through
+        #: ``self.db``, which waits for the writes queued before
+        self.writes = writes if writes is not None else Writes(conn)
         self.file_id = file_id
         self.file_name = file_name
         self.now = now
         self.fail_after = fail_after
-        self.journal = Journal(conn, now)
+        self.journal = Journal(conn, now, self.writes)
         self.result = PostResult()
         self.remittance_id: int | None = None
         self.remittance: Remittance | None = None
@@ -114,6 +118,22 @@ class RemittancePoster:
         self.cash = ZERO  # undeposited ERA cash posted for the current remittance
         self.suspense_rows: list[dict] = []
         self.statuses: dict[int, str] = {}  # claim id -> new status, written with the run
+        # what this import has written, for the reads made on the connection for committed data (see reads):
+        # the reversal key of each claim payment, and the claim of each payer claim number
+        self.keys: set[str] = set()
+        self.icn_claims: dict[str, int] = {}
+
+    @property
+    def db(self) -> Connection:
+        """The connection, once the writes queued before are done (see edi.ledger.writes)."""
+        return self.writes.connection()
+
+    @property
+    def reads(self) -> Connection:
+        """A connection for reads that need only committed data, none of this import's writes: the claims and
+        lines matched against (an import never adds a claim or a line, nor makes one replaced or voided); with
+        ``BackgroundWrites``, a second connection that need not wait for the writes."""
+        return self.writes.reader()
 
     # -- stream ---------------------------------------------------------------------------------------------
 
@@ -136,7 +156,7 @@ class RemittancePoster:
     def _start(self, rem: Remittance) -> None:
         key = payer_key(rem)
         trace = rem.trace_number or f"(no trace) {self.file_name}:{rem.control_number}"
-        existing = self.conn.execute(
+        existing = self.db.execute(
             select(remittances.c.id).where(remittances.c.payer_key == key, remittances.c.trace_number == trace)
         ).scalar()
         if existing is not None:
@@ -144,7 +164,7 @@ class RemittancePoster:
                                    "nothing from this file was posted")
         amount = rem.amount if rem.credit_debit != "D" else -rem.amount
         self.remittance = rem
-        self.remittance_id = insert_returning_ids(self.conn, remittances, [{
+        self.remittance_id = insert_returning_ids(self.db, remittances, [{
             "file_id": self.file_id, "payer_key": key, "payer_name": rem.payer.name if rem.payer else None,
             "trace_number": trace, "amount": amount, "handling": rem.handling, "method": rem.method,
             "payment_date": rem.payment_date, "control_number": rem.control_number,
@@ -189,9 +209,10 @@ class RemittancePoster:
                   lines: dict[int, list[tuple]]) -> None:
         if not run:
             return
-        ids = allocate_ids(self.conn, claim_payments, len(run))
+        ids = self.writes.ids(claim_payments, len(run))
         rows = []
         rid = self.remittance_id
+        keys, icn_claims = self.keys, self.icn_claims
         for cp_id, (cp, claim, original) in zip(ids, run, strict=True):
             denied = reverses = None
             if original is not None:
@@ -199,10 +220,13 @@ class RemittancePoster:
             elif claim is not None and cp.status in DENIAL_STATUSES and not cp.is_reversal:
                 denied = cents(sum((a.amount for a in cp.all_adjustments()), ZERO))
             pr = cp.patient_responsibility
+            keys.add(_reversal_key(cp))
+            if claim is not None and cp.payer_claim_number:
+                icn_claims[cp.payer_claim_number] = claim
             rows.append((cp_id, rid, claim, cp.patient_control_number, cp.status, cents(cp.charge), cents(cp.paid),
                          None if pr is None else cents(pr), cp.payer_claim_number, denied, reverses,
                          cp.source.segment if cp.source else None))
-        copy_rows(self.conn, claim_payments, CLAIM_PAYMENT_COLUMNS, rows)
+        self.writes.copy(claim_payments, CLAIM_PAYMENT_COLUMNS, rows)
         adjustment_rows: list[tuple] = []
         for cp_id, (cp, claim, original) in zip(ids, run, strict=True):
             if original is not None:
@@ -221,18 +245,16 @@ class RemittancePoster:
                 self.statuses[claim] = "reversed"
             else:
                 self._post(cp, cp_id, claim, lines.get(claim, ()), adjustment_rows)
-        copy_rows(self.conn, adjustments, ADJUSTMENT_COLUMNS, adjustment_rows)
+        self.writes.copy(adjustments, ADJUSTMENT_COLUMNS, adjustment_rows)
         self._flush_pending()
 
     def _flush_pending(self) -> None:
         self.journal.flush()
-        bulk_insert(self.conn, suspense_items, self.suspense_rows)
-        self.suspense_rows = []
+        if self.suspense_rows:
+            bulk_insert(self.db, suspense_items, self.suspense_rows)
+            self.suspense_rows = []
         if self.statuses and self.conn.dialect.name == "postgresql":  # one statement, arrays bound on the driver
-            statement = ("UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
-                         "WHERE claims.id = v.id")
-            with driver(self.conn, statement) as raw:
-                raw.execute(statement, (list(self.statuses), list(self.statuses.values())))
+            self.writes.call(_set_statuses, list(self.statuses), list(self.statuses.values()))
             self.statuses = {}
             return
         by_status: dict[str, list[int]] = {}
@@ -240,7 +262,7 @@ class RemittancePoster:
             by_status.setdefault(status, []).append(claim_id)
         for status, ids in by_status.items():  # one UPDATE per status, not one per claim
             for k in range(0, len(ids), 900):
-                self.conn.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900])).values(status=status))
+                self.db.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900])).values(status=status))
         self.statuses = {}
 
     def _originals(self, reversals: list[ClaimPayment]) -> dict[str, dict]:
@@ -248,6 +270,8 @@ class RemittancePoster:
         not reversed yet, with its journal entry's postings and its claim's status."""
         if not reversals:
             return {}
+        # a payment this import wrote is read on its own connection (after the writes); else committed data will do
+        conn = self.db if any(_reversal_key(cp) in self.keys for cp in reversals) else self.reads
         icns = {cp.payer_claim_number for cp in reversals if cp.payer_claim_number}
         pcns = {cp.patient_control_number for cp in reversals if not cp.payer_claim_number}
         already = select(claim_payments.c.reverses_id).where(claim_payments.c.reverses_id.is_not(None))
@@ -264,12 +288,12 @@ class RemittancePoster:
                       & claim_payments.c.payer_claim_number.is_(None)) if pcns else None):
             if cond is None:
                 continue
-            for r in self.conn.execute(q.where(cond)).mappings():
+            for r in conn.execute(q.where(cond)).mappings():
                 key = r["payer_claim_number"] or f"pcn:{r['patient_control_number']}"
                 out[key] = dict(r) | {"postings": []}  # the newest one wins
         entries = {o["entry_id"]: o for o in out.values() if o["entry_id"] is not None}
         if entries:
-            for p in self.conn.execute(select(postings).where(postings.c.entry_id.in_(entries))
+            for p in conn.execute(select(postings).where(postings.c.entry_id.in_(entries))
                                        .order_by(postings.c.id)).mappings():
                 entries[p["entry_id"]]["postings"].append(dict(p))
         return out
@@ -309,7 +333,7 @@ class RemittancePoster:
                "l.charge, l.service_date, l.line_control_number FROM claims c "
                "LEFT JOIN claim_lines l ON l.claim_id = c.id WHERE c.patient_control_number {} "
                "AND c.status NOT IN ('replaced', 'voided') ORDER BY c.id, l.id")
-        with driver(self.conn, sql) as raw:
+        with driver(self.reads, sql) as raw:
             if self.conn.dialect.name == "postgresql":
                 rows = raw.execute(sql.format("= ANY(%s)"), (pcns,)).fetchall()
             else:
@@ -327,7 +351,7 @@ class RemittancePoster:
                 claim_lines_.append(row[2:])
         short = [p for p in pcns if p not in found and len(p) == 20]
         if short:
-            for claim_id, pcn in self.conn.execute(
+            for claim_id, pcn in self.reads.execute(
                     select(claims.c.id, claims.c.patient_control_number)
                     .where(func.substr(claims.c.patient_control_number, 1, 20).in_(short),
                            claims.c.status.notin_(("replaced", "voided"))).order_by(claims.c.id)):
@@ -335,14 +359,18 @@ class RemittancePoster:
         icns = {cp.payer_claim_number for cp in batch
                 if cp.payer_claim_number and cp.patient_control_number not in found}
         if icns:
-            for claim_id, icn in self.conn.execute(
+            for claim_id, icn in self.reads.execute(
                     select(claims.c.id, claim_payments.c.payer_claim_number)
                     .join(claim_payments, claim_payments.c.claim_id == claims.c.id)
                     .where(claim_payments.c.payer_claim_number.in_(icns)).order_by(claim_payments.c.id)):
                 found[("icn", icn)] = claim_id
+            for icn in icns:  # this import's own payments: newer than the committed ones
+                claim_id = self.icn_claims.get(icn)
+                if claim_id is not None:
+                    found[("icn", icn)] = claim_id
         missing = {v for k, v in found.items() if isinstance(k, tuple)} - lines.keys()
         if missing:
-            for ln in self.conn.execute(
+            for ln in self.reads.execute(
                     select(claim_lines.c.id, claim_lines.c.claim_id, claim_lines.c.procedure, claim_lines.c.modifiers,
                            claim_lines.c.revenue_code, type_coerce(claim_lines.c.charge, BigInteger),
                            claim_lines.c.service_date, claim_lines.c.line_control_number)
@@ -479,7 +507,7 @@ class RemittancePoster:
             self.cash -= a.amount
             self.result.provider_adjustments += a.amount
         if rows:
-            bulk_insert(self.conn, provider_adjustments, rows)
+            bulk_insert(self.db, provider_adjustments, rows)
         rem = end.remittance
         amount = rem.amount if rem.credit_debit != "D" else -rem.amount
         difference = amount - self.cash
@@ -508,12 +536,20 @@ class RemittancePoster:
             return {}
         keys = {r: r.rsplit(":", 1)[-1] for r in refs}
         wanted = set(keys.values())
-        by_pcn = dict(self.conn.execute(select(claims.c.patient_control_number, claims.c.id)
+        by_pcn = dict(self.db.execute(select(claims.c.patient_control_number, claims.c.id)
                                         .where(claims.c.patient_control_number.in_(wanted))).all())
-        by_icn = dict(self.conn.execute(select(claim_payments.c.payer_claim_number, claim_payments.c.claim_id)
+        by_icn = dict(self.db.execute(select(claim_payments.c.payer_claim_number, claim_payments.c.claim_id)
                                         .where(claim_payments.c.payer_claim_number.in_(wanted),
                                                claim_payments.c.claim_id.is_not(None))).all())
         return {r: by_pcn.get(k) or by_icn.get(k) for r, k in keys.items() if (by_pcn.get(k) or by_icn.get(k))}
+
+
+def _set_statuses(conn: Connection, ids: list[int], statuses: list[str]) -> None:
+    """Set claims' statuses on PostgreSQL in one statement (arrays bound on the driver)."""
+    statement = ("UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
+                 "WHERE claims.id = v.id")
+    with driver(conn, statement) as raw:
+        raw.execute(statement, (ids, statuses))
 
 
 def _day(value) -> date | None:

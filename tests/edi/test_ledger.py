@@ -226,6 +226,60 @@ def test_reversal_then_correction_and_reversal_alone(tmp_path, db):
     assert_check(db)
 
 
+def test_a_file_that_reverses_and_refers_back_to_its_own_earlier_payments(tmp_path, db, monkeypatch):
+    """One file, posted in batches of two claim payments: a payment, then (in later batches) its reversal and
+    correction, a reversal of a payment in the very same batch, and a claim payment known only by a payer
+    claim number this file paid earlier. On PostgreSQL the batches are written by a thread while the next is
+    read, and the claims are matched on a second connection: what refers back to this file's own payments
+    must still find them (the numbers equal SQLite's)."""
+    import edi.ledger.post as post
+
+    monkeypatch.setattr(post, "BATCH", 2)
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim(f"PCS{i}", ("99213", "100")) for i in range(1, 5)]),
+        db=db)
+    remit = write_835(tmp_path, "r.835", """
+    CLP*PCS1*1*100*80**12*ICNS1*11*1~
+    CAS*CO*45*20~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS2*1*100*70**12*ICNS2*11*1~
+    CAS*CO*45*30~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS3*1*100*60**12*ICNS3*11*1~
+    CAS*CO*45*40~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS1*22*-100*-80**12*ICNS1*11*1~
+    CAS*CO*45*-20~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS1*1*100*90**12*ICNS1B*11*1~
+    CAS*CO*45*10~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS3*22*-100*-60**12*ICNS3*11*1~
+    CAS*CO*45*-40~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS4*1*100*100**12*ICNS4*11*1~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS4*22*-100*-100**12*ICNS4*11*1~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCS9X*2*0*5**12*ICNS2*11*1~
+    CAS*OA*23*-5~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    """, "165", "EFTS")
+    result = cli("remit", "import", remit, db=db)
+    assert result.exit_code == 0, result.output
+    assert "ledger.reversal.original_unknown" not in result.stderr  # every reversal found its payment
+    c = claims_json(db)
+    got = {pcn: (c[pcn]["status"], c[pcn]["paid"], c[pcn]["insurance_balance"]) for pcn in c}
+    assert got == {
+        "PCS1": ("paid", "90.00", "0.00"),  # paid, reversed in a later batch, corrected
+        "PCS2": ("paid", "75.00", "0.00"),  # paid 70, then 5 more on a payment known only by ICNS2
+        "PCS3": ("reversed", "0.00", "100.00"),  # paid, reversed in a later batch
+        "PCS4": ("reversed", "0.00", "100.00"),  # paid, reversed in the same batch
+    }
+    rec = json.loads(cli("reconcile", "--json", db=db).stdout)
+    assert rec["suspense"] == [] and rec["payments"][0]["balanced"] is True
+    assert_check(db)
+
+
 def test_plb_interest_and_recoupment_never_touch_claim_balances(tmp_path, db):
     cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCN7", ("99213", "100"))]), db=db)
     remit = write_835(tmp_path, "r.835", """
@@ -337,7 +391,7 @@ def test_the_same_payment_posted_by_another_process_at_the_same_moment_is_refuse
     start = RemittancePoster._start
 
     def looked_too_early(self, rem):  # the "already posted?" query runs before the other process committed
-        real = self.conn
+        real = self.db
 
         class Blind:
             first = True
@@ -351,11 +405,10 @@ def test_the_same_payment_posted_by_another_process_at_the_same_moment_is_refuse
                     return type("Nothing", (), {"scalar": staticmethod(lambda: None)})()
                 return real.execute(*args, **kwargs)
 
-        self.conn = Blind()
-        try:
+        blind = Blind()
+        with monkeypatch.context() as m:
+            m.setattr(RemittancePoster, "db", property(lambda poster: blind))
             return start(self, rem)
-        finally:
-            self.conn = real
 
     monkeypatch.setattr(RemittancePoster, "_start", looked_too_early)
     other = write_835(tmp_path, "r-copy.835", body + "NTE*ADD*RESENT~\n", "100", "EFTR2")

@@ -1,0 +1,115 @@
+"""edi.ledger.writes: an import's bulk writes, at once (Writes) or from a thread of their own (BackgroundWrites,
+PostgreSQL only: these tests run when EDI_TEST_POSTGRES_URL is set)."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+from edi.ledger.db import resolve_url
+from edi.ledger.writes import SWITCH_INTERVAL, BackgroundWrites, Writes
+
+metadata = MetaData()
+notes = Table("notes", metadata, Column("id", Integer, primary_key=True), Column("body", String(40), nullable=False))
+
+
+@pytest.fixture
+def engine(pg_url):
+    if pg_url is None:
+        pytest.skip("EDI_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
+    engine = create_engine(resolve_url(pg_url))
+    metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def bodies(conn) -> list[tuple[int, str]]:
+    return [tuple(r) for r in conn.execute(text("SELECT id, body FROM notes ORDER BY id"))]
+
+
+def test_queued_writes_are_all_done_in_order_before_the_connection_is_used_again(engine):
+    with engine.begin() as conn:
+        writes = BackgroundWrites(conn)
+        try:
+            for k in range(0, 300, 100):  # three batches, each a COPY of 100 rows with awkward text
+                writes.copy(notes, ("id", "body"), [(i, f"row {i}\ttab\\slash\nline") for i in range(k, k + 100)])
+            writes.call(lambda c, n: c.execute(text("DELETE FROM notes WHERE id < :n"), {"n": n}), 10)
+            rows = bodies(writes.connection())
+        finally:
+            writes.close()
+    assert [i for i, _ in rows] == list(range(10, 300))
+    assert rows[0] == (10, "row 10\ttab\\slash\nline")  # COPY's text escapes, done by psycopg's own formatter
+
+
+def test_the_reader_sees_committed_data_only(engine):
+    with engine.begin() as conn:
+        conn.execute(notes.insert(), [{"id": 1, "body": "committed"}])
+    with engine.begin() as conn:
+        writes = BackgroundWrites(conn)
+        try:
+            writes.copy(notes, ("id", "body"), [(2, "not yet committed")])
+            assert bodies(writes.connection()) == [(1, "committed"), (2, "not yet committed")]
+            assert bodies(writes.reader()) == [(1, "committed")]
+        finally:
+            writes.close()
+
+
+def test_ids_come_from_the_sequence_in_blocks_and_never_repeat(engine):
+    with engine.begin() as conn:
+        writes = BackgroundWrites(conn, id_block=5)
+        try:
+            taken = [writes.ids(notes, n) for n in (3, 3, 0, 7, 1)]
+        finally:
+            writes.close()
+        after = conn.execute(text("SELECT nextval(pg_get_serial_sequence('notes', 'id'))")).scalar()
+    flat = [i for ids in taken for i in ids]
+    assert [len(ids) for ids in taken] == [3, 3, 0, 7, 1]
+    assert flat == sorted(set(flat))  # increasing, no repeat
+    assert after > flat[-1]  # the sequence is past every id handed out
+
+
+def test_a_failed_write_is_raised_to_the_importer_and_what_was_queued_after_it_is_dropped(engine):
+    interval = sys.getswitchinterval()
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        writes = BackgroundWrites(conn)
+        assert sys.getswitchinterval() == min(interval, SWITCH_INTERVAL)
+        ok = False
+        try:
+            writes.copy(notes, ("id", "body"), [(1, "one"), (1, "the same id again")])  # a unique violation
+            writes.copy(notes, ("id", "body"), [(2, "two")])
+            writes.connection()  # raises the violation
+            ok = True
+        finally:
+            writes.close(ok)
+    assert sys.getswitchinterval() == interval  # given back
+    with engine.connect() as conn:
+        assert bodies(conn) == []  # the transaction was rolled back: nothing of it is left
+
+
+def test_close_without_ok_drops_what_is_queued(engine):
+    with engine.begin() as conn:
+        writes = BackgroundWrites(conn)
+        release = threading.Event()
+        writes.call(lambda c: release.wait(5))  # holds the thread while more is queued and close() is called
+        writes.copy(notes, ("id", "body"), [(1, "dropped")])
+        threading.Timer(0.3, release.set).start()
+        writes.close(ok=False)
+        assert bodies(conn) == []
+        with pytest.raises(RuntimeError):
+            writes.copy(notes, ("id", "body"), [(2, "after close")])
+
+
+def test_writes_on_sqlite_are_done_at_once(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        writes = Writes(conn)
+        writes.copy(notes, ("id", "body"), [(1, "one")])
+        assert bodies(conn) == [(1, "one")]  # no wait: it is already there
+        assert writes.reader() is conn and writes.connection() is conn
+        assert writes.ids(notes, 2) == [2, 3]
+        writes.close()
