@@ -118,9 +118,10 @@ class RemittancePoster:
         self.cash = ZERO  # undeposited ERA cash posted for the current remittance
         self.suspense_rows: list[dict] = []
         self.statuses: dict[int, str] = {}  # claim id -> new status, written with the run
-        # what this import has written, for the reads made on the connection for committed data (see reads):
-        # the reversal key of each claim payment, and the claim of each payer claim number
-        self.keys: set[str] = set()
+        # what this import has written, for the reads made on a connection for committed data (see reads): the
+        # reversal key of each claim payment, and the claim of each payer claim number (None: not needed, the
+        # reads see this import's writes)
+        self.keys: set[str] | None = set() if self.writes.separate_reader else None
         self.icn_claims: dict[str, int] = {}
 
     @property
@@ -220,9 +221,10 @@ class RemittancePoster:
             elif claim is not None and cp.status in DENIAL_STATUSES and not cp.is_reversal:
                 denied = cents(sum((a.amount for a in cp.all_adjustments()), ZERO))
             pr = cp.patient_responsibility
-            keys.add(_reversal_key(cp))
-            if claim is not None and cp.payer_claim_number:
-                icn_claims[cp.payer_claim_number] = claim
+            if keys is not None:
+                keys.add(_reversal_key(cp))
+                if claim is not None and cp.payer_claim_number:
+                    icn_claims[cp.payer_claim_number] = claim
             rows.append((cp_id, rid, claim, cp.patient_control_number, cp.status, cents(cp.charge), cents(cp.paid),
                          None if pr is None else cents(pr), cp.payer_claim_number, denied, reverses,
                          cp.source.segment if cp.source else None))
@@ -271,7 +273,8 @@ class RemittancePoster:
         if not reversals:
             return {}
         # a payment this import wrote is read on its own connection (after the writes); else committed data will do
-        conn = self.db if any(_reversal_key(cp) in self.keys for cp in reversals) else self.reads
+        keys = self.keys
+        conn = self.db if keys is None or any(_reversal_key(cp) in keys for cp in reversals) else self.reads
         icns = {cp.payer_claim_number for cp in reversals if cp.payer_claim_number}
         pcns = {cp.patient_control_number for cp in reversals if not cp.payer_claim_number}
         already = select(claim_payments.c.reverses_id).where(claim_payments.c.reverses_id.is_not(None))

@@ -4,6 +4,7 @@ the proof of its invariants. Every figure is a sum of postings; nothing is store
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -59,11 +60,14 @@ def _m(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
-def _sums_by_claim(conn: Connection, claim_ids: list[int] | None = None) -> dict[int, dict[str, Decimal]]:
+def _sums_by_claim(conn: Connection, claim_ids: list[int] | None = None,
+                   id_range: tuple[int, int] | None = None) -> dict[int, dict[str, Decimal]]:
     q = select(postings.c.claim_id, postings.c.account, func.sum(postings.c.amount)).where(
         postings.c.claim_id.is_not(None)).group_by(postings.c.claim_id, postings.c.account)
     if claim_ids is not None:
         q = q.where(postings.c.claim_id.in_(claim_ids))
+    if id_range is not None:
+        q = q.where(postings.c.claim_id.between(*id_range))
     out: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for claim_id, account, total in conn.execute(q):
         out[claim_id][account] = total or ZERO
@@ -71,10 +75,13 @@ def _sums_by_claim(conn: Connection, claim_ids: list[int] | None = None) -> dict
 
 
 def claim_balances(conn: Connection, *, status: str | None = None, payer: str | None = None,
-                   pcn: str | None = None) -> list[ClaimBalance]:
-    """One row per claim, oldest first. ``payer`` matches the payer's name or id (case-insensitive part)."""
+                   pcn: str | None = None, id_range: tuple[int, int] | None = None) -> list[ClaimBalance]:
+    """One row per claim, oldest first. ``payer`` matches the payer's name or id (case-insensitive part);
+    ``id_range`` (first, last) keeps the claims whose ids are in it (see :func:`iter_claim_balances`)."""
     q = select(claims.c.id, claims.c.patient_control_number, claims.c.payer_name, claims.c.payer_id,
                claims.c.status).order_by(claims.c.id)
+    if id_range is not None:
+        q = q.where(claims.c.id.between(*id_range))
     if status:
         q = q.where(claims.c.status == status)
     if payer:
@@ -84,7 +91,7 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
         q = q.where(claims.c.patient_control_number == pcn)
     rows = conn.execute(q).all()
     ids = [r.id for r in rows] if (status or payer or pcn) else None
-    sums = _sums_by_claim(conn, ids)
+    sums = _sums_by_claim(conn, ids, id_range)
     denied: dict[int, Decimal] = defaultdict(lambda: ZERO)
     traces: dict[int, list[str]] = defaultdict(list)
     dq = (select(claim_payments.c.claim_id, claim_payments.c.denied, remittances.c.trace_number)
@@ -92,6 +99,8 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
           .where(claim_payments.c.claim_id.is_not(None)).order_by(claim_payments.c.id))
     if ids is not None:
         dq = dq.where(claim_payments.c.claim_id.in_(ids))
+    if id_range is not None:
+        dq = dq.where(claim_payments.c.claim_id.between(*id_range))
     for claim_id, den, trace in conn.execute(dq):
         if den:
             denied[claim_id] += den
@@ -108,6 +117,18 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
             denied=denied[r.id], written_off=s.get("write_offs", ZERO), patient_responsibility=adj["PR"],
             insurance_balance=s.get("insurance_ar", ZERO), remittances=traces[r.id]))
     return out
+
+
+def iter_claim_balances(conn: Connection, chunk: int = 5000) -> Iterator[list[ClaimBalance]]:
+    """Every claim's balances, oldest first, in lists of claims whose ids span at most ``chunk`` (so that
+    going through a large ledger holds one list at a time, not all of them)."""
+    first, last = conn.execute(select(func.min(claims.c.id), func.max(claims.c.id))).one()
+    if first is None:
+        return
+    for lo in range(first, last + 1, chunk):
+        balances = claim_balances(conn, id_range=(lo, min(lo + chunk - 1, last)))
+        if balances:
+            yield balances
 
 
 def claim_story(conn: Connection, pcn: str) -> dict | None:
@@ -250,19 +271,23 @@ def check(conn: Connection) -> list[Problem]:
     # each claim's balance, recomputed from its postings account by account, equals what the views show
     # (every posting to a claim's insurance A/R has its counterpart on the same claim), and a claim that stands
     # is billed exactly its charge while a replaced or voided one is billed nothing
-    charges = {r.id: (r.charge, r.status, r.frequency) for r in conn.execute(
-        select(claims.c.id, claims.c.charge, claims.c.status, claims.c.frequency))}
-    for b in claim_balances(conn):
-        shown = (b.billed - b.paid - b.adjustments["CO"] - b.adjustments["OA"] - b.adjustments["PI"]
-                 - b.adjustments["PR"] - b.written_off)
-        if shown != b.insurance_balance:
-            bad("ledger.claim.balance", f"claim {b.patient_control_number}: insurance A/R {b.insurance_balance}, "
-                f"but charges - payments - adjustments - write-offs = {shown}", b.patient_control_number)
-        charge, status, frequency = charges[b.id]
-        expected = ZERO if status in ("replaced", "voided") or frequency == "8" else charge
-        if b.billed != expected:
-            bad("ledger.claim.billed", f"claim {b.patient_control_number} ({status}): charges posted {b.billed}, "
-                f"expected {expected}", b.patient_control_number)
+    # (a chunk of claims at a time: a large ledger is never held whole)
+    for chunk in iter_claim_balances(conn):
+        charges = {r.id: (r.charge, r.status, r.frequency) for r in conn.execute(
+            select(claims.c.id, claims.c.charge, claims.c.status, claims.c.frequency)
+            .where(claims.c.id.between(chunk[0].id, chunk[-1].id)))}
+        for b in chunk:
+            shown = (b.billed - b.paid - b.adjustments["CO"] - b.adjustments["OA"] - b.adjustments["PI"]
+                     - b.adjustments["PR"] - b.written_off)
+            if shown != b.insurance_balance:
+                bad("ledger.claim.balance", f"claim {b.patient_control_number}: insurance A/R "
+                    f"{b.insurance_balance}, but charges - payments - adjustments - write-offs = {shown}",
+                    b.patient_control_number)
+            charge, status, frequency = charges[b.id]
+            expected = ZERO if status in ("replaced", "voided") or frequency == "8" else charge
+            if b.billed != expected:
+                bad("ledger.claim.billed", f"claim {b.patient_control_number} ({status}): charges posted "
+                    f"{b.billed}, expected {expected}", b.patient_control_number)
     # every remittance's cash postings equal its BPR02
     cash = dict(conn.execute(
         select(journal_entries.c.remittance_id, func.sum(postings.c.amount))

@@ -57,6 +57,9 @@ SWITCH_INTERVAL = 0.001
 class Writes:
     """Bulk writes done at once, on the caller's connection (see the module docstring)."""
 
+    #: ``reader()`` is a connection of its own, which does not see the writes
+    separate_reader = False
+
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -81,6 +84,8 @@ class Writes:
 
 class BackgroundWrites(Writes):
     """Bulk writes sent by a thread of their own (PostgreSQL; see the module docstring)."""
+
+    separate_reader = True
 
     def __init__(self, conn: Connection, *, depth: int = DEPTH, id_block: int = ID_BLOCK) -> None:
         super().__init__(conn)

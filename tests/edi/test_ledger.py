@@ -533,3 +533,43 @@ def test_check_reports_every_orphaned_reference(tmp_path, db):
             assert ledger.check() == []
     finally:
         ledger.close()
+
+
+def test_check_goes_through_the_claims_a_chunk_at_a_time(tmp_path, db, monkeypatch):
+    """`edi ledger check` reads the claims' balances a range of ids at a time (a large ledger is never held whole):
+    the chunks, gaps between ids included, give exactly the claims of the one-piece view, and a claim whose
+    balance is broken is named whichever chunk it falls in."""
+    from sqlalchemy import insert, text
+
+    from edi.ledger import views
+    from edi.ledger.schema import journal_entries, postings
+
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim(f"PCK{i}", ("99213", "100")) for i in range(7)]),
+        db=db)
+    ledger = Ledger(db)
+    with ledger.engine.begin() as conn:  # a gap in the ids: the fourth claim never was (as after a rollback)
+        gone = conn.execute(text("SELECT id FROM claims WHERE patient_control_number = 'PCK3'")).scalar()
+        conn.execute(text("DELETE FROM claim_lines WHERE claim_id = :i"), {"i": gone})
+        conn.execute(text("DELETE FROM postings WHERE entry_id IN "
+                          "(SELECT id FROM journal_entries WHERE claim_id = :i)"), {"i": gone})
+        conn.execute(text("DELETE FROM journal_entries WHERE claim_id = :i"), {"i": gone})
+        conn.execute(text("DELETE FROM claims WHERE id = :i"), {"i": gone})
+    with ledger.engine.connect() as conn:
+        whole = views.claim_balances(conn)
+        chunks = list(views.iter_claim_balances(conn, chunk=2))
+    assert [b.patient_control_number for b in whole] == [f"PCK{i}" for i in (0, 1, 2, 4, 5, 6)]
+    assert [b for c in chunks for b in c] == whole and all(len(c) <= 2 for c in chunks)
+    with ledger.engine.begin() as conn:  # the last claim's A/R moves without its counterpart
+        last = whole[-1].id
+        entry = conn.execute(insert(journal_entries).values(kind="payment", created_at=NOW)
+                             .returning(journal_entries.c.id)).scalar()
+        conn.execute(insert(postings), [
+            {"entry_id": entry, "account": "insurance_ar", "amount": D("-5"), "claim_id": last},
+            {"entry_id": entry, "account": "suspense", "amount": D("5"), "claim_id": None}])
+    ledger.close()
+    real = views.iter_claim_balances
+    monkeypatch.setattr(views, "iter_claim_balances", lambda conn: real(conn, chunk=2))
+    result = cli("ledger", "check", "--json", db=db)
+    assert result.exit_code == 1
+    assert [(p["code"], p["record"]) for p in json.loads(result.stdout)["problems"]] == [
+        ("ledger.claim.balance", "PCK6")]
