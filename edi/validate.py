@@ -119,7 +119,7 @@ class FastChecker:
 
     def segment(self, seg: Segment) -> None:
         env = self.envelope
-        tag = seg.tag
+        tag = seg.elements[0]  # seg.tag, without the property call (every segment)
         if tag in ENVELOPE_TAGS:
             if self._current is not None:  # SE, or a header/trailer where SE is missing
                 self._end_transaction(seg if tag == "SE" else None)

