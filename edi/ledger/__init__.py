@@ -228,10 +228,10 @@ class Ledger:
             reader = read_remittances(path)
             # on PostgreSQL the bulk rows are sent by a thread while this one reads and builds the next batch
             writes = BackgroundWrites(conn) if conn.dialect.name == "postgresql" else Writes(conn)
-            poster = RemittancePoster(conn, file_id=file_id, file_name=path, now=self.clock(),
-                                      fail_after=fail_after, writes=writes)
             ok = False
             try:
+                poster = RemittancePoster(conn, file_id=file_id, file_name=path, now=self.clock(),
+                                          fail_after=fail_after, writes=writes)
                 for item in reader:
                     poster.add(item)
                 ok = True

@@ -52,6 +52,10 @@ from edi.problems import ERROR, WARNING, Problem, Where
 ZERO = Decimal(0)
 BATCH = 500
 DENIAL_STATUSES = ("4", "23")
+#: Claim statuses an 835 never changes: a replaced or voided claim's charges moved to its replacement (or were
+#: taken back), so a payment that still reaches it (by its payer claim number) is posted to it and leaves its
+#: status as it is. An import thus never makes a claim stand again, nor stop standing.
+SETTLED_STATUSES = ("replaced", "voided")
 
 CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_id", "patient_control_number", "status", "charge", "paid",
                          "patient_responsibility", "payer_claim_number", "denied", "reverses_id", "segment")
@@ -132,8 +136,9 @@ class RemittancePoster:
     @property
     def reads(self) -> Connection:
         """A connection for reads that need only committed data, none of this import's writes: the claims and
-        lines matched against (an import never adds a claim or a line, nor makes one replaced or voided); with
-        ``BackgroundWrites``, a second connection that need not wait for the writes."""
+        lines matched against (an import never adds a claim or a line, and never changes whether one stands:
+        see SETTLED_STATUSES); with ``BackgroundWrites``, a second connection that need not wait for the
+        writes."""
         return self.writes.reader()
 
     # -- stream ---------------------------------------------------------------------------------------------
@@ -264,7 +269,8 @@ class RemittancePoster:
             by_status.setdefault(status, []).append(claim_id)
         for status, ids in by_status.items():  # one UPDATE per status, not one per claim
             for k in range(0, len(ids), 900):
-                self.db.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900])).values(status=status))
+                self.db.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900]),
+                                                     claims.c.status.notin_(SETTLED_STATUSES)).values(status=status))
         self.statuses = {}
 
     def _originals(self, reversals: list[ClaimPayment]) -> dict[str, dict]:
@@ -548,9 +554,10 @@ class RemittancePoster:
 
 
 def _set_statuses(conn: Connection, ids: list[int], statuses: list[str]) -> None:
-    """Set claims' statuses on PostgreSQL in one statement (arrays bound on the driver)."""
+    """Set claims' statuses on PostgreSQL in one statement (arrays bound on the driver); a replaced or voided
+    claim keeps its status (see SETTLED_STATUSES)."""
     statement = ("UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
-                 "WHERE claims.id = v.id")
+                 "WHERE claims.id = v.id AND claims.status NOT IN ('replaced', 'voided')")
     with driver(conn, statement) as raw:
         raw.execute(statement, (ids, statuses))
 

@@ -15,7 +15,8 @@ Both have one interface:
   has been done: the importer never touches the connection while the thread uses it;
 * ``reader()``: a connection for reads that need only *committed* data, not the importer's own writes (the
   claims an 835 is matched against): a second connection with ``BackgroundWrites``, so that such reads need
-  not wait for the writes; the importer's own connection with ``Writes``;
+  not wait for the writes (its table locks taken up front, see ``_open_reader``; when they cannot be had, the
+  importer's own connection); the importer's own connection with ``Writes``;
 * ``ids(table, count)``: new primary keys (on PostgreSQL taken from the table's sequence in blocks, so that
   a batch need not wait for the writes before it to ask for them);
 * ``close(ok)``: waits for the queued writes (``ok``) or drops them (after a failure: the transaction is
@@ -34,6 +35,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from edi.ledger.db import driver
 from edi.ledger.journal import allocate_ids, copy_rows
@@ -87,21 +89,23 @@ class BackgroundWrites(Writes):
 
     separate_reader = True
 
-    def __init__(self, conn: Connection, *, depth: int = DEPTH, id_block: int = ID_BLOCK) -> None:
+    def __init__(self, conn: Connection, *, depth: int = DEPTH, id_block: int = ID_BLOCK,
+                 read_tables: tuple[str, ...] | None = None) -> None:
         super().__init__(conn)
         self._jobs: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._drop = False
         self._id_block = id_block
         self._free: dict[str, list[int]] = {}  # table -> ids fetched and not handed out yet
-        self._reader: Connection | None = None
         self._tx = None
         if _format_row_text is not None:
             from psycopg.adapt import Transformer
 
+            # bound to the connection the thread writes on: it only reads its encoding and adapters
             self._tx = Transformer(conn.connection.driver_connection)
-        self._interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL))
+        # opened now, before this import's transaction holds locks on the tables it reads (see _open_reader)
+        self._reader: Connection | None = _open_reader(conn, READ_TABLES if read_tables is None else read_tables)
+        _faster_switches(True)
         self._thread: threading.Thread | None = threading.Thread(target=self._run, name="edi-ledger-writes",
                                                                  daemon=True)
         self._thread.start()
@@ -128,9 +132,7 @@ class BackgroundWrites(Writes):
         return self._conn
 
     def reader(self) -> Connection:
-        if self._reader is None:
-            self._reader = self._conn.engine.connect()
-        return self._reader
+        return self._reader if self._reader is not None else self.connection()
 
     def ids(self, table, count: int) -> list[int]:
         pool = self._free.setdefault(table.name, [])  # in increasing order
@@ -148,7 +150,7 @@ class BackgroundWrites(Writes):
             self._drop = True
         self._jobs.put(None)
         thread.join()
-        sys.setswitchinterval(self._interval)
+        _faster_switches(False)
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
@@ -166,8 +168,8 @@ class BackgroundWrites(Writes):
     def _raise(self) -> None:
         error = self._error
         if error is not None:
+            self._drop = True  # nothing queued after a failed write may run (set before the error is cleared)
             self._error = None
-            self._drop = True  # nothing queued after a failed write may run
             raise error
 
     def _run(self) -> None:
@@ -191,3 +193,47 @@ def _send_copy(conn: Connection, statement: str, data: bytes) -> None:
     """COPY ``data`` (rows already in COPY's text format) into the table ``statement`` names."""
     with driver(conn, statement) as raw, raw.cursor() as cur, cur.copy(statement) as copy:
         copy.write(data)
+
+
+#: The tables an import reads on its second connection (claims and lines matched against, the payments a
+#: reversal names with their journal entries and postings).
+READ_TABLES = ("claims", "claim_lines", "claim_payments", "journal_entries", "postings")
+#: How long the second connection waits for its table locks before the import reads on its own connection.
+READER_LOCK_TIMEOUT = "5s"
+
+
+def _open_reader(conn: Connection, tables: tuple[str, ...]) -> Connection | None:
+    """A second connection for reads of committed data, with its table locks (ACCESS SHARE, what any SELECT
+    takes) taken at once: taken later, while this import's transaction holds its own locks, a statement queued
+    in between that wants a table to itself (a migration, TRUNCATE, LOCK TABLE) would wait for the import, the
+    second connection's read behind it, and the import for that read: a wait the server cannot see. When the
+    locks cannot be had within ``READER_LOCK_TIMEOUT``, None: the import reads on its own connection."""
+    reader = conn.engine.connect()
+    try:
+        reader.exec_driver_sql(f"SET LOCAL lock_timeout = '{READER_LOCK_TIMEOUT}'")
+        reader.exec_driver_sql(f"LOCK TABLE {', '.join(tables)} IN ACCESS SHARE MODE")
+    except DBAPIError:
+        reader.close()
+        return None
+    return reader
+
+
+_switches = threading.Lock()
+_faster = 0  # BackgroundWrites alive in this process
+_saved_interval = 0.0
+
+
+def _faster_switches(on: bool) -> None:
+    """Python's thread switch interval at most SWITCH_INTERVAL while any BackgroundWrites lives, as it was
+    once the last one closes."""
+    global _faster, _saved_interval
+    with _switches:
+        if on:
+            if _faster == 0:
+                _saved_interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(_saved_interval, SWITCH_INTERVAL))
+            _faster += 1
+        else:
+            _faster -= 1
+            if _faster == 0:
+                sys.setswitchinterval(_saved_interval)

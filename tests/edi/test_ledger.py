@@ -478,6 +478,43 @@ def test_replacement_and_void(tmp_path, db):
     assert_check(db)
 
 
+def test_a_payment_that_reaches_a_replaced_claim_leaves_it_replaced(tmp_path, db, monkeypatch):
+    """A payer may still pay on a replaced claim's payer claim number: the money is posted to that claim, which
+    stays replaced (its charges moved to the replacement), so `edi ledger check` holds; a later claim payment
+    with the replaced claim's number is not matched to it (suspense), on both databases alike, even when the
+    two fall in different batches (on PostgreSQL the claims are matched on a second connection)."""
+    import edi.ledger.post as post
+
+    cli("claims", "record", write_837(tmp_path, "c1.837", [claim("PCR1", ("99213", "100"))]), db=db)
+    paid = write_835(tmp_path, "r1.835", """
+    CLP*PCR1*1*100*80**12*ICNR1*11*1~
+    CAS*CO*45*20~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    """, "80", "EFTR1")
+    assert cli("remit", "import", paid, db=db).exit_code == 0
+    replaced = cli("claims", "record", write_837(tmp_path, "c2.837", [
+        claim("PCR2", ("99213", "100"), frequency="7", icn="ICNR1")], control=2), db=db)
+    assert replaced.exit_code == 0, replaced.output
+    monkeypatch.setattr(post, "BATCH", 1)
+    later = write_835(tmp_path, "r2.835", """
+    CLP*PCRX*2*0*5**12*ICNR1*11*1~
+    CAS*OA*23*-5~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCR1*1*10*7**12*ICNR9*11*1~
+    CAS*CO*45*3~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    """, "12", "EFTR2")
+    result = cli("remit", "import", later, db=db)
+    assert result.exit_code == 0, result.output
+    c = json.loads(cli("ledger", "claims", "--json", db=db).stdout)
+    assert [(r["patient_control_number"], r["status"], r["paid"]) for r in c] == [
+        ("PCR1", "replaced", "85.00"), ("PCR2", "submitted", "0.00")]
+    rec = json.loads(cli("reconcile", "--json", db=db).stdout)
+    assert [(s["kind"], s["patient_control_number"], s["amount"]) for s in rec["suspense"]] == [
+        ("unmatched_claim", "PCR1", "7.00")]
+    assert_check(db)
+
+
 def test_check_names_a_violation(tmp_path, db):
     cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCN12", ("99213", "100"))]), db=db)
     ledger = Ledger(db)
@@ -573,3 +610,62 @@ def test_check_goes_through_the_claims_a_chunk_at_a_time(tmp_path, db, monkeypat
     assert result.exit_code == 1
     assert [(p["code"], p["record"]) for p in json.loads(result.stdout)["problems"]] == [
         ("ledger.claim.balance", "PCK6")]
+
+
+def test_a_statement_waiting_for_the_import_does_not_stall_it(tmp_path, db, monkeypatch):
+    """PostgreSQL: while an import runs, another session asks for a table the import writes to, for itself
+    (a migration, TRUNCATE, LOCK TABLE); it must wait for the import, and the import must not wait for it (its
+    second connection, which reads claims, took its locks up front and does not queue behind that request)."""
+    if db.startswith("sqlite"):
+        pytest.skip("SQLite writers hold the write lock from BEGIN: nothing can queue between them")
+    import threading
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    import edi.ledger.post as post
+    from edi.ledger.db import resolve_url
+
+    monkeypatch.setattr(post, "BATCH", 1)
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCD1", ("99213", "100"))]), db=db)
+    remit = write_835(tmp_path, "r.835", """
+    CLP*PCD1*1*100*90**12*ICND1*11*1~
+    CAS*CO*45*10~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    CLP*PCDX*2*0*5**12*ICND1*11*1~
+    CAS*OA*23*-5~
+    NM1*QC*1*DOE*JANE****MI*M123~
+    """, "95", "EFTD")
+    other = create_engine(resolve_url(db))
+    seen: dict = {}
+
+    def exclusive() -> None:
+        with other.connect() as c:
+            c.execute(text("SET lock_timeout = '3s'"))
+            start = time.monotonic()
+            c.execute(text("LOCK TABLE claim_payments IN ACCESS EXCLUSIVE MODE"))  # raises if it timed out
+            seen["waited"] = time.monotonic() - start
+            c.rollback()
+
+    real = post.RemittancePoster._candidates
+    batches = []
+
+    def candidates(self, batch):
+        batches.append(batch)
+        if len(batches) == 2:  # the first batch is written: the import holds its lock on claim_payments
+            self.writes.connection()  # waits until that batch is written
+            seen["thread"] = threading.Thread(target=exclusive)
+            seen["thread"].start()
+            time.sleep(0.5)  # the request is queued behind the import
+        return real(self, batch)
+
+    monkeypatch.setattr(post.RemittancePoster, "_candidates", candidates)
+    ledger = Ledger(db)
+    start = time.monotonic()
+    result = ledger.import_835(remit)
+    took = time.monotonic() - start
+    seen["thread"].join()
+    ledger.close()
+    other.dispose()
+    assert result.outcome == "imported"
+    assert took < 2.5 and seen["waited"] >= 0.4  # the other session waited for the import, not the reverse

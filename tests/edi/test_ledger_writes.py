@@ -49,7 +49,7 @@ def test_the_reader_sees_committed_data_only(engine):
     with engine.begin() as conn:
         conn.execute(notes.insert(), [{"id": 1, "body": "committed"}])
     with engine.begin() as conn:
-        writes = BackgroundWrites(conn)
+        writes = BackgroundWrites(conn, read_tables=("notes",))
         try:
             writes.copy(notes, ("id", "body"), [(2, "not yet committed")])
             assert bodies(writes.connection()) == [(1, "committed"), (2, "not yet committed")]
@@ -113,3 +113,43 @@ def test_writes_on_sqlite_are_done_at_once(tmp_path):
         assert writes.reader() is conn and writes.connection() is conn
         assert writes.ids(notes, 2) == [2, 3]
         writes.close()
+
+
+def test_the_reader_takes_its_locks_up_front_or_is_not_used(engine, monkeypatch):
+    """The second connection takes its table locks when the writes start (taken later, behind a statement that
+    waits for the import's own locks, it would wait for ever); when it cannot have them soon, reads go to the
+    import's own connection instead."""
+    import edi.ledger.writes as writes_module
+
+    with engine.begin() as conn:
+        writes = BackgroundWrites(conn, read_tables=("notes",))
+        try:
+            locks = writes.connection().execute(text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                "WHERE c.relname = 'notes' AND l.mode = 'AccessShareLock' AND l.pid <> pg_backend_pid()")).scalar()
+            assert locks >= 1 and writes.reader() is not writes.connection()
+        finally:
+            writes.close()
+    monkeypatch.setattr(writes_module, "READER_LOCK_TIMEOUT", "200ms")
+    with engine.connect() as other, engine.begin() as conn:
+        other.execute(text("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE"))  # held until `other` ends
+        writes = BackgroundWrites(conn, read_tables=("notes",))
+        try:
+            assert writes.reader() is writes.connection() is conn
+        finally:
+            writes.close()
+        other.rollback()
+
+
+def test_the_switch_interval_is_given_back_when_the_last_writes_close(engine):
+    """Two imports in one process (threads): the interval stays short while either runs, and is given back
+    once both are closed, whichever closes first."""
+    interval = sys.getswitchinterval()
+    fast = min(interval, SWITCH_INTERVAL)
+    with engine.connect() as c1, engine.connect() as c2:
+        a = BackgroundWrites(c1, read_tables=("notes",))
+        b = BackgroundWrites(c2, read_tables=("notes",))
+        a.close()
+        assert sys.getswitchinterval() == fast  # b still runs
+        b.close()
+    assert sys.getswitchinterval() == interval
