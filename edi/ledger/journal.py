@@ -90,9 +90,16 @@ class Journal:
         return ids
 
 
+def bind_processor(column, dialect):
+    """What SQLAlchemy does to a value for ``column`` before handing it to the driver (None: nothing), as the
+    dialect's own type does it: ISO text for dates and times on SQLite (the generic type's processor is None
+    there, and the raw value would reach sqlite3's default adapters, deprecated since Python 3.12)."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
 def stored(conn: Connection, column, value):
     """``value`` as the driver is handed it for ``column`` (the column type's bind processing)."""
-    proc = column.type.bind_processor(conn.dialect)
+    proc = bind_processor(column, conn.dialect)
     return value if proc is None or value is None else proc(value)
 
 
@@ -123,7 +130,7 @@ def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:
         return
     columns = list(rows[0])
     dialect = conn.dialect
-    procs = [(i, p) for i, c in enumerate(columns) if (p := table.c[c].type.bind_processor(dialect)) is not None]
+    procs = [(i, p) for i, c in enumerate(columns) if (p := bind_processor(table.c[c], dialect)) is not None]
     get = itemgetter(*columns) if len(columns) > 1 else (lambda r: (r[columns[0]],))
     if procs:
         data = []

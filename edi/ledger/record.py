@@ -17,12 +17,25 @@ from typing import NamedTuple
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
-from edi.ledger.journal import Entry, Journal, bulk_insert, insert_returning_ids
-from edi.ledger.schema import claim_lines, claim_payments, claims, journal_entries, postings, transactions
+from edi.ledger.journal import (
+    Entry,
+    Journal,
+    allocate_ids,
+    bind_processor,
+    copy_rows,
+    insert_returning_ids,
+    stored,
+)
+from edi.ledger.schema import cents, claim_lines, claim_payments, claims, journal_entries, postings, transactions
 from edi.model import Claim
 from edi.problems import WARNING, Problem, Where
 
 BATCH = 1000
+CLAIM_COLUMNS = ("id", "patient_control_number", "kind", "payer_id", "payer_name", "frequency", "charge",
+                 "service_date", "billing_npi", "member_id", "payer_claim_number", "status", "file_id",
+                 "transaction_id", "segment", "replaces_id", "created_at")
+LINE_COLUMNS = ("claim_id", "line_number", "procedure", "modifiers", "revenue_code", "charge", "units",
+                "service_date", "line_control_number")
 
 
 class LineRow(NamedTuple):
@@ -127,40 +140,41 @@ class ClaimRecorder:
         return tid
 
     def flush(self) -> None:
+        """Write the waiting claims: claims, then (after any replacement they make) their lines and charge
+        entries, each table with one bulk insert of rows already as the driver takes them (money in cents)."""
         batch, self.batch = self.batch, []
         if not batch:
             return
-        status, file_id, now = self.status, self.file_id, self.now
-        rows = [{
-            "patient_control_number": c.patient_control_number, "kind": c.kind, "payer_id": c.payer_id,
-            "payer_name": c.payer_name, "frequency": c.frequency, "charge": c.charge,
-            "service_date": c.service_date, "billing_npi": c.billing_npi, "member_id": c.member_id,
-            "payer_claim_number": c.payer_claim_number, "status": "voided" if c.frequency == "8" else status,
-            "file_id": file_id, "transaction_id": self._transaction_id((c.interchange, c.transaction)),
-            "segment": c.segment, "replaces_id": None, "created_at": now,
-        } for c in batch]
-        ids = insert_returning_ids(self.conn, claims, rows)
+        conn = self.conn
+        status, file_id = self.status, self.file_id
+        day = _day_writer(conn)
+        now = stored(conn, claims.c.created_at, self.now)
+        tid = self._transaction_id
+        ids = allocate_ids(conn, claims, len(batch))
+        copy_rows(conn, claims, CLAIM_COLUMNS, [
+            (claim_id, c.patient_control_number, c.kind, c.payer_id, c.payer_name, c.frequency, cents(c.charge),
+             day(c.service_date), c.billing_npi, c.member_id, c.payer_claim_number,
+             "voided" if c.frequency == "8" else status, file_id, tid((c.interchange, c.transaction)), c.segment,
+             None, now)
+            for claim_id, c in zip(ids, batch, strict=True)])
         line_rows = []
+        add_line = line_rows.append
+        journal, result = self.journal, self.result
         for claim_id, c in zip(ids, batch, strict=True):
             for ln in c.lines:
-                line_rows.append({
-                    "claim_id": claim_id, "line_number": ln.line_number, "procedure": ln.procedure,
-                    "modifiers": ln.modifiers, "revenue_code": ln.revenue_code, "charge": ln.charge,
-                    "units": ln.units, "service_date": ln.service_date,
-                    "line_control_number": ln.line_control_number,
-                })
+                add_line((claim_id, ln.line_number, ln.procedure, ln.modifiers, ln.revenue_code, cents(ln.charge),
+                          ln.units, day(ln.service_date), ln.line_control_number))
             if c.frequency in ("7", "8"):
-                self.journal.flush()  # the original's charge may be waiting in this very batch
+                journal.flush()  # the original's charge may be waiting in this very batch
                 self._replace(claim_id, c)
             if c.frequency != "8":
                 e = Entry("charge", claim_id=claim_id, file_id=file_id, memo="claim recorded")
                 e.move("insurance_ar", "gross_charges", c.charge, claim_id=claim_id)
-                self.journal.add(e)
-                self.result.charges += c.charge
-            self.result.claims += 1
-        if line_rows:
-            bulk_insert(self.conn, claim_lines, line_rows)
-        self.journal.flush()
+                journal.add(e)
+                result.charges += c.charge
+            result.claims += 1
+        copy_rows(conn, claim_lines, LINE_COLUMNS, line_rows)
+        journal.flush()
 
     def _replace(self, claim_id: int, c: ClaimRow) -> None:
         """Mark the claim that ``c`` (frequency 7 or 8) replaces, and negate its charge."""
@@ -199,3 +213,11 @@ class ClaimRecorder:
             self.result.voided += 1
         else:
             self.result.replaced += 1
+
+
+def _day_writer(conn: Connection):
+    """A date as the driver is handed it for a ``Date`` column (ISO text on SQLite, the date on PostgreSQL)."""
+    proc = bind_processor(claims.c.service_date, conn.dialect)
+    if proc is None:
+        return lambda value: value
+    return lambda value: None if value is None else proc(value)

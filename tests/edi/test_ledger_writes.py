@@ -153,3 +153,27 @@ def test_the_switch_interval_is_given_back_when_the_last_writes_close(engine):
         assert sys.getswitchinterval() == fast  # b still runs
         b.close()
     assert sys.getswitchinterval() == interval
+
+
+def test_bulk_rows_hold_dates_and_times_as_sqlalchemy_writes_them(tmp_path):
+    """Bulk inserts hand the driver what SQLAlchemy itself would (the dialect's own processing: ISO text on
+    SQLite), never a raw date for sqlite3's default adapters (deprecated since Python 3.12)."""
+    from datetime import date, datetime
+
+    from sqlalchemy import Date, DateTime
+
+    from edi.ledger.journal import bulk_insert
+
+    meta = MetaData()
+    events = Table("events", meta, Column("id", Integer, primary_key=True), Column("day", Date),
+                   Column("at", DateTime))
+    engine = create_engine(f"sqlite:///{tmp_path / 'd.db'}")
+    meta.create_all(engine)
+    row = {"day": date(2025, 3, 1), "at": datetime(2025, 3, 1, 9, 30)}
+    with engine.begin() as conn:
+        conn.execute(events.insert(), [{"id": 1, **row}])  # SQLAlchemy's own way
+        bulk_insert(conn, events, [{"id": 2, **row}])
+        raw = conn.exec_driver_sql("SELECT day, at FROM events ORDER BY id").all()
+        back = conn.execute(events.select().order_by(events.c.id)).all()
+    assert raw[0] == raw[1] == ("2025-03-01", "2025-03-01 09:30:00.000000")
+    assert [(r.day, r.at) for r in back] == [(row["day"], row["at"])] * 2
