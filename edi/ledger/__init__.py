@@ -88,6 +88,24 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def _bulk_writes(conn: Connection, *, reads: bool = False) -> Iterator[Writes]:
+    """Where a file's bulk rows go (see edi.ledger.writes): on PostgreSQL a thread that sends them while this
+    one reads and builds the next batch (with a second connection for reads of committed data when ``reads``);
+    else straight to ``conn``. On leaving, the writes are done (or, after an error, dropped) and the connection
+    is this thread's again."""
+    if conn.dialect.name != "postgresql":
+        yield Writes(conn)
+        return
+    writes = BackgroundWrites(conn, read_tables=None if reads else ())
+    ok = False
+    try:
+        yield writes
+        ok = True
+    finally:
+        writes.close(ok)
+
+
 def _violated(exc: IntegrityError) -> str | None:
     """The name of the constraint a PostgreSQL unique violation names (None when the driver does not say)."""
     diag = getattr(exc.orig, "diag", None)
@@ -172,8 +190,10 @@ class Ledger:
 
         def work(conn: Connection, file_id: int) -> FileResult:
             stream = read_837(path)
-            recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path)
-            result = recorder.add_all(stream)
+            with _bulk_writes(conn) as writes:
+                recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path,
+                                         writes=writes)
+                result = recorder.add_all(stream)
             blocking = [p for p in stream.problems if p.is_error and p.code not in NON_BLOCKING]
             if blocking:
                 raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was recorded",
@@ -192,8 +212,10 @@ class Ledger:
         batch_id, version, claim_count), and the file's ``sha256`` and ``size`` computed while writing it."""
 
         def work(conn: Connection, file_id: int) -> FileResult:
-            recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path)
-            result = recorder.add_rows(rows)
+            with _bulk_writes(conn) as writes:
+                recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path,
+                                         writes=writes)
+                result = recorder.add_rows(rows)
             self._finish_transactions(conn, recorder, transactions)
             return FileResult(path, "imported", f"{result.claims} claims recorded, charges {result.charges:.2f}",
                               recorded=result, problems=result.problems)
@@ -226,17 +248,11 @@ class Ledger:
 
         def work(conn: Connection, file_id: int) -> FileResult:
             reader = read_remittances(path)
-            # on PostgreSQL the bulk rows are sent by a thread while this one reads and builds the next batch
-            writes = BackgroundWrites(conn) if conn.dialect.name == "postgresql" else Writes(conn)
-            ok = False
-            try:
+            with _bulk_writes(conn, reads=True) as writes:
                 poster = RemittancePoster(conn, file_id=file_id, file_name=path, now=self.clock(),
                                           fail_after=fail_after, writes=writes)
                 for item in reader:
                     poster.add(item)
-                ok = True
-            finally:
-                writes.close(ok)  # the connection is this thread's again (and the writes done, when ok)
             blocking = [p for p in reader.problems if p.is_error and p.code not in NON_BLOCKING]
             if blocking:
                 raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was posted", reader.problems)

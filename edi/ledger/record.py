@@ -17,16 +17,9 @@ from typing import NamedTuple
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
-from edi.ledger.journal import (
-    Entry,
-    Journal,
-    allocate_ids,
-    bind_processor,
-    copy_rows,
-    insert_returning_ids,
-    stored,
-)
+from edi.ledger.journal import Entry, Journal, bind_processor, insert_returning_ids, stored
 from edi.ledger.schema import cents, claim_lines, claim_payments, claims, journal_entries, postings, transactions
+from edi.ledger.writes import Writes
 from edi.model import Claim
 from edi.problems import WARNING, Problem, Where
 
@@ -98,16 +91,25 @@ class RecordResult:
 class ClaimRecorder:
     """Records claims of one file inside the caller's transaction (batched inserts)."""
 
-    def __init__(self, conn: Connection, *, file_id: int, status: str, now: datetime, file_name: str) -> None:
+    def __init__(self, conn: Connection, *, file_id: int, status: str, now: datetime, file_name: str,
+                 writes: Writes | None = None) -> None:
         self.conn = conn
+        #: where the bulk rows go (see edi.ledger.writes); every other use of the connection goes through
+        #: ``self.db``, which waits for the writes queued before
+        self.writes = writes if writes is not None else Writes(conn)
         self.file_id = file_id
         self.status = status
         self.now = now
         self.file_name = file_name
-        self.journal = Journal(conn, now)
+        self.journal = Journal(conn, now, self.writes)
         self.result = RecordResult()
         self.transactions: dict[tuple[str | None, str | None], int] = {}
         self.batch: list[ClaimRow] = []
+
+    @property
+    def db(self) -> Connection:
+        """The connection, once the writes queued before are done (see edi.ledger.writes)."""
+        return self.writes.connection()
 
     def add(self, claim: Claim) -> None:
         self.add_row(claim_row(claim))
@@ -134,7 +136,7 @@ class ClaimRecorder:
             return None
         tid = self.transactions.get(key)
         if tid is None:
-            tid = self.transactions[key] = insert_returning_ids(self.conn, transactions, [{
+            tid = self.transactions[key] = insert_returning_ids(self.db, transactions, [{
                 "file_id": self.file_id, "st01": "837", "interchange": key[0], "control_number": key[1],
                 "claims": 0}])[0]
         return tid
@@ -150,8 +152,8 @@ class ClaimRecorder:
         day = _day_writer(conn)
         now = stored(conn, claims.c.created_at, self.now)
         tid = self._transaction_id
-        ids = allocate_ids(conn, claims, len(batch))
-        copy_rows(conn, claims, CLAIM_COLUMNS, [
+        ids = self.writes.ids(claims, len(batch))
+        self.writes.copy(claims, CLAIM_COLUMNS, [
             (claim_id, c.patient_control_number, c.kind, c.payer_id, c.payer_name, c.frequency, cents(c.charge),
              day(c.service_date), c.billing_npi, c.member_id, c.payer_claim_number,
              "voided" if c.frequency == "8" else status, file_id, tid((c.interchange, c.transaction)), c.segment,
@@ -173,7 +175,7 @@ class ClaimRecorder:
                 journal.add(e)
                 result.charges += c.charge
             result.claims += 1
-        copy_rows(conn, claim_lines, LINE_COLUMNS, line_rows)
+        self.writes.copy(claim_lines, LINE_COLUMNS, line_rows)
         journal.flush()
 
     def _replace(self, claim_id: int, c: ClaimRow) -> None:
@@ -183,7 +185,8 @@ class ClaimRecorder:
             icn = c.payer_claim_number
             paid_claims = select(claim_payments.c.claim_id).where(claim_payments.c.payer_claim_number == icn)
             conds += [claims.c.payer_claim_number == icn, claims.c.id.in_(paid_claims)]
-        original = self.conn.execute(
+        db = self.db  # the claims and entries written so far included
+        original = db.execute(
             select(claims.c.id).where(or_(*conds), claims.c.id != claim_id,
                                       claims.c.status.notin_(("replaced", "voided")))
             .order_by(claims.c.id.desc()).limit(1)).scalar()
@@ -197,13 +200,13 @@ class ClaimRecorder:
                 Where(file=self.file_name, segment=c.segment, tag="CLM",
                       record=c.patient_control_number)))
             return
-        self.conn.execute(update(claims).where(claims.c.id == original).values(status=what))
-        self.conn.execute(update(claims).where(claims.c.id == claim_id).values(replaces_id=original))
-        charge_entry = self.conn.execute(
+        db.execute(update(claims).where(claims.c.id == original).values(status=what))
+        db.execute(update(claims).where(claims.c.id == claim_id).values(replaces_id=original))
+        charge_entry = db.execute(
             select(journal_entries.c.id).where(and_(journal_entries.c.claim_id == original,
                                                     journal_entries.c.kind == "charge"))).scalar()
         if charge_entry is not None:
-            rows = self.conn.execute(select(postings).where(postings.c.entry_id == charge_entry)).mappings().all()
+            rows = db.execute(select(postings).where(postings.c.entry_id == charge_entry)).mappings().all()
             e = Entry(what, claim_id=original, file_id=self.file_id, reverses_id=charge_entry,
                       memo=f"charge withdrawn: {what} by claim {c.patient_control_number}")
             for p in rows:

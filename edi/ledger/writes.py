@@ -104,7 +104,8 @@ class BackgroundWrites(Writes):
             # bound to the connection the thread writes on: it only reads its encoding and adapters
             self._tx = Transformer(conn.connection.driver_connection)
         # opened now, before this import's transaction holds locks on the tables it reads (see _open_reader)
-        self._reader: Connection | None = _open_reader(conn, READ_TABLES if read_tables is None else read_tables)
+        tables = READ_TABLES if read_tables is None else read_tables
+        self._reader: Connection | None = _open_reader(conn, tables) if tables else None  # () : no reader
         _faster_switches(True)
         self._thread: threading.Thread | None = threading.Thread(target=self._run, name="edi-ledger-writes",
                                                                  daemon=True)

@@ -669,3 +669,26 @@ def test_a_statement_waiting_for_the_import_does_not_stall_it(tmp_path, db, monk
     other.dispose()
     assert result.outcome == "imported"
     assert took < 2.5 and seen["waited"] >= 0.4  # the other session waited for the import, not the reverse
+
+
+def test_a_file_that_replaces_and_voids_its_own_claims(tmp_path, db, monkeypatch):
+    """One 837 file (two interchanges) holds claims and, in later batches of the recorder (batches of one claim
+    here), a replacement of one and a void of another: on PostgreSQL the rows are written by a thread while the
+    next batch is built, and the replacement and the void must still find the originals this file recorded."""
+    import edi.ledger.record as record
+
+    monkeypatch.setattr(record, "BATCH", 1)
+    first = write_837(tmp_path, "a.837", [claim("PCO1", ("99213", "100")), claim("PCO2", ("99213", "80"))])
+    later = write_837(tmp_path, "b.837", [claim("PCO1", ("99214", "140"), frequency="7", icn="ICNO1"),
+                                          claim("PCO2", ("99213", "80"), frequency="8", icn="ICNO2")], control=2)
+    path = tmp_path / "c.837"  # one file, two interchanges
+    path.write_bytes(Path(first).read_bytes() + Path(later).read_bytes())
+    path = str(path)
+    result = cli("claims", "record", path, db=db)
+    assert result.exit_code == 0, result.output
+    assert "original_unknown" not in result.output + result.stderr
+    c = json.loads(cli("ledger", "claims", "--json", db=db).stdout)
+    assert [(r["patient_control_number"], r["status"], r["billed"], r["insurance_balance"]) for r in c] == [
+        ("PCO1", "replaced", "0.00", "0.00"), ("PCO2", "voided", "0.00", "0.00"),
+        ("PCO1", "submitted", "140.00", "140.00"), ("PCO2", "voided", "0.00", "0.00")]
+    assert_check(db)
