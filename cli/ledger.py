@@ -29,13 +29,26 @@ Db = Annotated[str | None, typer.Option("--db", envvar="EDI_DATABASE_URL", show_
                                         help="SQLAlchemy URL of the ledger (default: sqlite:///edi.db here).")]
 
 
+#: The ledgers the running command opened, closed (with their connections) when it ends (see cli.main).
+_opened: list[Ledger] = []
+
+
 def open_ledger(db: str | None) -> Ledger:
     try:
-        return Ledger(db)
+        ledger = Ledger(db)
     except LedgerError as exc:
         fail(str(exc))
     except Exception as exc:  # a database that cannot be reached or migrated
         fail(f"cannot open the ledger: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    _opened.append(ledger)
+    return ledger
+
+
+def close_opened() -> None:
+    """Close the ledgers the command opened (their pooled connections would otherwise stay open until the
+    process ends: the tests run many commands in one process)."""
+    while _opened:
+        _opened.pop().close()
 
 
 def report_files(results: list[FileResult], verb: str) -> int:

@@ -14,6 +14,13 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold patient data
     add_completion=False,
 )
+
+
+@app.callback()
+def _each_command(ctx: typer.Context) -> None:
+    ctx.call_on_close(ledger.close_opened)
+
+
 app.add_typer(x12.app, name="x12")
 app.add_typer(remit.app, name="remit")
 app.add_typer(claims.app, name="claims")

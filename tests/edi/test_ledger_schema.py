@@ -51,7 +51,7 @@ def test_migration_0003_keeps_the_rows_of_a_ledger_in_use(tmp_path):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0002")
         conn.commit()
-    now = datetime(2025, 3, 1)
+    now = datetime(2025, 3, 1).isoformat(" ")  # as SQLAlchemy stores times in SQLite (text)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO files (id, sha256, kind, name, size, imported_at) "
                           "VALUES (1, 'x', '837', 'c.837', 1, :n)"), {"n": now})
