@@ -200,9 +200,9 @@ class Tokenizer:
         buf = self._advance(buf, len(buf) - len(stripped))
         if not buf:
             return buf
-        partial = len(buf) < 4 and not eof
-        if partial and (b"ISA".startswith(buf) or (self._garbage_at is None and self.delimiters is None
-                                                   and (b"GS".startswith(buf[:2]) or b"ST".startswith(buf[:2])))):
+        if len(buf) < 4 and not eof:
+            # every choice below reads up to four bytes ("ISA" and its separator, a tag and the separator after
+            # it): made on fewer, it would depend on where the input was cut
             self._keep(buf)
             return None
         if buf.startswith(b"ISA") and len(buf) >= 4:
@@ -381,9 +381,14 @@ class Tokenizer:
                 yield map(_ELEMENTS, self._last_piece(buf)) if lists else self._last_piece(buf)
                 return b""
             if len(buf) > self.max_segment_length:
-                self._too_long(len(buf))
-                self._state = _SKIP
-                return self._advance(buf, len(buf))
+                # the limit is on the segment, without the line break before it (or a CR before a newline
+                # terminator): as it is counted when the whole segment is in one block (see _split)
+                lead = len(buf) - len(buf.lstrip(_WS_BYTES))  # (copies: only once over the limit)
+                size = len(buf) - lead - (1 if self._newline and buf.endswith(b"\r") else 0)
+                if size > self.max_segment_length:
+                    self._too_long(size, offset=self._pos + lead)
+                    self._state = _SKIP
+                    return self._advance(buf, len(buf))
             self._keep(buf)
             return None
         rest = buf[last + len(term):]
@@ -425,9 +430,10 @@ class Tokenizer:
                 if s:
                     start += len(first) - len(s)
                     pieces[0] = s
-                else:
+                elif self._newline:  # a blank line
                     start += len(first) + len(sep)
                     del pieces[0]
+                # else: white space and a terminator, an empty segment: _split reports it (its tag is no tag)
             yield from self._lean(pieces, start, len(sep), origin + span, lists)
         else:
             yield from self._split(pieces, len(sep), ascii_only, span, lists)
@@ -513,17 +519,17 @@ class Tokenizer:
             if piece[:1] <= " ":  # empty, or starts with a line break, space or control character
                 s = piece.lstrip(lead)
                 if not s:
-                    if not newline and not piece:
+                    if not newline:  # nothing but white space before a terminator (a blank line is no segment)
                         self._problem("x12.segment.empty", "an empty segment (two terminators in a row)",
-                                      WARNING, offset=start)
+                                      WARNING, offset=start + plen)  # where its terminator is
                     continue
                 start += (len(piece) - len(s)) if ascii_only else len(
                     piece[: len(piece) - len(s)].encode("utf-8", "surrogateescape"))
                 piece = s
             if newline and piece[-1:] == "\r":
                 piece = piece[:-1]
-            if plen > maxlen:
-                self._too_long(plen, offset=start)
+            if plen > maxlen and (len(piece) if ascii_only else len(piece.encode("utf-8", "surrogateescape"))) > maxlen:
+                self._too_long(plen, offset=start)  # the limit is on the segment, without white space around it
                 continue
             elements = piece.split(esep)
             add(elements)

@@ -245,19 +245,49 @@ def test_a_feed_longer_than_the_window_reads_like_small_feeds(terminator):
     data = (header + "".join(lines)).encode()
     assert len(data) > 2 * _WINDOW
 
-    def read(pieces, method):
-        tok = Tokenizer()
-        out = []
-        for piece in [*pieces, b""]:
-            out += getattr(tok, method)(piece)
-        found = [(p.code, p.where) for p in tok.problems]
-        return ([(s.elements, s.index, s.offset) for s in out] if method == "segments" else out), found
-
-    small = [data[i:i + 997] for i in range(0, len(data), 997)]
     for method in ("segments", "elements"):
-        assert read([data], method) == read(small, method)
-    segs, problems = read([data], "segments")
-    assert len(segs) > 29000 and {code for code, _ in problems} >= {"x12.segment.tag"}
+        assert read_in_pieces(data, None, method) == read_in_pieces(data, 997, method)
+    segs, problems = read_in_pieces(data, None)
+    assert len(segs) > 29000 and {code for code, _, _ in problems} >= {"x12.segment.tag"}
+
+
+def read_in_pieces(data: bytes, size: int | None, method: str = "segments", max_segment_length: int = 1 << 20):
+    """What the tokenizer gives for ``data`` fed whole (``size`` None) or in pieces of ``size`` bytes: segments
+    (elements, number, offset, delimiters) or element lists, and problems (code, message, where)."""
+    tok = Tokenizer(max_segment_length=max_segment_length)
+    pieces = [data] if size is None else [data[i:i + size] for i in range(0, len(data), size)]
+    out = []
+    for piece in [*pieces, b""]:
+        out += getattr(tok, method)(piece)
+    if method == "segments":
+        out = [(s.elements, s.index, s.offset, s.delimiters) for s in out]
+    return out, [(p.code, p.message, p.where) for p in tok.problems]
+
+
+ISA = isa().encode()
+
+
+@pytest.mark.parametrize("data, limit, expected", [
+    # segments after an IEA, with no new ISA: kept, with a warning, wherever the input is cut after the IEA
+    (ISA + b"IEA*1*000000001~NM1*QC*1~", 1 << 20, {"x12.delimiters.reused"}),
+    (ISA + b"\nIEA*1*000000001~\nNM1*QC*1~\n", 1 << 20, {"x12.delimiters.reused"}),
+    # a segment of exactly the length limit is kept: the line break before it does not count
+    (ISA + b"\nNTE*" + b"A" * 116 + b"~\nNM1*X~\n", 120, set()),
+    (ISA[:-1] + b"\r\nNTE*" + b"A" * 116 + b"\r\nNM1*X\r\n", 120, set()),
+    # a segment over the limit is reported at its first byte, not at the line break before it
+    (ISA + b"\nNTE*" + b"A" * 125 + b"~\nNM1*X~\n", 120, {"x12.segment.too_long"}),
+    # white space between two terminators is an empty segment, reported at its terminator
+    (ISA + b"\nREF*1~\n~\nNM1*X~\n", 1 << 20, {"x12.segment.empty"}),
+    (ISA + b"\nREF*1~\n~\nNM1*X~LX*1~", 1 << 20, {"x12.segment.empty"}),
+])
+def test_where_the_input_is_cut_changes_nothing(data, limit, expected):
+    """Each of these once read differently when fed in small pieces than whole (a long feed is read a window
+    at a time, so a whole file is cut too): now every piece size gives what the whole feed gives."""
+    for method in ("segments", "elements"):
+        whole = read_in_pieces(data, None, method, limit)
+        assert {code for code, _, _ in whole[1]} == expected
+        for size in range(1, 8):
+            assert read_in_pieces(data, size, method, limit) == whole, (method, size)
 
 
 def test_line_breaks_as_terminators_read_like_tildes():
