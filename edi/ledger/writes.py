@@ -1,12 +1,12 @@
 """Where an import's bulk writes go: straight to the database, or to a thread that sends them while the
 importer goes on.
 
-An 835 import into PostgreSQL spends about half its time waiting for the server to ingest its COPYs (rows
-into postings, adjustments, journal entries and claim payments, with their indexes). ``BackgroundWrites``
-hands each COPY to a thread of its own, inside the importer's transaction, so that the server ingests one
-batch while the importer parses and builds the next; Python lets the importer run while that thread waits on
-the socket. ``Writes`` does the same writes at once (SQLite, whose driver gives the interpreter back for
-every row, so a second thread would only add switches).
+An 835 import into PostgreSQL spent about half its time waiting for the server to ingest its COPYs (rows
+into postings, adjustments, journal entries and claim payments, with their indexes), and recording an 837 a
+good part of its own. ``BackgroundWrites`` hands each COPY to a thread of its own, inside the importer's
+transaction, so that the server ingests one batch while the importer parses and builds the next; Python lets
+the importer run while that thread waits on the socket. ``Writes`` does the same writes at once (SQLite,
+whose driver gives the interpreter back for every row, so a second thread would only add switches).
 
 Both have one interface:
 
