@@ -39,7 +39,7 @@ from edi.ledger.db import (
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
 from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult
-from edi.ledger.schema import claims, control_numbers, files, postings
+from edi.ledger.schema import WITHDRAWN_STATUSES, claims, control_numbers, files, postings
 from edi.ledger.writes import BackgroundWrites, Writes
 from edi.problems import ERROR, Problem, Where
 
@@ -237,7 +237,7 @@ class Ledger:
         claim numbers are read once (one query), so a 100,000-encounter build does not ask 100,000 times."""
         with self.engine.connect() as conn:
             standing = set(conn.execute(select(claims.c.patient_control_number)
-                                        .where(claims.c.status.notin_(("replaced", "voided")))).scalars())
+                                        .where(claims.c.status.notin_(WITHDRAWN_STATUSES))).scalars())
         return standing.__contains__
 
     # -- remittances ----------------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ class Ledger:
 
         def unit(conn: Connection) -> tuple[Decimal, Decimal]:
             claim = conn.execute(select(claims.c.id).where(claims.c.patient_control_number == pcn,
-                                                           claims.c.status.notin_(("replaced", "voided")))
+                                                           claims.c.status.notin_(WITHDRAWN_STATUSES))
                                  .order_by(claims.c.id.desc()).limit(1).with_for_update()).first()
             if claim is None:
                 raise LedgerError(f"no claim {pcn} in the ledger")

@@ -78,7 +78,7 @@ class Journal:
         if not pending:
             return []
         ids = self._ids(journal_entries, len(pending))
-        now = stored(self.conn, journal_entries.c.created_at, self.now)
+        now = value_writer(self.conn, journal_entries.c.created_at)(self.now)
         self._copy(journal_entries, ENTRY_COLUMNS, [
             (i, e.kind, e.claim_id, e.remittance_id, e.claim_payment_id, e.file_id, e.reverses_id, e.memo, now)
             for i, e in zip(ids, pending, strict=True)])
@@ -97,15 +97,22 @@ def bind_processor(column, dialect):
     return column.type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def stored(conn: Connection, column, value):
-    """``value`` as the driver is handed it for ``column`` (the column type's bind processing)."""
+def value_writer(conn: Connection, column):
+    """``f(value)``: a value as the driver is handed it for ``column`` (the column type's bind processing; None
+    stays None), made once for a column's many rows."""
     proc = bind_processor(column, conn.dialect)
-    return value if proc is None or value is None else proc(value)
+    if proc is None:
+        return _same
+    return lambda value: None if value is None else proc(value)
+
+
+def _same(value):
+    return value
 
 
 def copy_rows(conn: Connection, table, columns: tuple[str, ...] | list[str], rows: list[tuple]) -> None:
     """Insert rows that already hold the values as the driver is handed them (money as integer cents, see
-    ``schema.cents``; dates and times through ``stored``), inside the caller's transaction: PostgreSQL's COPY,
+    ``schema.cents``; dates and times through ``value_writer``), inside the caller's transaction: PostgreSQL's COPY,
     or SQLite's executemany on the driver."""
     if not rows:
         return

@@ -34,6 +34,8 @@ from edi.ledger.db import driver
 from edi.ledger.journal import Entry, Journal, bulk_insert, insert_returning_ids
 from edi.ledger.schema import (
     GROUP_ACCOUNT,
+    WITHDRAWN_SQL,
+    WITHDRAWN_STATUSES,
     adjustments,
     cents,
     claim_lines,
@@ -52,10 +54,6 @@ from edi.problems import ERROR, WARNING, Problem, Where
 ZERO = Decimal(0)
 BATCH = 500
 DENIAL_STATUSES = ("4", "23")
-#: Claim statuses an 835 never changes: a replaced or voided claim's charges moved to its replacement (or were
-#: taken back), so a payment that still reaches it (by its payer claim number) is posted to it and leaves its
-#: status as it is. An import thus never makes a claim stand again, nor stop standing.
-SETTLED_STATUSES = ("replaced", "voided")
 
 CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_id", "patient_control_number", "status", "charge", "paid",
                          "patient_responsibility", "payer_claim_number", "denied", "reverses_id", "segment")
@@ -137,7 +135,7 @@ class RemittancePoster:
     def reads(self) -> Connection:
         """A connection for reads that need only committed data, none of this import's writes: the claims and
         lines matched against (an import never adds a claim or a line, and never changes whether one stands:
-        see SETTLED_STATUSES); with ``BackgroundWrites``, a second connection that need not wait for the
+        see schema.WITHDRAWN_STATUSES); with ``BackgroundWrites``, a second connection that need not wait for the
         writes."""
         return self.writes.reader()
 
@@ -258,20 +256,11 @@ class RemittancePoster:
     def _flush_pending(self) -> None:
         self.journal.flush()
         if self.suspense_rows:
-            bulk_insert(self.db, suspense_items, self.suspense_rows)
+            self.writes.call(bulk_insert, suspense_items, self.suspense_rows)
             self.suspense_rows = []
-        if self.statuses and self.conn.dialect.name == "postgresql":  # one statement, arrays bound on the driver
-            self.writes.call(_set_statuses, list(self.statuses), list(self.statuses.values()))
+        if self.statuses:
+            self.writes.call(_set_statuses, self.statuses)
             self.statuses = {}
-            return
-        by_status: dict[str, list[int]] = {}
-        for claim_id, status in self.statuses.items():
-            by_status.setdefault(status, []).append(claim_id)
-        for status, ids in by_status.items():  # one UPDATE per status, not one per claim
-            for k in range(0, len(ids), 900):
-                self.db.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900]),
-                                                     claims.c.status.notin_(SETTLED_STATUSES)).values(status=status))
-        self.statuses = {}
 
     def _originals(self, reversals: list[ClaimPayment]) -> dict[str, dict]:
         """The payments these reversals name (by payer claim number, else by claim number): the newest one
@@ -327,7 +316,7 @@ class RemittancePoster:
                           cp.source.segment if cp.source else None, record=cp.patient_control_number)
         self.cash += reversed_cash
         self.result.paid += reversed_cash
-        if original["claim_status"] not in ("replaced", "voided"):  # a replaced claim's old payment may be reversed
+        if original["claim_status"] not in WITHDRAWN_STATUSES:  # a replaced claim's old payment may be reversed
             self.statuses[claim_id] = "reversed"
 
     def _candidates(self, batch: list[ClaimPayment]) -> tuple[dict, dict[int, list[tuple]]]:
@@ -341,7 +330,7 @@ class RemittancePoster:
         sql = ("SELECT c.id, c.patient_control_number, l.id, l.claim_id, l.procedure, l.modifiers, l.revenue_code, "
                "l.charge, l.service_date, l.line_control_number FROM claims c "
                "LEFT JOIN claim_lines l ON l.claim_id = c.id WHERE c.patient_control_number {} "
-               "AND c.status NOT IN ('replaced', 'voided') ORDER BY c.id, l.id")
+               f"AND c.status NOT IN ({WITHDRAWN_SQL}) ORDER BY c.id, l.id")
         with driver(self.reads, sql) as raw:
             if self.conn.dialect.name == "postgresql":
                 rows = raw.execute(sql.format("= ANY(%s)"), (pcns,)).fetchall()
@@ -363,7 +352,7 @@ class RemittancePoster:
             for claim_id, pcn in self.reads.execute(
                     select(claims.c.id, claims.c.patient_control_number)
                     .where(func.substr(claims.c.patient_control_number, 1, 20).in_(short),
-                           claims.c.status.notin_(("replaced", "voided"))).order_by(claims.c.id)):
+                           claims.c.status.notin_(WITHDRAWN_STATUSES)).order_by(claims.c.id)):
                 found[("prefix", pcn[:20])] = claim_id
         icns = {cp.payer_claim_number for cp in batch
                 if cp.payer_claim_number and cp.patient_control_number not in found}
@@ -516,7 +505,7 @@ class RemittancePoster:
             self.cash -= a.amount
             self.result.provider_adjustments += a.amount
         if rows:
-            bulk_insert(self.db, provider_adjustments, rows)
+            self.writes.call(bulk_insert, provider_adjustments, rows)
         rem = end.remittance
         amount = rem.amount if rem.credit_debit != "D" else -rem.amount
         difference = amount - self.cash
@@ -553,13 +542,22 @@ class RemittancePoster:
         return {r: by_pcn.get(k) or by_icn.get(k) for r, k in keys.items() if (by_pcn.get(k) or by_icn.get(k))}
 
 
-def _set_statuses(conn: Connection, ids: list[int], statuses: list[str]) -> None:
-    """Set claims' statuses on PostgreSQL in one statement (arrays bound on the driver); a replaced or voided
-    claim keeps its status (see SETTLED_STATUSES)."""
-    statement = ("UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
-                 "WHERE claims.id = v.id AND claims.status NOT IN ('replaced', 'voided')")
-    with driver(conn, statement) as raw:
-        raw.execute(statement, (ids, statuses))
+def _set_statuses(conn: Connection, statuses: dict[int, str]) -> None:
+    """Set claims' statuses (claim id -> status); a withdrawn claim keeps its own (schema.WITHDRAWN_STATUSES).
+    PostgreSQL: one statement, arrays bound on the driver; SQLite: one UPDATE per status, not one per claim."""
+    if conn.dialect.name == "postgresql":
+        statement = ("UPDATE claims SET status = v.status FROM unnest(%s::int[], %s::text[]) AS v(id, status) "
+                     f"WHERE claims.id = v.id AND claims.status NOT IN ({WITHDRAWN_SQL})")
+        with driver(conn, statement) as raw:
+            raw.execute(statement, (list(statuses), list(statuses.values())))
+        return
+    by_status: dict[str, list[int]] = {}
+    for claim_id, status in statuses.items():
+        by_status.setdefault(status, []).append(claim_id)
+    for status, ids in by_status.items():
+        for k in range(0, len(ids), 900):  # SQLite allows 999 parameters a statement
+            conn.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900]),
+                                              claims.c.status.notin_(WITHDRAWN_STATUSES)).values(status=status))
 
 
 def _day(value) -> date | None:

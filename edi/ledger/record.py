@@ -17,8 +17,17 @@ from typing import NamedTuple
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Connection
 
-from edi.ledger.journal import Entry, Journal, bind_processor, insert_returning_ids, stored
-from edi.ledger.schema import cents, claim_lines, claim_payments, claims, journal_entries, postings, transactions
+from edi.ledger.journal import Entry, Journal, insert_returning_ids, value_writer
+from edi.ledger.schema import (
+    WITHDRAWN_STATUSES,
+    cents,
+    claim_lines,
+    claim_payments,
+    claims,
+    journal_entries,
+    postings,
+    transactions,
+)
 from edi.ledger.writes import Writes
 from edi.model import Claim
 from edi.problems import WARNING, Problem, Where
@@ -149,8 +158,8 @@ class ClaimRecorder:
             return
         conn = self.conn
         status, file_id = self.status, self.file_id
-        day = _day_writer(conn)
-        now = stored(conn, claims.c.created_at, self.now)
+        day = value_writer(conn, claims.c.service_date)
+        now = value_writer(conn, claims.c.created_at)(self.now)
         tid = self._transaction_id
         ids = self.writes.ids(claims, len(batch))
         self.writes.copy(claims, CLAIM_COLUMNS, [
@@ -188,7 +197,7 @@ class ClaimRecorder:
         db = self.db  # the claims and entries written so far included
         original = db.execute(
             select(claims.c.id).where(or_(*conds), claims.c.id != claim_id,
-                                      claims.c.status.notin_(("replaced", "voided")))
+                                      claims.c.status.notin_(WITHDRAWN_STATUSES))
             .order_by(claims.c.id.desc()).limit(1)).scalar()
         what = "voided" if c.frequency == "8" else "replaced"
         verb = "voids" if c.frequency == "8" else "replaces"
@@ -217,10 +226,3 @@ class ClaimRecorder:
         else:
             self.result.replaced += 1
 
-
-def _day_writer(conn: Connection):
-    """A date as the driver is handed it for a ``Date`` column (ISO text on SQLite, the date on PostgreSQL)."""
-    proc = bind_processor(claims.c.service_date, conn.dialect)
-    if proc is None:
-        return lambda value: value
-    return lambda value: None if value is None else proc(value)

@@ -83,6 +83,12 @@ GROUP_ACCOUNT = {"CO": "contractual", "PI": "payer_initiated", "OA": "other_adju
                  "CR": "other_adjustments"}
 
 CLAIM_STATUSES = ("built", "submitted", "accepted", "rejected", "paid", "denied", "reversed", "voided", "replaced")
+#: The statuses of a claim that no longer stands: its charge moved to its replacement, or was taken back. Such a
+#: claim is not billed again, answers to its patient control number no more (only to its payer claim number),
+#: and keeps its status whatever an 835 says of it (a payment that still reaches it is posted to it).
+WITHDRAWN_STATUSES = ("replaced", "voided")
+#: The same, for raw SQL: ``status NOT IN (...)``.
+WITHDRAWN_SQL = ", ".join(f"'{s}'" for s in WITHDRAWN_STATUSES)
 
 files = Table(
     "files", metadata,

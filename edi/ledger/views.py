@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from edi.ledger.schema import (
     CHECKED_REFERENCES,
+    WITHDRAWN_STATUSES,
     adjustments,
     claim_lines,
     claim_payments,
@@ -284,7 +285,7 @@ def check(conn: Connection) -> list[Problem]:
                     f"{b.insurance_balance}, but charges - payments - adjustments - write-offs = {shown}",
                     b.patient_control_number)
             charge, status, frequency = charges[b.id]
-            expected = ZERO if status in ("replaced", "voided") or frequency == "8" else charge
+            expected = ZERO if status in WITHDRAWN_STATUSES or frequency == "8" else charge
             if b.billed != expected:
                 bad("ledger.claim.billed", f"claim {b.patient_control_number} ({status}): charges posted "
                     f"{b.billed}, expected {expected}", b.patient_control_number)

@@ -184,22 +184,27 @@ class Careful(Tokenizer):
         yield from self._split(pieces, step, True, end - start, lists)
 
 
-def fast_and_careful(data: bytes, chunk: int):
-    """(segments as (elements, index, offset, delimiters), problems) from the tokenizer and from Careful."""
-    out = []
-    for kind in (Tokenizer, Careful):
-        tok = kind()
-        segs = []
-        for i in range(0, len(data), chunk):
-            segs += tok.segments(data[i:i + chunk])
-        segs += tok.segments(b"")
-        out.append(([(s.elements, s.index, s.offset, s.delimiters) for s in segs],
-                     [(p.code, p.message, p.where) for p in tok.problems]))
-    return out
-
-
 NORMAL = ["CLP*A*1*10*10", "CAS*CO*45*1", "DTM*472*20250101", "LX*1"]
 ODD = ["", "  NM1*QC*1*DOE", "ab*1", "\tREF*6R*X", "TOOLONG*1"]
+
+
+def mixed_file(terminator: str, count: int, *, iea_every: int, odd_every: int, odd_break: str | None = None,
+               break_every: int = 0) -> bytes:
+    """Interchanges of ``count`` ordinary segments with, every ``odd_every``, an odd one (blank, indented, a bad
+    tag), every ``iea_every`` an IEA and a new ISA, and (``break_every``) a line break ``odd_break`` instead of
+    the terminator. The element separator is "|" when the terminator is "~...", else "*"."""
+    sep = "|" if terminator.startswith("~") else "*"
+    header = isa(element=sep, terminator=terminator)
+    lines = []
+    for i in range(1, count):
+        if i % iea_every == 0:
+            lines.append(f"IEA{sep}1{sep}000000001{terminator}{header}")
+        elif i % odd_every == 0:
+            lines.append(ODD[i // odd_every % len(ODD)].replace("*", sep) + terminator)
+        else:
+            end = odd_break if break_every and i % break_every == 100 else terminator
+            lines.append(NORMAL[i % len(NORMAL)].replace("*", sep) + end)
+    return (header + "".join(lines)).encode()
 
 
 @pytest.mark.parametrize("terminator", ["~", "~\n", "~\r\n", "\n", "\r\n", "\n with some CR LF", "CR LF, some LF"])
@@ -209,17 +214,8 @@ def test_the_hot_path_reads_exactly_what_the_careful_loop_reads(terminator, chun
     an interchange, or a line break other than the others."""
     other = {"\n with some CR LF": ("\n", "\r\n"), "CR LF, some LF": ("\r\n", "\n")}
     terminator, odd_break = other.get(terminator, (terminator, terminator))
-    sep = "|" if terminator.startswith("~") else "*"
-    header = isa(element=sep, terminator=terminator)
-    lines = []
-    for i in range(1, 1500):
-        if i % 400 == 0:
-            lines.append(f"IEA{sep}1{sep}000000001{terminator}{header}")
-        elif i % 173 == 0:
-            lines.append(ODD[i // 173 % len(ODD)].replace("*", sep) + terminator)
-        else:
-            lines.append(NORMAL[i % len(NORMAL)].replace("*", sep) + (odd_break if i % 211 == 100 else terminator))
-    fast, careful = fast_and_careful((header + "".join(lines)).encode(), chunk)
+    data = mixed_file(terminator, 1500, iea_every=400, odd_every=173, odd_break=odd_break, break_every=211)
+    fast, careful = (read_in_pieces(data, chunk, kind=kind) for kind in (Tokenizer, Careful))
     assert fast == careful
     segs, problems = fast
     assert len(segs) > 1400 and {code for code, _, _ in problems} >= {"x12.segment.tag"}
@@ -232,17 +228,7 @@ def test_a_feed_longer_than_the_window_reads_like_small_feeds(terminator):
     and problems, with odd segments and interchange ends here and there."""
     from edi.x12.tokenizer import _WINDOW
 
-    sep = "|" if terminator.startswith("~") else "*"
-    header = isa(element=sep, terminator=terminator)
-    lines = []
-    for i in range(1, 30000):
-        if i % 4000 == 0:
-            lines.append(f"IEA{sep}1{sep}000000001{terminator}{header}")
-        elif i % 1733 == 0:
-            lines.append(ODD[i // 1733 % len(ODD)].replace("*", sep) + terminator)
-        else:
-            lines.append(NORMAL[i % len(NORMAL)].replace("*", sep) + terminator)
-    data = (header + "".join(lines)).encode()
+    data = mixed_file(terminator, 30000, iea_every=4000, odd_every=1733)
     assert len(data) > 2 * _WINDOW
 
     for method in ("segments", "elements"):
@@ -251,10 +237,12 @@ def test_a_feed_longer_than_the_window_reads_like_small_feeds(terminator):
     assert len(segs) > 29000 and {code for code, _, _ in problems} >= {"x12.segment.tag"}
 
 
-def read_in_pieces(data: bytes, size: int | None, method: str = "segments", max_segment_length: int = 1 << 20):
-    """What the tokenizer gives for ``data`` fed whole (``size`` None) or in pieces of ``size`` bytes: segments
-    (elements, number, offset, delimiters) or element lists, and problems (code, message, where)."""
-    tok = Tokenizer(max_segment_length=max_segment_length)
+def read_in_pieces(data: bytes, size: int | None, method: str = "segments", max_segment_length: int = 1 << 20,
+                   kind: type[Tokenizer] = Tokenizer):
+    """What the tokenizer (or ``kind``) gives for ``data`` fed whole (``size`` None) or in pieces of ``size``
+    bytes: segments (elements, number, offset, delimiters) or element lists, and problems (code, message,
+    where)."""
+    tok = kind(max_segment_length=max_segment_length)
     pieces = [data] if size is None else [data[i:i + size] for i in range(0, len(data), size)]
     out = []
     for piece in [*pieces, b""]:
