@@ -6,8 +6,9 @@ Generates ``--encounters`` synthetic professional encounters (NDJSON, seeded; pa
 then, in a fresh process, runs ``edi.pipeline.build_files`` with the sample configuration and a SQLite ledger
 in a temporary folder: read, check (ICD-10-CM, NPI, shapes, dates...), map, spool, write one 837 per
 clearinghouse, record the claims in the ledger. Deep (pyx12) validation is off. Prints claims/s for the whole
-command and for its parts, and the process's peak RSS (which does not grow with the input: claims are
-spooled to disk, not held).
+command, the time of its phases, the CPU each claim costs (in the workers, and in the main process, whose
+writing and recording no other core can share) and what those costs allow with every core busy, and the
+process's peak RSS (which does not grow with the input: claims are spooled to disk, not held).
 
 Target (issue 5): at least 10,000 claims/s, memory that does not grow with the input.
 """
@@ -63,27 +64,49 @@ def write_encounters(path: Path, n: int, seed: int = 11) -> None:
 
 
 def run(encounters: str, workdir: str, jobs: int = 1) -> dict:
-    """In a fresh process: the build, timed, and the peak RSS."""
+    """In a fresh process: the build, timed (wall and CPU, this process's and its workers'), and the peak RSS."""
+    import resource
     from datetime import date, datetime
 
     from edi.ledger import Ledger
     from edi.pipeline import build_files
     from mappings import load_config
 
+    def cpu(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
     config = load_config(ROOT / "samples" / "edi.toml")
     ledger = Ledger(f"sqlite:///{workdir}/edi.db")
+    main_cpu, workers_cpu = cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     result = build_files([encounters], config, ledger=ledger, out_dir=f"{workdir}/out", today=date(2026, 1, 1),
                          now=datetime(2026, 1, 1, 12, 0), jobs=jobs)
     secs = time.perf_counter() - t
+    main_cpu, workers_cpu = cpu(resource.RUSAGE_SELF) - main_cpu, cpu(resource.RUSAGE_CHILDREN) - workers_cpu
     ledger.close()
     rss = vmhwm_mb()
-    import resource
-
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest finished worker
     return {"seconds": secs, "claims": result.claims, "skipped": len(result.skipped), "rss_mb": rss,
-            "worker_rss_mb": workers,
+            "worker_rss_mb": workers, "timings": result.timings, "main_cpu": main_cpu, "workers_cpu": workers_cpu,
             "files": [f.path for f in result.files]}
+
+
+def report_costs(r: dict, jobs: int) -> None:
+    """Where the time goes: the phases, the CPU per claim, and what these costs allow on more cores."""
+    n, ph = r["claims"], r["timings"]
+    us = 1e6 / n
+    print(f"phases: encounters {ph['encounters']:.1f} s (read, check, map, format, spool: "
+          f"{f'{jobs} worker processes' if jobs > 1 else 'this process'}), write {ph['write']:.1f} s, "
+          f"record {ph['record']:.1f} s (one core)")
+    tail = ph["write"] + ph["record"]  # single-threaded: CPU time ~ wall time
+    feed = max(r["main_cpu"] - tail, 0.0)  # this process during the encounters phase
+    work = r["workers_cpu"] + feed
+    print(f"CPU per claim: {r['workers_cpu'] * us:.0f} us in the workers, {r['main_cpu'] * us:.0f} us in this "
+          f"process ({tail * us:.0f} us of it writing and recording, which no other core can share)")
+    if jobs > 1:
+        bounds = ", ".join(f"{cores} cores {n / (work / cores + tail):,.0f}" for cores in (2, 4, 8))
+        print(f"at these costs, with every core busy in the encounters phase, claims/s cannot exceed: {bounds}")
 
 
 def main() -> None:
@@ -110,6 +133,7 @@ def main() -> None:
               f"{r['claims'] / r['seconds']:,.0f} claims/s (target at least 10,000 claims/s)")
         print(f"peak RSS: {r['rss_mb']:.0f} MB (the main process; each worker: {r['worker_rss_mb']:.0f} MB)"
               if r.get("worker_rss_mb") else f"peak RSS: {r['rss_mb']:.0f} MB")
+        report_costs(r, jobs)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,9 @@ class BuildResult:
     problems: list[Problem] = field(default_factory=list)
     validation: list[ValidationReport] = field(default_factory=list)
     written: bool = True
+    #: wall seconds per phase: "encounters" (read, check, map and format every encounter, spool the claims),
+    #: "write" (the 837 files), "record" (the ledger), "validate" (deep validation, when asked)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -293,6 +297,8 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
     from mappings.checks import BatchChecks
 
     result = BuildResult()
+    clock = time.perf_counter
+    started = clock()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edi-build-") as spool_dir:
         spool = _Spool(spool_dir, "bucket")
@@ -312,9 +318,11 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             name = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
             result.skipped[name] = [p for p in problems if p.is_error]
         spool.close()
+        result.timings["encounters"] = clock() - started
         if strict and result.skipped:
             result.written = False
             return result
+        started = clock()
         rows = _Spool(spool_dir, "rows")
         written = []
         for ch_key in sorted({k[0] for k in spool.files}):
@@ -322,6 +330,8 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             if built is not None:
                 written.append(built)
         rows.close()
+        result.timings["write"] = clock() - started
+        started = clock()
         for f, txs, sha, size, rows_key in written:
             result.files.append(f)
             recorded = ledger.record_written(f.path, _Rows(rows, rows_key), txs, sha256=sha, size=size,
@@ -330,9 +340,12 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
             if recorded.outcome == "refused":
                 result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}", ERROR,
                                                Where(file=f.path)))
+        result.timings["record"] = clock() - started
     if validate_deep:
+        started = clock()
         for f in result.files:
             result.validation.append(validate_path(f.path, deep=True))
+        result.timings["validate"] = clock() - started
     return result
 
 

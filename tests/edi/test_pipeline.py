@@ -54,6 +54,9 @@ def test_build_records_what_reading_the_written_file_records(tmp_path):
     ledger.close()
     assert result.claims >= 8 and len(result.files) >= 2
     assert sum(f.transactions for f in result.files) > len(result.files)
+    # how long each phase took (benchmarks/claims.py prints them); no deep validation was asked for
+    assert sorted(result.timings) == ["encounters", "record", "write"]
+    assert all(seconds > 0 for seconds in result.timings.values())
 
     read_db = f"sqlite:///{tmp_path / 'read.db'}"
     reader_ledger = Ledger(read_db)
