@@ -42,8 +42,12 @@ Columns (service line)::
 Problems use the encounter's field paths (``billing_provider.npi``, ``lines[2].charge``); before the id is
 known they name the line of the file. Codes: ``source.encoding``, ``source.csv.header`` (no header,
 no ``encounter_id`` column: an error; an unknown or repeated column: a warning), ``source.csv.syntax``,
-``source.csv.split`` (rows of an encounter not consecutive: the later rows are not read),
-``source.csv.conflict``.
+``source.csv.split`` (rows of an encounter not consecutive: the later rows are not read, and when the
+input is a file, which is read twice, the first group is refused too), ``source.csv.conflict``.
+
+An encounter is never built from part of its rows: a row that cannot be read (too few or too many cells,
+which an unquoted comma makes) refuses the encounter its id cell names, and a row with no ``encounter_id``
+or a row the CSV parser gives up on refuses the encounter whose rows it follows.
 """
 
 from __future__ import annotations
@@ -188,16 +192,49 @@ class _Group:
 
 
 def read_csv(stream: BinaryIO, *, file: str | None = None) -> Iterator[EncounterResult]:
+    split = _split_ids(stream) if stream.seekable() else set()
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
-        yield from _read(text, file)
+        yield from _read(text, file, split)
     except UnicodeDecodeError:
         yield None, [error("source.encoding", "the file is not valid UTF-8", file=file)]
     finally:
         text.detach()
 
 
-def _read(text: io.TextIOWrapper, file: str | None) -> Iterator[EncounterResult]:
+def _split_ids(stream: BinaryIO) -> set[str]:
+    """The ids whose rows are not consecutive, found by a first pass over a file (rows that cannot be read
+    count with the id in their id cell). An encounter is streamed as soon as its rows end, so without this
+    pass the first group of a split encounter would be built from part of its lines (standard input, which
+    cannot be read twice, goes without: its later groups are still refused)."""
+    start = stream.tell()
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    split: set[str] = set()
+    try:
+        reader = csv.reader(text)
+        header = [h.strip() for h in next(reader, None) or ()]
+        if "encounter_id" in header:
+            id_index = header.index("encounter_id")
+            done: set[str] = set()
+            current = None
+            for row in reader:
+                enc_id = row[id_index].strip() if len(row) > id_index else ""
+                if not enc_id or enc_id == current:
+                    continue
+                if enc_id in done:
+                    split.add(enc_id)
+                if current is not None:
+                    done.add(current)
+                current = enc_id
+    except (csv.Error, UnicodeDecodeError):
+        pass  # the reading pass reports it (and reads no further)
+    finally:
+        text.detach()
+        stream.seek(start)
+    return split
+
+
+def _read(text: io.TextIOWrapper, file: str | None, split: set[str]) -> Iterator[EncounterResult]:
     reader = csv.reader(text)
     try:
         header = next(reader, None)
@@ -230,14 +267,32 @@ def _read(text: io.TextIOWrapper, file: str | None) -> Iterator[EncounterResult]
     width = len(header)
 
     done: set[str] = set()
+    broken: dict[str, int] = {}  # id -> the line of a row of it that could not be read (outside its group)
     group: _Group | None = None
     skipping: str | None = None  # the id of a split encounter whose rows are being skipped
+
+    def finish(group: _Group) -> EncounterResult:
+        # a row that may belong to the encounter and was not read, or rows elsewhere in the file: building it
+        # from the rows at hand would bill less than was coded
+        if group.id in split:
+            group.problems.append(error("source.csv.split", f"the rows of encounter {group.id} are not consecutive: "
+                                        "its rows must follow each other; the encounter is not built from part "
+                                        "of them", file=file, record=group.id, element="id"))
+        if group.id in broken:
+            group.problems.append(error("source.csv.syntax", f"a row of encounter {group.id} (line "
+                                        f"{broken[group.id]}) could not be read; the encounter is not built "
+                                        "from the others", file=file, record=group.id))
+        return _finish(group, file)
+
     while True:
         try:
             row = next(reader, None)
         except csv.Error as exc:
             if group is not None:
-                yield _finish(group, file)
+                group.problems.append(error("source.csv.syntax", f"line {reader.line_num} cannot be read ({exc}) "
+                                            "and may be a row of this encounter; the file is not read further",
+                                            file=file, record=group.id))
+                yield finish(group)
             yield None, [error("source.csv.syntax", f"{exc}", file=file, record=f"line {reader.line_num}")]
             return
         if row is None:
@@ -248,14 +303,23 @@ def _read(text: io.TextIOWrapper, file: str | None) -> Iterator[EncounterResult]
         if len(row) != width:
             problem = error("source.csv.syntax", f"the row has {len(row)} cells; the header has {width}", file=file,
                             record=f"line {line}")
-            if len(row) > id_index and row[id_index].strip():
-                problem = problem.at(record=row[id_index].strip())
+            row_id = row[id_index].strip() if len(row) > id_index else ""
+            if row_id:
+                problem = problem.at(record=row_id)
+                if group is not None and row_id == group.id:
+                    group.problems.append(problem)  # the encounter is refused, not built without this row
+                    continue
+                broken.setdefault(row_id, line)
             yield None, [problem]
             continue
         enc_id = row[id_index].strip()
         if not enc_id:
-            yield None, [error("encounter.field.missing", "id is missing (the encounter_id cell is empty)",
-                               file=file, record=f"line {line}", element="id")]
+            problem = error("encounter.field.missing", "id is missing (the encounter_id cell is empty)", file=file,
+                            record=f"line {line}", element="id")
+            if group is not None:  # most likely a further row of the encounter above: that one is refused too
+                group.problems.append(error("source.csv.syntax", f"line {line} has no encounter_id and may be a "
+                                            "row of this encounter", file=file, record=group.id))
+            yield None, [problem]
             continue
         if group is not None and enc_id == group.id:
             _add_row(group, row, columns, line, file)
@@ -263,7 +327,7 @@ def _read(text: io.TextIOWrapper, file: str | None) -> Iterator[EncounterResult]
         if enc_id == skipping:
             continue
         if group is not None:
-            yield _finish(group, file)
+            yield finish(group)
             done.add(group.id)
             group = None
         skipping = None
@@ -276,7 +340,7 @@ def _read(text: io.TextIOWrapper, file: str | None) -> Iterator[EncounterResult]
         group = _Group(enc_id, line)
         _add_row(group, row, columns, line, file)
     if group is not None:
-        yield _finish(group, file)
+        yield finish(group)
 
 
 def _add_row(group: _Group, row: list[str], columns: list[tuple[int, str]], line: int, file: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import csv
 import io
 import itertools
 import json
@@ -274,15 +275,54 @@ def test_csv_later_rows_may_leave_encounter_columns_empty() -> None:
 
 
 def test_csv_rows_of_an_encounter_must_be_consecutive() -> None:
-    results = _csv(f"A,{ENC},99213,,100.00,1,1,2025-03-03",
-                   f"B,{ENC},99212,,75.00,1,1,2025-03-04",
-                   f"A,{ENC},83036,,40.00,1,1,2025-03-03",
-                   f"A,{ENC},83037,,40.00,1,1,2025-03-03",
-                   f"C,{ENC},99212,,75.00,1,1,2025-03-04")
-    assert [enc.id if enc else None for enc, _ in results] == ["A", "B", None, "C"]
-    split = results[2][1]
-    assert [(p.code, p.where.record) for p in split] == [("source.csv.split", "A")]
-    assert "line 4" in split[0].message
+    rows = (f"A,{ENC},99213,,100.00,1,1,2025-03-03",
+            f"B,{ENC},99212,,75.00,1,1,2025-03-04",
+            f"A,{ENC},83036,,40.00,1,1,2025-03-03",
+            f"A,{ENC},83037,,40.00,1,1,2025-03-03",
+            f"C,{ENC},99212,,75.00,1,1,2025-03-04")
+    results = _csv(*rows)
+    # a file is read twice: A is refused whole, never built from its first row alone
+    assert [enc.id if enc else None for enc, _ in results] == [None, "B", None, "C"]
+    first, later = results[0][1], results[2][1]
+    assert [(p.code, p.where.record) for p in first] == [("source.csv.split", "A")]
+    assert [(p.code, p.where.record) for p in later] == [("source.csv.split", "A")]
+    assert "line 4" in later[0].message
+    # standard input cannot be read twice: its later rows are still refused
+    class Pipe(io.BytesIO):
+        def seekable(self) -> bool:
+            return False
+
+    piped = list(read_stream(Pipe(("\n".join([HEADER, *rows]) + "\n").encode()), "csv", file="-"))
+    assert [enc.id if enc else None for enc, _ in piped] == ["A", "B", None, "C"]
+
+
+def test_csv_an_encounter_is_never_built_from_part_of_its_rows() -> None:
+    """A row that cannot be read (an unquoted comma adds a cell), a row without an id after the encounter's rows,
+    or a row the CSV parser gives up on: the encounter it may belong to is refused, the others are built."""
+    extra_cell = f"A,{ENC},83036,,40.00,1,1,2025-03-03,oops"
+    results = _csv(f"A,{ENC},99213,,100.00,1,1,2025-03-03", extra_cell, f"B,{ENC},99212,,75.00,1,1,2025-03-04")
+    assert [enc.id if enc else None for enc, _ in results] == [None, "B"]
+    assert [(p.code, p.where.record) for p in results[0][1]] == [("source.csv.syntax", "A")]
+
+    # the broken row comes first: the rows after it do not make the encounter
+    results = _csv(extra_cell, f"A,{ENC},99213,,100.00,1,1,2025-03-03", f"B,{ENC},99212,,75.00,1,1,2025-03-04")
+    assert [enc.id if enc else None for enc, _ in results] == [None, None, "B"]
+    assert "line 2" in results[1][1][0].message
+
+    results = _csv(f"A,{ENC},99213,,100.00,1,1,2025-03-03", f",{BLANK},83036,,40.00,1,1,2025-03-03",
+                   f"B,{ENC},99212,,75.00,1,1,2025-03-04")
+    assert [enc.id if enc else None for enc, _ in results] == [None, None, "B"]
+    assert [(p.code, p.where.record) for _, ps in results for p in ps] == [
+        ("encounter.field.missing", "line 3"), ("source.csv.syntax", "A")]
+
+    limit = csv.field_size_limit(1000)
+    try:
+        results = _csv(f"B,{ENC},99212,,75.00,1,1,2025-03-04", f"A,{ENC},99213,,100.00,1,1,2025-03-03",
+                       f'A,{ENC},83036,,40.00,1,1,2025-03-03,"{"x" * 2000}"')
+    finally:
+        csv.field_size_limit(limit)
+    assert [enc.id if enc else None for enc, _ in results] == ["B", None, None]
+    assert [p.code for _, ps in results[1:] for p in ps] == ["source.csv.syntax", "source.csv.syntax"]
 
 
 def test_csv_conflicting_encounter_columns() -> None:
