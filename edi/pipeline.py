@@ -108,9 +108,11 @@ class _Spool:
         entry[1].write(pickled)
         self.counts[key] += 1
 
-    def close(self) -> None:
-        for _, fp in self.files.values():
-            fp.close()
+    def close(self, key: object = None) -> None:
+        """Close the file of ``key`` (its records can then be read), or of every key."""
+        for k, (_, fp) in self.files.items():
+            if key is None or k == key:
+                fp.close()
 
     def read(self, key: object) -> Iterator:
         if key not in self.files:
@@ -322,25 +324,30 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
         if strict and result.skipped:
             result.written = False
             return result
-        started = clock()
         rows = _Spool(spool_dir, "rows")
-        written = []
-        for ch_key in sorted({k[0] for k in spool.files}):
-            built = _write_interchange(ch_key, spool, rows, config, ledger, out_dir, now, claims_per_st, result)
-            if built is not None:
-                written.append(built)
-        rows.close()
-        result.timings["write"] = clock() - started
-        started = clock()
-        for f, txs, sha, size, rows_key in written:
-            result.files.append(f)
-            recorded = ledger.record_written(f.path, _Rows(rows, rows_key), txs, sha256=sha, size=size,
-                                             status="built")
-            result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
-            if recorded.outcome == "refused":
-                result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}", ERROR,
-                                               Where(file=f.path)))
-        result.timings["record"] = clock() - started
+        result.timings["write"] = result.timings["record"] = 0.0
+        try:
+            for ch_key in sorted({k[0] for k in spool.files}):
+                # each file is recorded as soon as it is written: a failure on a later one cannot leave a written
+                # file that the ledger does not know (built again by the next run, it could be billed twice)
+                started = clock()
+                built = _write_interchange(ch_key, spool, rows, config, ledger, out_dir, now, claims_per_st, result)
+                result.timings["write"] += clock() - started
+                if built is None:
+                    continue
+                started = clock()
+                f, txs, sha, size, rows_key = built
+                rows.close(rows_key)
+                result.files.append(f)
+                recorded = ledger.record_written(f.path, _Rows(rows, rows_key), txs, sha256=sha, size=size,
+                                                 status="built")
+                result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
+                if recorded.outcome == "refused":
+                    result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}", ERROR,
+                                                   Where(file=f.path)))
+                result.timings["record"] += clock() - started
+        finally:
+            rows.close()
     if validate_deep:
         started = clock()
         for f in result.files:

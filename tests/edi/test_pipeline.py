@@ -114,3 +114,36 @@ def test_worker_processes_give_the_same_files_problems_and_ledger(tmp_path, monk
     codes = {code for code, _, _ in problems}
     assert {"source.json.syntax", "source.json.shape", "encounter.id.duplicate"} <= codes
     assert "BADPAYER1" in skipped and files
+
+
+def test_a_failure_on_a_later_file_leaves_every_written_file_recorded(tmp_path, monkeypatch):
+    """Each file is recorded as soon as it is written: when writing a later clearinghouse's file fails, the
+    files already written are in the ledger (a written file the ledger did not know would be built again by
+    the next run, and could be billed twice), and the failed one leaves nothing behind."""
+    import pytest
+
+    import edi.pipeline as pipeline
+
+    write = pipeline._write_interchange
+    calls = []
+
+    def fail_on_the_second(ch_key, *args):
+        calls.append(ch_key)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return write(ch_key, *args)
+
+    monkeypatch.setattr(pipeline, "_write_interchange", fail_on_the_second)
+    config = load_config(SAMPLES / "edi.toml")
+    url = f"sqlite:///{tmp_path / 'edi.db'}"
+    ledger = Ledger(url)
+    with pytest.raises(OSError, match="disk full"):
+        build_files([str(SAMPLES / "encounters" / "encounters.json")], config, ledger=ledger,
+                    out_dir=str(tmp_path / "out"), today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0))
+    ledger.close()
+    written = sorted(tmp_path.joinpath("out").iterdir())
+    assert len(calls) == 2 and [p.name.split("-")[0] for p in written] == [calls[0]]
+    recorded = ledger_contents(url)
+    assert [size for _, _, size in recorded["files"]] == [written[0].stat().st_size]
+    assert recorded["claims"] and all(c[-2][0] == written[0].name.split("-")[1].split(".")[0]
+                                      for c in recorded["claims"])
