@@ -46,9 +46,9 @@ Problem codes (all errors unless marked *warning*):
                                     HCPCS (letter and 4 digits) code
 ``encounter.modifier.count``        more than 4 modifiers on a line
 ``encounter.modifier.format``       a modifier is not 2 letters or digits
-``encounter.charge``                a line charge is negative or has more than 2 decimals
-``encounter.units``                 units are not positive or have more than 3 decimals
-``encounter.unit_basis``            unit basis is not UN, MJ or DA
+``encounter.charge``                a line charge is negative, has more than 2 decimals or exceeds 99999999.99
+``encounter.units``                 units are not positive, or have more than 3 decimals or 8 digits
+``encounter.unit_basis``            unit basis is not UN or MJ (837P), UN or DA (837I)
 ``encounter.revenue_code.format``   a revenue code is not 4 digits (3 are accepted: a leading 0 is added)
 ``encounter.line_id.duplicate``     two lines share a line_id (REF*6R must be unique in the claim)
 ``encounter.line_id.length``        a line_id is longer than 50 characters
@@ -67,7 +67,10 @@ Problem codes (all errors unless marked *warning*):
 ``encounter.codes.count``           more than 24 condition, occurrence, span, value or other procedure codes,
                                     or more than 3 reasons for visit
 ``encounter.field.ignored``         *warning*: a field that does not apply to the encounter's kind
-``encounter.delimiter``             a value contains an X12 delimiter (* ~ : ^) or a line break
+``encounter.length``                a name, address line, city, member or group id, reference, note or
+                                    line description is longer (or shorter) than its X12 element allows
+``encounter.delimiter``             a value contains an X12 delimiter (* ~ : ^), a line break or another
+                                    control character, a Unicode line separator or a lone surrogate
 ==================================  ===================================================================
 """
 
@@ -82,14 +85,13 @@ from operator import attrgetter
 from typing import Any
 
 from edi.problems import ERROR, WARNING, Problem, Severity, has_errors
-from edi.x837.formats import MAX_LINES
+from edi.x837.formats import MAX_LINES, UNIT_BASES, money_problem, quantity_problem
 from mappings.codesets import (
     FREQUENCIES,
     PATIENT_RELATIONSHIPS,
     PLACE_OF_SERVICE,
     POA_INDICATORS,
     SEXES,
-    UNIT_BASES,
     US_STATES,
     X12_DELIMITERS,
     bill_type_frequency,
@@ -334,15 +336,17 @@ def check_lines(enc: Encounter, ctx: CheckContext) -> list[Problem]:
         if ln.modifiers and ln.procedure is None:
             out.append(_p(enc, "encounter.field.missing", f"{base}.procedure is missing (modifiers need a "
                           "procedure)", f"{base}.procedure"))
-        if ln.charge < 0 or ln.charge.as_tuple().exponent < -2:  # type: ignore[operator]
-            out.append(_p(enc, "encounter.charge", f"{base}.charge must be 0 or more with at most 2 decimals "
-                          "(correct a claim with a replacement or void, not a negative charge)", f"{base}.charge"))
-        if ln.units <= 0 or ln.units.as_tuple().exponent < -3:  # type: ignore[operator]
-            out.append(_p(enc, "encounter.units", f"{base}.units must be more than 0 with at most 3 decimals",
-                          f"{base}.units"))
-        if ln.unit_basis is not None and ln.unit_basis not in UNIT_BASES:
-            out.append(_p(enc, "encounter.unit_basis", f"{base}.unit_basis must be UN (units), MJ (minutes) or "
-                          "DA (days)", f"{base}.unit_basis"))
+        if ln.charge < 0 or ln.charge.as_tuple().exponent < -2 or money_problem(ln.charge):  # type: ignore[operator]
+            out.append(_p(enc, "encounter.charge", f"{base}.charge must be 0 to 99999999.99 with at most 2 "
+                          "decimals (correct a claim with a replacement or void, not a negative charge)",
+                          f"{base}.charge"))
+        if ln.units <= 0 or ln.units.as_tuple().exponent < -3 or quantity_problem(ln.units):  # type: ignore[operator]
+            out.append(_p(enc, "encounter.units", f"{base}.units must be more than 0, with at most 3 decimals and "
+                          "8 digits", f"{base}.units"))
+        if ln.unit_basis is not None and ln.unit_basis not in UNIT_BASES[enc.kind]:
+            what = "UN (units) or MJ (minutes)" if enc.kind == "professional" else "UN (units) or DA (days)"
+            out.append(_p(enc, "encounter.unit_basis", f"{base}.unit_basis must be {what} on a {enc.kind} claim",
+                          f"{base}.unit_basis"))
         if ln.revenue_code is not None:
             if not enc.institutional:
                 out.append(_p(enc, "encounter.field.ignored", f"{base}.revenue_code applies to institutional "
@@ -526,7 +530,9 @@ def check_institutional(enc: Encounter, ctx: CheckContext) -> list[Problem]:
 # Field names of each dataclass met inside an encounter (``source`` excluded), or None for a leaf type.
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {str: None, type(None): None, date: None, Decimal: None,
                                                      int: None, bool: None}
-_BAD_CHARACTER = re.compile(r"[*~:^\x00-\x1f\x7f]")
+#: What no encounter value may hold: the X12 delimiters (* : ^ ~), control characters (C0, DEL and C1, NEL
+#: among them), the Unicode line and paragraph separators and lone surrogates (which UTF-8 cannot encode).
+_BAD_CHARACTER = re.compile("[*~:^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def _names(cls: type) -> tuple[str, ...] | None:
@@ -587,9 +593,59 @@ def check_delimiters(enc: Encounter, ctx: CheckContext) -> list[Problem]:
         if _BAD_CHARACTER.search(text) is None:
             continue
         bad = set(text) & X12_DELIMITERS
-        what = ", ".join(repr(c) for c in sorted(bad)) if bad else "a control character"
+        what = ", ".join(repr(c) for c in sorted(bad)) if bad else "a control character, a line separator or " \
+            "a lone surrogate"
         out.append(_p(enc, "encounter.delimiter", f"{path} contains {what}, which cannot be written into an "
                       "X12 element (delimiters * : ^ ~ and line breaks)", path))
+    return out
+
+
+# -- element lengths ------------------------------------------------------------------------------------------
+
+#: (minimum, maximum) length of the X12 elements encounter values go into: a longer value makes the whole
+#: transaction set fail the clearinghouse's syntax check (a 999 rejection of every claim in it).
+_NAME, _FIRST, _MIDDLE = (1, 60), (1, 35), (1, 25)  # NM103, NM104, NM105
+_PERSON_LENGTHS = (("last_name", _NAME), ("first_name", _FIRST), ("middle_name", _MIDDLE))
+_PROVIDER_LENGTHS = (("name", _NAME), ("first_name", _FIRST), ("middle_name", _MIDDLE))
+_ADDRESS_LENGTHS = (("line1", (1, 55)), ("line2", (1, 55)), ("city", (2, 30)))  # N301, N302, N401
+_SUBSCRIBER_LENGTHS = (("member_id", (2, 80)), ("group_number", (1, 50)), ("group_name", (1, 60)))  # NM109, SBR
+_CLAIM_LENGTHS = (("payer_claim_number", (1, 50)), ("prior_authorization", (1, 50)),  # REF02
+                  ("referral_number", (1, 50)), ("medical_record_number", (1, 50)), ("note", (1, 80)))  # NTE02
+
+
+def _lengths(enc: Encounter, value: Any, base: str, limits: Iterable[tuple[str, tuple[int, int]]],
+             out: list[Problem]) -> None:
+    for name, (low, high) in limits:
+        text = getattr(value, name)
+        if text is not None and not low <= len(text) <= high:
+            path = f"{base}.{name}" if base else name
+            what = f"at most {high}" if low == 1 else f"{low} to {high}"
+            out.append(_p(enc, "encounter.length", f"{path} has {len(text)} characters; the X12 element it "
+                          f"goes into holds {what}", path))
+
+
+def check_lengths(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    out: list[Problem] = []
+    _lengths(enc, enc, "", _CLAIM_LENGTHS, out)
+    for role in ("billing_provider", "rendering_provider", "referring_provider", "service_facility",
+                 "attending_provider", "operating_provider"):
+        provider = getattr(enc, role)
+        if provider is not None:
+            _lengths(enc, provider, role, _PROVIDER_LENGTHS, out)
+            if provider.address is not None:
+                _lengths(enc, provider.address, f"{role}.address", _ADDRESS_LENGTHS, out)
+    for role, person in (("subscriber", enc.subscriber), ("patient", enc.patient)):
+        if person is None:
+            continue
+        _lengths(enc, person, role, _PERSON_LENGTHS, out)
+        if role == "subscriber":
+            _lengths(enc, person, role, _SUBSCRIBER_LENGTHS, out)
+        if person.address is not None:
+            _lengths(enc, person.address, f"{role}.address", _ADDRESS_LENGTHS, out)
+    for i, ln in enumerate(enc.lines, 1):
+        if ln.description is not None and len(ln.description) > 80:  # SV101-7 / SV202-7
+            out.append(_p(enc, "encounter.length", f"lines[{i}].description has {len(ln.description)} "
+                          "characters; the X12 element it goes into holds at most 80", f"lines[{i}].description"))
     return out
 
 
@@ -609,6 +665,7 @@ CHECKS: tuple[Check, ...] = (
     check_place_of_service,
     check_dates,
     check_institutional,
+    check_lengths,
     check_delimiters,
 )
 

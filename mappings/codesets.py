@@ -277,9 +277,6 @@ US_STATES = frozenset({
 
 SEXES = frozenset({"F", "M", "U"})
 
-# SV103 / SV204 unit basis.
-UNIT_BASES = frozenset({"UN", "MJ", "DA"})
-
 # Claim frequency (CLM05-3) values this project writes.
 FREQUENCIES: dict[str, str] = {"1": "original", "7": "replacement of prior claim", "8": "void of prior claim"}
 

@@ -55,10 +55,17 @@ def money_problem(value: Decimal) -> str | None:
     return None
 
 
+#: SV103 / SV204 unit basis each claim kind may carry (UN units; MJ minutes on 837P, DA days on 837I).
+UNIT_BASES: dict[str, frozenset[str]] = {"professional": frozenset({"UN", "MJ"}),
+                                         "institutional": frozenset({"UN", "DA"})}
+
+
 def quantity_problem(value: Decimal) -> str | None:
     """Why ``value`` cannot be written as a unit count (SV104 / SV205), or None when it can."""
     if not value.is_finite() or value < 0:
         return "is negative or not a number"
+    if value and value.adjusted() > 7:  # before quantize(), which fails on a value as large as 1E+30
+        return "has more than eight digits"
     if value != value.quantize(Decimal("0.001")):
         return "has more than three decimals"
     if len(decimal_text(value).replace(".", "")) > 8:

@@ -56,6 +56,7 @@ from edi.x837.formats import (
     MAX_LINES,
     PATIENT_RELATIONSHIPS,
     RESPONSIBILITY,
+    UNIT_BASES,
     ProviderLoop,
     line_control_number,
     money_problem,
@@ -77,8 +78,6 @@ _PROCEDURE_QUALIFIERS: dict[ClaimKind, frozenset[str]] = {
     "professional": frozenset({"ER", "HC", "IV", "WK"}),
     "institutional": frozenset({"ER", "HC", "HP", "IV", "WK"}),
 }
-_UNIT_BASES: dict[ClaimKind, frozenset[str]] = {"professional": frozenset({"UN", "MJ"}),
-                                                "institutional": frozenset({"UN", "DA"})}
 _ACCIDENT_CAUSES = frozenset({"AA", "EM", "OA"})
 _ZIP9 = re.compile(r"\d{9}\Z")
 _HHMM = re.compile(r"([01]\d|2[0-3])[0-5]\d\Z")
@@ -485,8 +484,8 @@ def _check_line(ln: ServiceLine, n: int, kind: ClaimKind, diagnosis_count: int, 
     why = quantity_problem(ln.units)
     if why:
         error("units", f"the unit count {why}", units_element)
-    if ln.unit_basis not in _UNIT_BASES[kind]:
-        error("code", f"the unit basis must be one of {', '.join(sorted(_UNIT_BASES[kind]))}")
+    if ln.unit_basis not in UNIT_BASES[kind]:
+        error("code", f"the unit basis must be one of {', '.join(sorted(UNIT_BASES[kind]))}")
     if len(ln.modifiers) > 4 or any(len(m) != 2 for m in ln.modifiers):
         error("modifier", "a line carries at most 4 procedure modifiers of 2 characters each")
     if ln.procedure and ln.procedure_qualifier not in _PROCEDURE_QUALIFIERS[kind]:

@@ -71,6 +71,10 @@ _CARE_TEAM = {"primary": "rendering_provider", "rendering": "rendering_provider"
               "operating": "operating_provider"}
 _SEX = {"female": "F", "male": "M", "other": "U", "unknown": "U"}
 _RESOURCES = ("Claim", "Patient", "RelatedPerson", "Coverage", "Practitioner", "Organization", "Location")
+#: What each kind of reference the mapping follows may name.
+_PROVIDERS = ("Practitioner", "Organization")
+_FACILITIES = ("Location", "Organization")
+_PEOPLE = ("Patient", "RelatedPerson")
 
 
 def read_fhir(stream: BinaryIO, *, file: str | None = None) -> Iterator[EncounterResult]:
@@ -82,6 +86,13 @@ def read_fhir(stream: BinaryIO, *, file: str | None = None) -> Iterator[Encounte
         return
     except json.JSONDecodeError as exc:
         yield None, [error("source.fhir.syntax", f"not valid JSON: {exc.msg} at line {exc.lineno}", file=file)]
+        return
+    except RecursionError:
+        yield None, [error("source.fhir.syntax", "the JSON is nested too deeply to read", file=file)]
+        return
+    except ValueError:  # an integer longer than Python converts
+        yield None, [error("source.fhir.syntax", "a number is too long to read (more than 4,300 digits)",
+                           file=file)]
         return
     yield from read_bundle(data, file=file)
 
@@ -293,14 +304,22 @@ class _ClaimMapper:
     def report(self, code: str, message: str, element: str) -> None:
         self.problems.append(error(code, message, file=self.file, record=self.record, element=element))
 
-    def resolve(self, ref: Any, element: str, *, required: bool = True) -> Any:
+    def resolve(self, ref: Any, element: str, types: tuple[str, ...], *, required: bool = True) -> Any:
+        """The resource ``ref`` names in the Bundle, when it is one of ``types`` (FHIR lets a reference name
+        other types than the mapping reads: a Coverage.subscriber that is an Organization, say)."""
         target = getattr(ref, "reference", None) if ref is not None else None
         if not target:
             if required:
                 self.report("source.fhir.reference", f"{element} has no reference", element)
             return None
         if target in self.index:
-            return self.index[target]
+            resource = self.index[target]
+            kind = resource.get_resource_type()
+            if kind in types:
+                return resource
+            self.report("source.fhir.reference", f"{element} refers to a {kind}; it must be "
+                        f"{' or '.join(types)}", element)
+            return None
         if target in self.invalid:
             self.report("source.fhir.reference", f"{element} refers to an invalid resource", element)
         else:
@@ -329,7 +348,7 @@ class _ClaimMapper:
             out["frequency"] = "7"
 
         self._insurance(out)
-        billing = self.resolve(c.provider, "Claim.provider")
+        billing = self.resolve(c.provider, "Claim.provider", _PROVIDERS)
         if billing is not None:
             out["billing_provider"] = _provider(billing)
         for n, member in enumerate(c.careTeam or [], 1):
@@ -337,7 +356,7 @@ class _ClaimMapper:
             role = next((_CARE_TEAM[r] for r in roles if r in _CARE_TEAM), None)
             if role is None:
                 continue
-            resource = self.resolve(member.provider, f"Claim.careTeam[{n}].provider")
+            resource = self.resolve(member.provider, f"Claim.careTeam[{n}].provider", _PROVIDERS)
             if resource is None:
                 continue
             prov = _provider(resource)
@@ -347,7 +366,7 @@ class _ClaimMapper:
             prov.pop("tax_id", None)
             out.setdefault(role, prov)
         if c.facility is not None:
-            facility = self.resolve(c.facility, "Claim.facility")
+            facility = self.resolve(c.facility, "Claim.facility", _FACILITIES)
             if facility is not None:
                 prov = _provider(facility)
                 prov.pop("tax_id", None)
@@ -373,11 +392,11 @@ class _ClaimMapper:
             return
         if ins.preAuthRef:
             out["prior_authorization"] = ins.preAuthRef[0]
-        cov = self.resolve(ins.coverage, "Claim.insurance.coverage")
-        patient = self.resolve(c.patient, "Claim.patient")
+        cov = self.resolve(ins.coverage, "Claim.insurance.coverage", ("Coverage",))
+        patient = self.resolve(c.patient, "Claim.patient", ("Patient",))
         if cov is None:
             return
-        payor = self.resolve(cov.payor[0] if cov.payor else None, "Coverage.payor")
+        payor = self.resolve(cov.payor[0] if cov.payor else None, "Coverage.payor", ("Organization",))
         if payor is not None:
             key = _identifier(payor, PAYER_KEY_SYSTEM)
             if key:
@@ -385,11 +404,15 @@ class _ClaimMapper:
             else:
                 self.report("encounter.field.missing", f"payer is missing: the payor Organization has no identifier "
                             f"with system {PAYER_KEY_SYSTEM} (the key of [payers] in edi.toml)", "payer")
-        subscriber_res = self.resolve(cov.subscriber, "Coverage.subscriber", required=False) \
+        subscriber_res = self.resolve(cov.subscriber, "Coverage.subscriber", _PEOPLE, required=False) \
             if cov.subscriber is not None else None
-        if subscriber_res is None and cov.subscriber is None:
-            subscriber_res = self.resolve(cov.beneficiary, "Coverage.beneficiary")
         relationship = _code(cov.relationship)
+        if subscriber_res is None and cov.subscriber is None:
+            if relationship not in (None, "self"):  # the beneficiary is not the subscriber: who is, is not said
+                self.report("encounter.field.missing", f"subscriber is missing: Coverage.subscriber must name the "
+                            f"subscriber when the patient's relationship to them is {relationship}",
+                            "Coverage.subscriber")
+            subscriber_res = self.resolve(cov.beneficiary, "Coverage.beneficiary", ("Patient",))
         same = subscriber_res is not None and (subscriber_res is patient or relationship == "self")
         sub: dict[str, Any] = _human(subscriber_res) if subscriber_res is not None else {}
         member_id = cov.subscriberId or next((str(i.value) for i in (cov.identifier or []) if i.value), None)

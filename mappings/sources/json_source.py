@@ -31,6 +31,14 @@ def _loads(text: str) -> object:
     return _DECODER.decode(text)
 
 
+def _unreadable(exc: ValueError | RecursionError) -> str:
+    """Why valid-looking JSON could not be decoded: an integer longer than Python converts (4,300 digits by
+    default), or nesting deeper than the decoder's recursion allows."""
+    if isinstance(exc, RecursionError):
+        return "the JSON is nested too deeply"
+    return "a number is too long to read (more than 4,300 digits)"
+
+
 def read_ndjson(stream: BinaryIO, *, file: str | None = None) -> Iterator[EncounterResult]:
     """One encounter per line; blank lines are skipped."""
     for n, raw in enumerate(stream, 1):
@@ -56,6 +64,8 @@ def ndjson_line(raw: bytes, n: int, file: str | None = None) -> EncounterResult 
     except json.JSONDecodeError as exc:
         return None, [error("source.json.syntax", f"not valid JSON: {exc.msg} (column {exc.colno})", file=file,
                             record=record)]
+    except (ValueError, RecursionError) as exc:
+        return None, [error("source.json.syntax", f"cannot be read: {_unreadable(exc)}", file=file, record=record)]
     if not isinstance(data, dict):
         return None, [error("source.json.shape", "each NDJSON line must be one encounter object", file=file,
                             record=record)]
@@ -121,6 +131,8 @@ class _Window:
                     size *= 2
                     continue
                 return None, message
+            except (ValueError, RecursionError) as exc:
+                return None, _unreadable(exc)
             if end == len(self.buf) and not self.eof and self.more():
                 continue  # a number or literal may go on in the next chunk
             self.pos = end

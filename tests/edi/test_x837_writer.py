@@ -341,6 +341,19 @@ def test_a_value_containing_a_delimiter_is_refused_by_field_without_quoting_it()
     assert "BRIEN" not in problem.message
 
 
+@pytest.mark.parametrize("bad", ["\ud800", "\udcff", "\u2028", "\x85"])
+def test_a_character_utf8_cannot_encode_or_another_line_break_is_refused_before_anything_is_written(bad):
+    """A lone surrogate cannot be encoded (it failed the write half-way, or as surrogateescape put a byte that
+    is not UTF-8 in the file); NEL and U+2028 break lines as CR and LF do."""
+    out = io.BytesIO()
+    claim = professional_claim(subscriber=replace(SUBSCRIBER, first_name=f"AL{bad}EX"))
+    with pytest.raises(ClaimsRefused) as info:
+        build_837(out, [claim], SUBMITTER, SENDER, RECEIVER, CounterControlNumbers(), NOW)
+    assert [(p.code, p.message.split(" contains")[0]) for p in info.value.problems] == [
+        ("837.write.delimiter", "Claim.subscriber.first_name")]
+    assert out.getvalue() == b""
+
+
 def test_an_institutional_claim_needs_an_attending_provider_statement_dates_and_patient_status():
     claim = institutional_claim(attending_provider=None, statement_from=None, statement_to=None,
                                 discharge_status=None)

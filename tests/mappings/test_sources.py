@@ -468,6 +468,16 @@ def test_fhir_replacement_and_void() -> None:
     (lambda b: b["entry"][0]["resource"]["diagnosis"][0].pop("diagnosisCodeableConcept") and
      b["entry"][0]["resource"]["diagnosis"][0].update(diagnosisReference={"reference": "Condition/x"}),
      "source.fhir.unsupported", "Claim.diagnosis[1]"),
+    # a reference to a resource of a type the mapping does not read there (FHIR allows more types)
+    (lambda b: b["entry"][3]["resource"].update(subscriber={"reference": "Organization/payer"}),
+     "source.fhir.reference", "Coverage.subscriber"),
+    (lambda b: b["entry"][0]["resource"].update(provider={"reference": "urn:uuid:cov-1"}),
+     "source.fhir.reference", "Claim.provider"),
+    (lambda b: b["entry"][0]["resource"].update(patient={"reference": "Organization/clinic"}),
+     "source.fhir.reference", "Claim.patient"),
+    # the patient is the subscriber's child, and the Coverage does not say who the subscriber is: billing the
+    # child as the subscriber would be wrong
+    (lambda b: b["entry"][3]["resource"].pop("subscriber"), "encounter.field.missing", "Coverage.subscriber"),
 ])
 def test_fhir_problems_name_the_claim(change: Any, code: str, element: str) -> None:
     b = _bundle()
@@ -507,6 +517,29 @@ def test_fhir_file_syntax_and_encoding(tmp_path: Path) -> None:
     assert codes(_only_problems(read_encounters(tmp_path / "b.json", "fhir"))) == ["source.fhir.syntax"]
     (tmp_path / "c.json").write_bytes(b'{"resourceType": "Bundle\xff"}')
     assert codes(_only_problems(read_encounters(tmp_path / "c.json", "fhir"))) == ["source.encoding"]
+    # valid JSON that Python will not decode: an integer of 5,000 digits, nesting deeper than the recursion limit
+    (tmp_path / "d.json").write_text('{"resourceType": "Bundle", "total": ' + "9" * 5000 + "}")
+    (tmp_path / "e.json").write_text('{"resourceType": "Bundle", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    for name in ("d.json", "e.json"):
+        assert codes(_only_problems(read_encounters(tmp_path / name, "fhir"))) == ["source.fhir.syntax"]
+
+
+def test_json_values_python_will_not_decode_are_problems(tmp_path: Path) -> None:
+    """An integer longer than Python converts (4,300 digits) or nesting deeper than its recursion limit is
+    valid JSON; each is reported as a problem of its line or item, never a traceback, and an NDJSON file goes
+    on with its next line."""
+    huge, deep = "9" * 5000, "[" * 100_000 + "]" * 100_000
+    good = json.dumps(professional())
+    (tmp_path / "a.ndjson").write_text("\n".join(['{"id": ' + huge + "}", '{"note": ' + deep + "}", good]) + "\n")
+    results = list(read_encounters(tmp_path / "a.ndjson", "ndjson"))
+    assert [[(p.code, p.where.record) for p in ps] for _, ps in results] == [
+        [("source.json.syntax", "line 1")], [("source.json.syntax", "line 2")], []]
+    assert results[2][0] is not None
+    for i, bad in enumerate(('{"id": ' + huge + "}", '{"note": ' + deep + "}")):
+        (tmp_path / f"{i}.json").write_text(f"[{good}, {bad}]")
+        results = list(read_encounters(tmp_path / f"{i}.json", "json"))
+        assert results[0][0] is not None
+        assert [(p.code, p.where.record) for p in results[1][1]] == [("source.json.syntax", "item 2")]
 
 
 def test_fhir_sample_institutional_mapping() -> None:
