@@ -67,6 +67,8 @@ Problem codes (all errors unless marked *warning*):
 ``encounter.codes.count``           more than 24 condition, occurrence, span, value or other procedure codes,
                                     or more than 3 reasons for visit
 ``encounter.field.ignored``         *warning*: a field that does not apply to the encounter's kind
+``encounter.amount``                a value code's amount is negative, exceeds 99999999.99 or has more than
+                                    2 decimals
 ``encounter.length``                a name, address line, city, member or group id, reference, note or
                                     line description is longer (or shorter) than its X12 element allows
 ``encounter.delimiter``             a value contains an X12 delimiter (* ~ : ^), a line break or another
@@ -85,7 +87,7 @@ from operator import attrgetter
 from typing import Any
 
 from edi.problems import ERROR, WARNING, Problem, Severity, has_errors
-from edi.x837.formats import MAX_LINES, UNIT_BASES, money_problem, quantity_problem
+from edi.x837.formats import CLAIM_PROVIDERS, MAX_LINES, UNIT_BASES, money_problem, quantity_problem
 from mappings.codesets import (
     FREQUENCIES,
     PATIENT_RELATIONSHIPS,
@@ -107,7 +109,7 @@ from mappings.codesets import (
     taxonomy_shape_ok,
 )
 from mappings.config import Config
-from mappings.encounter import Encounter, EncounterProvider, missing_fields
+from mappings.encounter import Encounter, EncounterProvider, inpatient, missing_fields
 
 MAX_CLAIM_ID = 20
 MAX_DIAGNOSES = {"professional": 12, "institutional": 25}
@@ -224,15 +226,18 @@ def check_providers(enc: Encounter, ctx: CheckContext) -> list[Problem]:
         out.append(_p(enc, "encounter.address.po_box", "billing_provider.address.line1 looks like a post office "
                       "box; N3 of the billing provider must be a street address (a pay-to address carries the "
                       "box)", "billing_provider.address.line1", WARNING))
-    if enc.institutional:
-        if bp.entity != "2":
-            out.append(_p(enc, "encounter.provider.entity", "an institutional billing provider must be an "
-                          "organization", "billing_provider"))
-        for role in ("attending_provider", "operating_provider"):
-            prov = getattr(enc, role)
-            if prov is not None and prov.entity != "1":
-                out.append(_p(enc, "encounter.provider.entity", f"{role} must be a person (give first_name)",
-                              role))
+    if enc.institutional and bp.entity != "2":
+        out.append(_p(enc, "encounter.provider.entity", "an institutional billing provider must be an "
+                      "organization", "billing_provider"))
+    for role, loop in CLAIM_PROVIDERS[enc.kind]:  # the loops that take a person only, or an organization only
+        prov = getattr(enc, role)
+        if prov is None or loop.entity is None or prov.entity == loop.entity:
+            continue
+        if role == "rendering_provider" and prov.npi is not None and prov.npi == bp.npi:
+            continue  # the billing provider itself: not sent (mappings.claims)
+        what = "a person (give first_name)" if loop.entity == "1" else "an organization (no first_name)"
+        out.append(_p(enc, "encounter.provider.entity", f"{role} must be {what}: loop {loop.loop} carries "
+                      f"the {loop.label}", role))
     return out
 
 
@@ -369,7 +374,11 @@ def check_lines(enc: Encounter, ctx: CheckContext) -> list[Problem]:
                               f"lines[{line_ids[ln.line_id]}]", f"{base}.line_id"))
             else:
                 line_ids[ln.line_id] = i
-        out += _pointer_problems(enc, ln.diagnosis_pointers, base, n_dx)
+        if not enc.institutional:
+            out += _pointer_problems(enc, ln.diagnosis_pointers, base, n_dx)
+        elif ln.diagnosis_pointers:
+            out.append(_p(enc, "encounter.field.ignored", f"{base}.diagnosis_pointers apply to professional claims "
+                          "only (an 837I line points at no diagnosis)", f"{base}.diagnosis_pointers", WARNING))
     return out
 
 
@@ -442,6 +451,17 @@ def check_dates(enc: Encounter, ctx: CheckContext) -> list[Problem]:
             out.append(_p(enc, "encounter.date.order", "statement_from is after statement_to", "statement_to"))
     if enc.admission is not None and enc.admission.date is not None and enc.admission.date > today:
         out.append(_p(enc, "encounter.date.future", f"admission.date is after today ({today})", "admission.date"))
+    coded = [("onset_date", enc.onset_date)]
+    coded += [(f"occurrence_codes[{i}].date", c.date) for i, c in enumerate(enc.occurrence_codes, 1)]
+    coded += [(f"occurrence_spans[{i}].{end}", d) for i, c in enumerate(enc.occurrence_spans, 1)
+              for end, d in (("from", c.start), ("to", c.end))]
+    for path, d in coded:  # (procedure dates: check_institutional)
+        if d is not None and d > today:
+            out.append(_p(enc, "encounter.date.future", f"{path} is after today ({today})", path))
+    if enc.admission is not None and enc.admission.hour is not None and enc.admission.date is None \
+            and not inpatient(enc.bill_type):  # (an inpatient claim needs the date anyway: missing_fields)
+        out.append(_p(enc, "encounter.field.missing", "admission.date is missing (admission.hour goes with it, "
+                      "in DTP*435)", "admission.date"))
     for i, span in enumerate(enc.occurrence_spans, 1):
         if span.start > span.end:
             out.append(_p(enc, "encounter.date.order", f"occurrence_spans[{i}] ends before it starts",
@@ -510,6 +530,10 @@ def check_institutional(enc: Encounter, ctx: CheckContext) -> list[Problem]:
         for i, code in enumerate(codes, 1):
             path = f"{name}[{i}]" if name == "condition_codes" else f"{name}[{i}].code"
             shape(code, _TWO.fullmatch(code) is not None, path, "a 2-character NUBC code")
+    for i, value in enumerate(enc.value_codes, 1):
+        why = money_problem(value.amount)
+        if why:
+            out.append(_p(enc, "encounter.amount", f"value_codes[{i}].amount {why}", f"value_codes[{i}].amount"))
     if len(enc.other_procedures) > MAX_INSTITUTIONAL_CODES:
         out.append(_p(enc, "encounter.codes.count", f"{len(enc.other_procedures)} other procedures; at most "
                       f"{MAX_INSTITUTIONAL_CODES}", "other_procedures"))

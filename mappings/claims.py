@@ -12,8 +12,9 @@ Mapping choices:
 - diagnoses lose their dot; the first is the principal (ABK), the others ABF; an 837I admitting diagnosis
   (ABJ) and reasons for visit (APR) follow them, so 1-based diagnosis pointers keep their meaning;
 - lines are numbered from 1 (LX01); a line's place of service is kept only when it differs from the claim's
-  (SV105); ``line_control_number`` (REF*6R) is the line's ``line_id``, else ``<id>-<line number>`` (with a
-  ``-k`` suffix when a given ``line_id`` already has that value: ``edi.x837.formats.line_control_number``) unless
+  (SV105); an 837I line keeps no diagnosis pointers (it carries none; ``mappings.checks`` warns);
+  ``line_control_number`` (REF*6R) is the line's ``line_id``, else ``<id>-<line number>`` (with a ``-k``
+  suffix when a given ``line_id`` already has that value: ``edi.x837.formats.line_control_number``) unless
   ``[billing] line_control_numbers = false``;
 - a rendering provider with the billing provider's NPI is dropped (2310B is sent only when it differs);
 - an 837I ``bill_type`` becomes facility type + frequency (``"0131"`` -> ``"131"``); 3-digit revenue codes
@@ -115,7 +116,7 @@ def _map(enc: Encounter, config: Config) -> Claim:
             modifiers=ln.modifiers,
             revenue_code=normalize_revenue_code(ln.revenue_code) if ln.revenue_code and enc.institutional else None,
             unit_basis=ln.unit_basis or "UN",
-            diagnosis_pointers=ln.diagnosis_pointers,
+            diagnosis_pointers=() if enc.institutional else ln.diagnosis_pointers,
             place_of_service=ln.place_of_service if not enc.institutional
             and ln.place_of_service != enc.place_of_service else None,
             line_control_number=control,

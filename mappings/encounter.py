@@ -712,7 +712,7 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
 # -- fields required by kind and situation --------------------------------------------------------------------
 
 
-def _inpatient(bill_type: str | None) -> bool:
+def inpatient(bill_type: str | None) -> bool:
     """Inpatient types of bill: classification digit 1 (inpatient, Part A) or 2 (inpatient, Part B only)."""
     if not bill_type:
         return False
@@ -750,7 +750,7 @@ def missing_fields(enc: Encounter) -> list[Problem]:
                           ("attending_provider", "loop 2310A")):
             if getattr(enc, name) is None:
                 missing(name, why)
-        if _inpatient(enc.bill_type):
+        if inpatient(enc.bill_type):
             adm = enc.admission
             if adm is None or adm.date is None:
                 missing("admission.date", "inpatient claims carry DTP*435")

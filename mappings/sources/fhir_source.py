@@ -574,7 +574,7 @@ class _ClaimMapper:
                 else:
                     self.report("source.fhir.reference", f"{element}.diagnosisSequence[{j}] is {seq}, which no "
                                 "listed diagnosis has", f"{element}.diagnosisSequence[{j}]")
-            if pointers:
+            if pointers and out.get("kind") != "institutional":  # an 837I line points at no diagnosis
                 ln["diagnosis_pointers"] = pointers
             if item.servicedDate is not None:
                 ln["service_date"] = _day(item.servicedDate)

@@ -161,6 +161,17 @@ CASES: list[tuple[str, str | None, str, Mutation]] = [
     ("encounter.date.future", "statement_to", "institutional", set_path("statement_to", "2026-02-01")),
     ("encounter.date.statement_period", "lines[2].service_date", "institutional",
      set_path("lines.1.service_date", "2025-08-09")),
+    ("encounter.date.future", "onset_date", "professional", set_path("onset_date", "2026-01-02")),
+    ("encounter.date.future", "occurrence_codes[1].date", "institutional",
+     set_path("occurrence_codes", [{"code": "11", "date": "2026-02-01"}])),
+    ("encounter.date.future", "occurrence_spans[1].to", "institutional",
+     set_path("occurrence_spans", [{"code": "74", "from": "2025-08-03", "to": "2026-02-01"}])),
+    ("encounter.field.missing", "admission.date", "institutional",  # an outpatient bill: DTP*435 needs its date
+     both(set_path("bill_type", "0131"), set_path("admission", {"hour": "0930", "type": "1", "source": "1"}))),
+    ("encounter.amount", "value_codes[1].amount", "institutional",
+     set_path("value_codes", [{"code": "80", "amount": "-3"}])),
+    ("encounter.provider.entity", "referring_provider", "professional",
+     set_path("referring_provider", {"name": "SYNTH REFERRALS", "npi": "1245319599"})),
     ("encounter.date.order", "occurrence_spans[1].to", "institutional",
      set_path("occurrence_spans", [{"code": "74", "from": "2025-08-03", "to": "2025-08-02"}])),
     # institutional codes

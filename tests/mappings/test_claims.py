@@ -227,3 +227,16 @@ def test_mappings_stays_out_of_x12_syntax_typer_and_sqlalchemy() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('edi.x12', 'typer', 'sqlalchemy'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_institutional_line_drops_its_diagnosis_pointers_with_a_warning() -> None:
+    """837I lines point at no diagnosis: pointers given on them are not carried (the writer refused the claim
+    before), and the encounter says so."""
+    d = institutional()
+    for ln in d["lines"]:
+        ln["diagnosis_pointers"] = [1]
+    claim, problems = encounter_to_claim(_enc(d), sample_config(), today=TODAY)
+    assert claim is not None and all(ln.diagnosis_pointers == () for ln in claim.lines)
+    assert {(p.code, p.severity.value) for p in problems} == {("encounter.field.ignored", "warning")}
+    assert [p.where.element for p in problems] == [
+        f"lines[{i}].diagnosis_pointers" for i in range(1, len(d["lines"]) + 1)]

@@ -554,6 +554,20 @@ def test_fhir_sample_institutional_mapping() -> None:
     assert encs["ENC-P-0005"].frequency == "8"
 
 
+def test_fhir_institutional_items_may_name_their_diagnoses() -> None:
+    """FHIR Claims commonly give every item a diagnosisSequence; an 837I line points at no diagnosis, so an
+    institutional item's sequences are checked but not carried (the claim was refused at write time)."""
+    bundle = json.loads((ENCOUNTER_SAMPLES / "fhir-bundle.json").read_text())
+    claim = next(e["resource"] for e in bundle["entry"] if e["resource"].get("id") == "claim-enc-i-0001")
+    for item in claim["item"]:
+        item["diagnosisSequence"] = [1]
+    encs = {enc.id: (enc, problems) for enc, problems in read_bundle(bundle, file="b.json") if enc is not None}
+    enc, problems = encs["ENC-I-0001"]
+    assert problems == [] and all(ln.diagnosis_pointers == () for ln in enc.lines)
+    claims, problems = build_claims(iter([(enc, [])]), sample_config(), today=TODAY)
+    assert len(claims) == 1 and not [p for p in problems if p.is_error]
+
+
 def test_bundle_copy_is_not_mutated_by_reading() -> None:
     b = _bundle()
     before = copy.deepcopy(b)
