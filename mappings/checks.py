@@ -87,7 +87,14 @@ from operator import attrgetter
 from typing import Any
 
 from edi.problems import ERROR, WARNING, Problem, Severity, has_errors
-from edi.x837.formats import CLAIM_PROVIDERS, MAX_LINES, UNIT_BASES, money_problem, quantity_problem
+from edi.x837.formats import (
+    CLAIM_PROVIDERS,
+    MAX_LINES,
+    MAX_MONEY,
+    UNIT_BASES,
+    money_problem,
+    quantity_problem,
+)
 from mappings.codesets import (
     FREQUENCIES,
     PATIENT_RELATIONSHIPS,
@@ -317,6 +324,9 @@ def check_diagnoses(enc: Encounter, ctx: CheckContext) -> list[Problem]:
 # -- service lines --------------------------------------------------------------------------------------------
 
 
+_UNITS_8_DIGITS = Decimal(100000)
+
+
 def check_lines(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     out: list[Problem] = []
     limit = MAX_LINES[enc.kind]
@@ -341,11 +351,13 @@ def check_lines(enc: Encounter, ctx: CheckContext) -> list[Problem]:
         if ln.modifiers and ln.procedure is None:
             out.append(_p(enc, "encounter.field.missing", f"{base}.procedure is missing (modifiers need a "
                           "procedure)", f"{base}.procedure"))
-        if ln.charge < 0 or ln.charge.as_tuple().exponent < -2 or money_problem(ln.charge):  # type: ignore[operator]
+        if ln.charge < 0 or ln.charge.as_tuple().exponent < -2 or ln.charge > MAX_MONEY:  # type: ignore[operator]
             out.append(_p(enc, "encounter.charge", f"{base}.charge must be 0 to 99999999.99 with at most 2 "
                           "decimals (correct a claim with a replacement or void, not a negative charge)",
                           f"{base}.charge"))
-        if ln.units <= 0 or ln.units.as_tuple().exponent < -3 or quantity_problem(ln.units):  # type: ignore[operator]
+        # (below 100000, 3 decimals make at most 8 digits: quantity_problem() is asked only above)
+        if ln.units <= 0 or ln.units.as_tuple().exponent < -3 or (  # type: ignore[operator]
+                ln.units >= _UNITS_8_DIGITS and quantity_problem(ln.units)):
             out.append(_p(enc, "encounter.units", f"{base}.units must be more than 0, with at most 3 decimals and "
                           "8 digits", f"{base}.units"))
         if ln.unit_basis is not None and ln.unit_basis not in UNIT_BASES[enc.kind]:
