@@ -396,7 +396,14 @@ def _write_interchange(ch_key: str, spool: _Spool, rows: _Spool, config, ledger,
                 w.end_group()
             w.close()
         final = os.path.join(out_dir, f"{ch_key}-{isa13}.837")
-        os.replace(tmp, final)
+        _publish(tmp, final)
+    except FileExistsError:
+        os.unlink(tmp)
+        result.problems.append(Problem(
+            "build.exists", f"{final} already exists and was not replaced: it holds an earlier interchange (a "
+            "ledger with other control numbers for this clearinghouse, or its isa_id changed). Nothing of "
+            f"{ch_key} was written or recorded; build into another --out folder", ERROR, Where(file=final)))
+        return None
     except ClaimsRefused as exc:
         os.unlink(tmp)
         result.problems += list(exc.problems)
@@ -407,6 +414,21 @@ def _write_interchange(ch_key: str, spool: _Spool, rows: _Spool, config, ledger,
     result.claims += claims
     return (BuiltFile(final, ch_key, isa13, claims, len(transactions)), transactions, out.sha.hexdigest(), out.size,
             rows_key)
+
+
+def _publish(tmp: str, final: str) -> None:
+    """Give the written file its name, never replacing a file of that name (FileExistsError): a hard link
+    claims the name atomically; where the file system has none, a check then a rename."""
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links here
+        if os.path.lexists(final):
+            raise FileExistsError(final) from None
+        os.replace(tmp, final)
+        return
+    os.unlink(tmp)
 
 
 def _billing_text(record: tuple) -> str:

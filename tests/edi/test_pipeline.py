@@ -147,3 +147,27 @@ def test_a_failure_on_a_later_file_leaves_every_written_file_recorded(tmp_path, 
     assert [size for _, _, size in recorded["files"]] == [written[0].stat().st_size]
     assert recorded["claims"] and all(c[-2][0] == written[0].name.split("-")[1].split(".")[0]
                                       for c in recorded["claims"])
+
+
+def test_a_built_file_is_never_replaced(tmp_path):
+    """Two ledgers (or a changed isa_id) number the interchanges from 1 again: the second build into the same
+    folder is refused for the names it would take, and the files already there are left as they were."""
+    config = load_config(SAMPLES / "edi.toml")
+    source = str(SAMPLES / "encounters" / "encounters.json")
+    out = tmp_path / "out"
+
+    def build(db: str):
+        ledger = Ledger(f"sqlite:///{tmp_path / db}")
+        try:
+            return build_files([source], config, ledger=ledger, out_dir=str(out), today=date(2026, 1, 1),
+                               now=datetime(2026, 1, 1, 12, 0))
+        finally:
+            ledger.close()
+
+    first = build("first.db")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    second = build("second.db")
+    assert first.files and not second.files and second.claims == 0
+    assert [p.code for p in second.problems] == ["build.exists"] * len(first.files)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporary file left either
+    assert ledger_contents(f"sqlite:///{tmp_path / 'second.db'}")["claims"] == []
