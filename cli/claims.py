@@ -11,7 +11,18 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from cli import ledger
-from cli.output import OK, PROBLEMS, check_readable, console, err_console, fail, print_json, problem_table
+from cli.output import (
+    OK,
+    PROBLEMS,
+    check_readable,
+    console,
+    err_console,
+    esc,
+    fail,
+    marked,
+    print_json,
+    problem_table,
+)
 
 #: Workers by default (each holds about 70 MB): more cores than this are left to the database and the rest.
 DEFAULT_MAX_JOBS = 8
@@ -88,13 +99,14 @@ def build(
         for f in result.files:
             console.print(f"{f.path}: {f.claims} claims in {f.transactions} transaction sets "
                           f"(ISA13 {f.interchange}, {f.clearinghouse})")
-        console.print(f"{result.encounters} encounters: {result.claims} claims written, {len(result.skipped)} "
-                      f"skipped" + ("" if result.written else " - [red]--strict: nothing was written[/]"))
+        console.print(marked(f"{result.encounters} encounters: {result.claims} claims written, "
+                             f"{len(result.skipped)} skipped"
+                             + ("" if result.written else " - [red]--strict: nothing was written[/]")))
         if result.problems:
             err_console.print(problem_table(result.problems, title="problems (skipped encounters and warnings)"))
         for r in result.validation:
             verdict = "[green]valid[/]" if r.ok else f"[red]{r.errors} errors[/]"
-            console.print(f"{r.file}: pyx12 {verdict}")
+            console.print(marked(f"{esc(r.file)}: pyx12 {verdict}"))
             if r.problems:
                 err_console.print(problem_table(r.problems))
     raise typer.Exit(OK if result.ok and result.written else PROBLEMS)
@@ -128,7 +140,7 @@ def demo(
         r = run_demo(workspace)
     except FileExistsError as exc:
         fail(str(exc))
-    console.print(f"[bold]edi demo[/] in {r.workspace}")
+    console.print(marked(f"[bold]edi demo[/] in {esc(str(r.workspace))}"))
     console.print(f"  configuration  {r.config}")
     console.print(f"  encounters     {r.encounters}")
     for f in r.built.files:
@@ -145,7 +157,7 @@ def demo(
         table.add_row(status, str(s["claims"]), *(f"{s[k]:.2f}" for k in ("billed", "paid", "adjusted",
                       "patient_responsibility", "denied", "open_balance")))
     totals = r.totals
-    table.add_row("[bold]all[/]", str(totals["claims"]), *(f"[bold]{totals[k]:.2f}[/]" for k in (
+    table.add_row(marked("[bold]all[/]"), str(totals["claims"]), *(marked(f"[bold]{totals[k]:.2f}[/]") for k in (
         "billed", "paid", "adjusted", "patient_responsibility", "denied", "open_balance")))
     console.print(table)
     t = r.reconciliation["totals"]

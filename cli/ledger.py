@@ -14,8 +14,10 @@ from cli.output import (
     check_readable,
     console,
     err_console,
+    esc,
     exit_code,
     fail,
+    marked,
     print_json,
     problem_table,
 )
@@ -56,7 +58,8 @@ def report_files(results: list[FileResult], verb: str) -> int:
     code = OK
     for r in results:
         style = {"imported": "green", "already": "yellow", "refused": "red"}[r.outcome]
-        console.print(f"{r.file}: [{style}]{r.outcome if r.outcome != 'imported' else verb}[/] - {r.message}")
+        console.print(marked(f"{esc(r.file)}: [{style}]{r.outcome if r.outcome != 'imported' else verb}[/] - "
+                             f"{esc(r.message)}"))
         if r.problems:
             err_console.print(problem_table(r.problems))
         if not r.ok:
@@ -117,7 +120,8 @@ def claim(
         return
     for c in story["claims"]:
         s, b = c["submission"], c["claim"]
-        console.print(f"[bold]Claim {pcn}[/] ({s['kind']}, frequency {s['frequency']}) - [bold]{b['status']}[/]")
+        console.print(marked(f"[bold]Claim {esc(pcn)}[/] ({esc(s['kind'])}, frequency {esc(s['frequency'])}) - "
+                             f"[bold]{esc(b['status'])}[/]"))
         console.print(f"  recorded {s['recorded']} from {s['file']} (ISA {s['interchange']}, ST {s['transaction']}, "
                       f"segment {s['segment']}): charge {s['charge']}, service date {s['service_date']}")
         for ln in c["lines"]:
@@ -134,8 +138,8 @@ def claim(
         for e in c["entries"]:
             parts = ", ".join(f"{p['account']} {p['amount']}" for p in e["postings"])
             console.print(f"  entry {e['id']} {e['kind']} ({e['memo']}): {parts}")
-        console.print(f"  billed {b['billed']}, paid {b['paid']}, written off {b['written_off']}, patient "
-                      f"{b['patient_responsibility']}, insurance balance [bold]{b['insurance_balance']}[/]")
+        console.print(marked(f"  billed {b['billed']}, paid {b['paid']}, written off {b['written_off']}, patient "
+                             f"{b['patient_responsibility']}, insurance balance [bold]{b['insurance_balance']}[/]"))
 
 
 @app.command()
@@ -173,8 +177,8 @@ def check_(
     elif problems:
         console.print(problem_table(problems, title="ledger check: violations"))
     else:
-        console.print("ledger check: [green]ok[/] (entries balance, claim balances equal their postings, "
-                      "payments equal their BPR02, nothing posted twice, every reference names a row)")
+        console.print(marked("ledger check: [green]ok[/] (entries balance, claim balances equal their postings, "
+                             "payments equal their BPR02, nothing posted twice, every reference names a row)"))
     raise typer.Exit(exit_code(problems))
 
 
@@ -196,12 +200,13 @@ def reconcile(
     for p in rec["payments"]:
         table.add_row(p["trace_number"], p["payer"] or p["payer_key"], p["payment_date"] or "", p["amount"],
                       str(p["claims_matched"]), p["matched_paid"], str(p["claims_unmatched"]), p["unmatched_paid"],
-                      p["provider_adjustments"], p["posted"], "[green]ok[/]" if p["balanced"] else "[red]differs[/]")
+                      p["provider_adjustments"], p["posted"],
+                      marked("[green]ok[/]" if p["balanced"] else "[red]differs[/]"))
     console.print(table)
     t = rec["totals"]
-    console.print(f"{t['payments']} payments, {t['amount']} received; claims paid {t['matched_paid']}, in suspense "
-                  f"{t['suspense']}, provider adjustments {t['provider_adjustments']}: "
-                  + ("[green]every payment balances[/]" if t["balanced"] else "[red]some payments differ[/]"))
+    console.print(marked(f"{t['payments']} payments, {t['amount']} received; claims paid {t['matched_paid']}, in "
+                         f"suspense {t['suspense']}, provider adjustments {t['provider_adjustments']}: "
+                         + ("[green]every payment balances[/]" if t["balanced"] else "[red]some payments differ[/]")))
     if rec["suspense"]:
         s = Table(title="suspense", title_justify="left", box=None, pad_edge=False, header_style="bold")
         for col in ("kind", "claim", "amount", "trace", "segment", "reason"):

@@ -13,7 +13,9 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape as esc
 from rich.table import Table
+from rich.text import Text
 
 from edi.problems import Problem
 
@@ -21,8 +23,18 @@ OK, PROBLEMS, USAGE = 0, 1, 2
 
 # Piped output (a file, `less`, a test) is not wrapped at 80 columns: tables stay one row per line.
 _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# No markup in what is printed: file names, messages and values print as they are (a "[/x]" in a claim's
+# frequency or a file name once crashed rich, and "[submitter]" vanished from a configuration error). Styled
+# text is built with ``marked()``, its values escaped with ``esc()``.
+console = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+__all__ = ["esc"]
+
+
+def marked(markup: str) -> Text:
+    """Text styled with rich markup (the values inside escaped with ``esc``)."""
+    return Text.from_markup(markup)
 
 
 def _default(value: Any) -> Any:
@@ -43,7 +55,7 @@ def print_json(value: Any) -> None:
 
 def fail(message: str, code: int = USAGE) -> NoReturn:
     """Say what went wrong on stderr, in one line, and exit (never a traceback)."""
-    err_console.print(f"[bold red]error:[/] {message}", markup=True)
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message))
     raise typer.Exit(code)
 
 
@@ -80,7 +92,7 @@ def problem_table(problems: Iterable[Problem], title: str | None = None) -> Tabl
         w = p.where
         style = "red" if p.is_error else "yellow"
         where = f"{w.record}: " if w.record else ""
-        table.add_row("" if w.segment is None else str(w.segment), w.tag or "", f"[{style}]{p.code}[/]",
+        table.add_row("" if w.segment is None else str(w.segment), w.tag or "", Text(p.code, style=style),
                       where + p.message)
     return table
 

@@ -16,8 +16,10 @@ from cli.output import (
     console,
     dumps,
     err_console,
+    esc,
     exit_code,
     fail,
+    marked,
     problem_table,
     quiet_stdout,
 )
@@ -98,17 +100,18 @@ def _render_payment(p: Payment, texts: dict[str, str]) -> None:
         if payee else "(no payee)"
     method = {"ACH": "EFT (ACH)", "CHK": "check", "NON": "no payment", "FWT": "wire", "BOP": "bank's option"}.get(
         r.method, r.method)
-    console.print(f"[bold]Payment {r.trace_number or '(no trace number)'}[/]  {payer} -> {payee_text}")
-    console.print(f"  {method}, {r.payment_date or 'no date'}: [bold]{money(r.amount)}[/]"
-                  f"{' debit' if r.credit_debit == 'D' else ''}   (transaction {r.control_number})")
+    console.print(marked(f"[bold]Payment {esc(r.trace_number or '(no trace number)')}[/]  {esc(payer)} -> "
+                         f"{esc(payee_text)}"))
+    console.print(marked(f"  {esc(method or '')}, {esc(str(r.payment_date or 'no date'))}: [bold]{money(r.amount)}[/]"
+                         f"{' debit' if r.credit_debit == 'D' else ''}   (transaction {esc(r.control_number or '')})"))
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col, justify in (("claim / line", "left"), ("status", "left"), ("date", "left"), ("charge", "right"),
                          ("paid", "right"), ("patient resp.", "right"), ("adjustments", "left")):
         table.add_column(col, justify=justify, overflow="fold")
     for c in p.claims:
         adj = ", ".join(f"{_code(a.group, a.reason, texts)} {money(a.amount)}" for a in c.adjustments)
-        table.add_row(f"[bold]{c.patient_control_number}[/]" + (f" ({c.payer_claim_number})"
-                      if c.payer_claim_number else ""), c.status_text, str(c.statement_from or ""),
+        table.add_row(marked(f"[bold]{esc(c.patient_control_number)}[/]" + (f" ({esc(c.payer_claim_number)})"
+                      if c.payer_claim_number else "")), c.status_text, str(c.statement_from or ""),
                       money(c.charge), money(c.paid), money(c.patient_responsibility) or "", adj)
         for ln in c.lines:
             code = ln.procedure + (":" + ":".join(ln.modifiers) if ln.modifiers else "")
@@ -127,7 +130,7 @@ def _render_payment(p: Payment, texts: dict[str, str]) -> None:
     verdict = "[green]balanced[/]" if p.balanced else "[red]NOT balanced[/]"
     totals = f"{len(p.claims)} claims, paid {money(end.paid_total)}" if end else f"{len(p.claims)} claims"
     plb = f", provider adjustments {money(end.provider_adjustment_total)}" if end and end.provider_adjustments else ""
-    console.print(f"  {totals}{plb}: {verdict}\n")
+    console.print(marked(f"  {totals}{plb}: {verdict}\n"))
 
 
 @app.command("export")

@@ -14,8 +14,10 @@ from cli.output import (
     console,
     dumps,
     err_console,
+    esc,
     exit_code,
     fail,
+    marked,
     print_json,
     problem_table,
     quiet_stdout,
@@ -97,13 +99,13 @@ def validate(
     for file in files:
         why = unreadable(file)
         if why:
-            err_console.print(f"[bold red]error:[/] {file}: {why}")
+            err_console.print(marked(f"[bold red]error:[/] {esc(file)}: {esc(why)}"))
             any_unreadable = True
             continue
         try:
             report = _validate_one(file, deep)
         except OSError as exc:
-            err_console.print(f"[bold red]error:[/] {file}: {exc.strerror or exc}")
+            err_console.print(marked(f"[bold red]error:[/] {esc(file)}: {esc(str(exc.strerror or exc))}"))
             any_unreadable = True
             continue
         reports.append(report)
@@ -133,9 +135,9 @@ def _validate_one(file: str, deep: bool) -> ValidationReport:
 def _render(report: ValidationReport, quiet: bool) -> None:
     kinds = ", ".join(sorted({f"{t.st01} {t.version}".strip() for t in report.transactions})) or "no transaction sets"
     verdict = "[green]ok[/]" if report.ok else "[red]invalid[/]"
-    console.print(f"{report.file}: {verdict} - {report.segments} segments, {len(report.transactions)} transaction "
-                  f"sets ({kinds}); {report.errors} errors, {report.warnings} warnings"
-                  + (" (deep)" if report.deep else ""))
+    console.print(marked(f"{esc(report.file)}: {verdict} - {report.segments} segments, {len(report.transactions)} "
+                         f"transaction sets ({esc(kinds)}); {report.errors} errors, {report.warnings} warnings"
+                         + (" (deep)" if report.deep else "")))
     if report.problems and not quiet:
         console.print(problem_table(report.problems))
 

@@ -128,3 +128,24 @@ def test_missing_configuration_is_a_clear_usage_error(tmp_path):
     result = runner.invoke(app, ["claims", "build", str(SAMPLES / "encounters" / "encounters.json"),
                                  "--config", str(tmp_path / "nope.toml")])
     assert result.exit_code == 2 and "edi init" in result.stderr
+
+
+def test_brackets_in_data_file_names_and_messages_print_as_they_are(tmp_path):
+    """Nothing printed is read as rich markup: a "[/x]" in an encounter or a file name once crashed the command
+    after its files were written, and "[submitter]" vanished from a configuration error."""
+    data = json.loads((SAMPLES / "encounters" / "encounters.json").read_text())
+    data[0]["frequency"] = "[/x]"
+    source = tmp_path / "[bold]visits.json"
+    source.write_text(json.dumps(data))
+    result = runner.invoke(app, ["claims", "build", str(source), "--config", CONFIG, "--out", str(tmp_path / "out"),
+                                 "--db", f"sqlite:///{tmp_path / 'edi.db'}"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit | None)
+    assert "8 encounters: 7 claims written, 1 skipped" in result.stdout
+    assert 'frequency "[/x]" is not 1' in result.stderr
+
+    missing = runner.invoke(app, ["claims", "build", str(tmp_path / "[/x].json"), "--config", CONFIG])
+    assert missing.exit_code == 2 and "[/x].json" in missing.stderr
+
+    (tmp_path / "empty.toml").write_text("")
+    empty = runner.invoke(app, ["claims", "build", str(source), "--config", str(tmp_path / "empty.toml")])
+    assert empty.exit_code == 2 and "[submitter] is missing" in empty.stderr
