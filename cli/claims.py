@@ -71,6 +71,9 @@ def build(
     if validate not in (None, "deep"):
         fail("--validate takes `deep`")
     check_readable(inputs)
+    if "-" in inputs and fmt is None:
+        fail("standard input (-) needs --format: there is no file name to detect it from")
+    _check_out(out)
     cfg = load_config(config)
     led = ledger.open_ledger(db)
     # no refresh thread: worker processes are forked, and forking a process that runs threads is asking for trouble
@@ -112,6 +115,20 @@ def build(
     raise typer.Exit(OK if result.ok and result.written else PROBLEMS)
 
 
+def _check_out(out: str) -> None:
+    """``fail()`` (usage error) when ``--out`` is not a folder this process can write files into (made if it
+    does not exist yet)."""
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        fail(f"--out {out}: is not a folder")
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot be made ({exc.strerror or exc})")
+    if not os.access(target, os.W_OK | os.X_OK):
+        fail(f"--out {out}: cannot be written to")
+
+
 def init(
     path: Annotated[str, typer.Option("--path", help="Where to write the configuration.")] = "edi.toml",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
@@ -120,9 +137,14 @@ def init(
     from mappings.config import starter_toml
 
     target = Path(path)
+    if target.is_dir():
+        fail(f"{path} is a folder (give the file to write: --path {Path(path) / 'edi.toml'})")
     if target.exists() and not force:
         fail(f"{path} already exists (use --force to overwrite it)")
-    target.write_text(starter_toml(), encoding="utf-8")
+    try:
+        target.write_text(starter_toml(), encoding="utf-8")
+    except OSError as exc:
+        fail(f"{path}: cannot be written ({exc.strerror or exc})")
     console.print(f"wrote {path}: fill in your submitter, clearinghouses and payers")
 
 

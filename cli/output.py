@@ -69,6 +69,11 @@ def unreadable(path: str, *, stdin: bool = True) -> str | None:
         return "is a directory"
     if not p.exists():
         return "no such file"
+    try:
+        with open(p, "rb"):
+            pass
+    except OSError as exc:  # no permission, say
+        return f"cannot be read ({exc.strerror or exc})"
     return None
 
 

@@ -223,7 +223,7 @@ def _units(inputs: Iterable[str], fmt: str | None, config, today: date, jobs: in
     parallel = jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
     for path in inputs:
         detected = fmt or (detect_format(path) if parallel and path != "-" else None)  # sniffed once
-        if parallel and detected == "ndjson" and os.path.isfile(path):
+        if parallel and detected == "ndjson" and path != "-" and os.path.isfile(path):
             yield from _units_parallel(path, config, today, jobs)
         else:
             for enc, found in read_encounters(path, detected):
@@ -318,6 +318,8 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
                 spool.add_pickled(bucket, record)
                 continue
             name = next((p.where.record for p in problems if p.where.record), f"#{result.encounters}")
+            if name in result.skipped:  # two bad encounters with one id: both kept
+                name = f"{name} (#{result.encounters})"
             result.skipped[name] = [p for p in problems if p.is_error]
         spool.close()
         result.timings["encounters"] = clock() - started

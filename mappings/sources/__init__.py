@@ -71,6 +71,8 @@ def detect_format(path: str | Path) -> str | None:
             head = f.read(SNIFF_BYTES)
     except OSError:
         return None
+    if suffix == ".json" and not head.strip():
+        return "json"  # an empty .json file: no encounters, like an empty .ndjson or .csv
     return sniff_format(head)
 
 

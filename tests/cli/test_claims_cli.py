@@ -149,3 +149,42 @@ def test_brackets_in_data_file_names_and_messages_print_as_they_are(tmp_path):
     (tmp_path / "empty.toml").write_text("")
     empty = runner.invoke(app, ["claims", "build", str(source), "--config", str(tmp_path / "empty.toml")])
     assert empty.exit_code == 2 and "[submitter] is missing" in empty.stderr
+
+
+def test_usage_errors_are_clear_and_exit_2(tmp_path, monkeypatch):
+    """What is wrong with the command line or the files named on it: one line on stderr, exit 2, no traceback."""
+    source = str(SAMPLES / "encounters" / "encounters.json")
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    for args, says in (
+        ([source, "--out", str(not_a_folder)], "is not a folder"),
+        ([source, "--out", str(not_a_folder / "sub")], "cannot be made"),
+        (["-"], "needs --format"),
+    ):
+        result = runner.invoke(app, ["claims", "build", *args, "--config", CONFIG,
+                                     "--db", f"sqlite:///{tmp_path / 'edi.db'}"])
+        assert result.exit_code == 2 and says in result.stderr, (args, result.output)
+    monkeypatch.chdir(tmp_path)
+    for args, says in ((["--path", "no/such/folder/edi.toml"], "cannot be written"), (["--path", "."], "is a folder")):
+        result = runner.invoke(app, ["init", *args])
+        assert result.exit_code == 2 and says in result.stderr, (args, result.output)
+
+
+def test_an_empty_input_file_is_no_encounters_whatever_its_format(tmp_path):
+    for name in ("empty.json", "empty.ndjson", "empty.csv"):
+        (tmp_path / name).write_text("")
+        result = build(tmp_path, str(tmp_path / name))
+        assert result.exit_code == 0, (name, result.output)
+        assert json.loads(result.stdout)["encounters"] == 0
+
+
+def test_two_bad_encounters_with_one_id_are_both_reported(tmp_path):
+    data = json.loads((SAMPLES / "encounters" / "encounters.json").read_text())
+    bad = [{**data[0], "diagnoses": ["E11.99"]}, {**data[0], "place_of_service": "98"}]
+    source = tmp_path / "dup.json"
+    source.write_text(json.dumps(bad))
+    doc = json.loads(build(tmp_path, str(source)).stdout)
+    assert doc["encounters"] == 2 and len(doc["skipped"]) == 2
+    first, second = doc["skipped"].values()
+    assert "encounter.icd10.unknown" in {p["code"] for p in first}
+    assert {"encounter.id.duplicate", "encounter.pos.unknown"} <= {p["code"] for p in second}
