@@ -162,6 +162,8 @@ def demo(
         r = run_demo(workspace)
     except FileExistsError as exc:
         fail(str(exc))
+    except OSError as exc:  # a folder that cannot be made or written
+        fail(f"{directory}: {exc.strerror or exc}")
     console.print(marked(f"[bold]edi demo[/] in {esc(str(r.workspace))}"))
     console.print(f"  configuration  {r.config}")
     console.print(f"  encounters     {r.encounters}")
@@ -191,6 +193,8 @@ def demo(
     console.print("Ledger check:             " + ("ok" if not r.check else f"{len(r.check)} violations"))
     if r.check:
         err_console.print(problem_table(r.check))
-    console.print(f"\nLook around: cd {r.workspace} && edi reconcile && edi ledger claims && "
-                  "edi ledger claim ENC-I-0002")
+    # where EDI_DATABASE_URL names another ledger, the commands need --db to read the workspace's
+    db = " --db sqlite:///edi.db" if os.environ.get("EDI_DATABASE_URL") else ""
+    console.print(f"\nLook around: cd {r.workspace} && edi reconcile{db} && edi ledger claims{db} && "
+                  f"edi ledger claim ENC-I-0002{db}")
     raise typer.Exit(OK if r.ok else PROBLEMS)

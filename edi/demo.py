@@ -57,13 +57,15 @@ def _sample(*parts: str):
 
 
 def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None = None) -> DemoResult:
-    """Run the loop in ``workspace`` (created if needed; it must not hold a previous demo's ledger)."""
+    """Run the loop in ``workspace``: a new or empty folder (FileExistsError otherwise: the demo writes its
+    edi.toml, encounters, 837s and ledger there, and would replace files of the same names)."""
     from mappings.config import load_config
 
+    if workspace.exists() and (not workspace.is_dir() or any(workspace.iterdir())):
+        raise FileExistsError(f"{workspace} is not an empty folder: the demo needs a new or empty one (it writes "
+                              "edi.toml, encounters, out and edi.db there)")
     workspace.mkdir(parents=True, exist_ok=True)
     db_path = workspace / "edi.db"
-    if db_path.exists():
-        raise FileExistsError(f"{workspace} already holds a ledger (edi.db): choose an empty folder")
     config = workspace / "edi.toml"
     config.write_bytes(_sample("edi.toml").read_bytes())
     encounters = workspace / "encounters" / "encounters.json"

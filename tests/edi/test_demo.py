@@ -39,7 +39,13 @@ def test_demo_runs_and_its_totals_equal_reconcile(tmp_path):
     assert (tmp_path / "out").is_dir() and len(list((tmp_path / "out").glob("*.837"))) == 2
 
 
-def test_demo_refuses_a_workspace_with_a_ledger(tmp_path):
-    (tmp_path / "edi.db").write_bytes(b"")
-    result = runner.invoke(app, ["demo", "--dir", str(tmp_path)])
-    assert result.exit_code == 2 and "already holds a ledger" in result.stderr
+def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
+    """The demo writes edi.toml, encounters, out and edi.db: in a folder holding any file it would replace a
+    user's own configuration or 837s of the same names."""
+    for name in ("edi.db", "edi.toml"):
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        (folder / name).write_text("mine")
+        result = runner.invoke(app, ["demo", "--dir", str(folder)])
+        assert result.exit_code == 2 and "not an empty folder" in result.stderr
+        assert [p.name for p in folder.iterdir()] == [name] and (folder / name).read_text() == "mine"
