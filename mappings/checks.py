@@ -101,6 +101,7 @@ from mappings.codesets import (
     PLACE_OF_SERVICE,
     POA_INDICATORS,
     SEXES,
+    UNWRITABLE_TEXT,
     US_STATES,
     X12_DELIMITERS,
     bill_type_frequency,
@@ -566,9 +567,7 @@ def check_institutional(enc: Encounter, ctx: CheckContext) -> list[Problem]:
 # Field names of each dataclass met inside an encounter (``source`` excluded), or None for a leaf type.
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {str: None, type(None): None, date: None, Decimal: None,
                                                      int: None, bool: None}
-#: What no encounter value may hold: the X12 delimiters (* : ^ ~), control characters (C0, DEL and C1, NEL
-#: among them), the Unicode line and paragraph separators and lone surrogates (which UTF-8 cannot encode).
-_BAD_CHARACTER = re.compile("[*~:^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_BAD_CHARACTER = UNWRITABLE_TEXT
 
 
 def _names(cls: type) -> tuple[str, ...] | None:

@@ -43,6 +43,7 @@ before any encounter, and nothing useful can happen without it.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,7 +52,17 @@ from types import MappingProxyType
 from typing import Any
 
 from edi.model import Address, Payer, Submitter
-from mappings.codesets import FILING_INDICATORS, ISA_QUALIFIERS, RESPONSIBILITY, US_STATES, X12_DELIMITERS
+from mappings.codesets import (
+    FILING_INDICATORS,
+    ISA_QUALIFIERS,
+    RESPONSIBILITY,
+    UNWRITABLE_TEXT,
+    US_STATES,
+    X12_DELIMITERS,
+)
+
+#: A clearinghouse key, which names its 837 files (``<key>-<ISA13>.837``).
+_FILE_NAME_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class ConfigError(Exception):
@@ -159,7 +170,7 @@ class _Reader:
                 self.error(where, f"{where} is not a known key (expected one of: {', '.join(allowed)})")
 
     def text(self, data: Mapping[str, Any], key: str, path: str, *, required: bool = True,
-             default: str | None = None, min_len: int = 1, max_len: int = 80) -> str | None:
+             default: str | None = None, min_len: int = 1, max_len: int = 80, ascii: bool = False) -> str | None:
         where = f"{path}.{key}"
         value = data.get(key)
         if value is None:
@@ -177,6 +188,14 @@ class _Reader:
         if bad:
             self.error(where, f"{where} contains {', '.join(repr(c) for c in bad)}, which X12 uses as a "
                        "delimiter")
+            return default
+        if UNWRITABLE_TEXT.search(value):
+            self.error(where, f"{where} contains a control character, a line separator or a lone surrogate, "
+                       "which cannot be written into an X12 element")
+            return default
+        if ascii and not (value.isascii() and value.isprintable()):
+            self.error(where, f"{where} must be plain ASCII: the ISA and GS ids are fixed-width fields "
+                       "counted in bytes")
             return default
         return value
 
@@ -206,18 +225,18 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
 
     s = r.table(data, "submitter", "submitter")
     r.known(s, ("name", "id", "contact_name", "phone", "email", "isa_qualifier", "isa_id", "gs_id"), "submitter")
-    sub_id = r.text(s, "id", "submitter", min_len=2, max_len=80) or ""
+    sub_id = r.text(s, "id", "submitter", min_len=2, max_len=80, ascii=True) or ""
     phone = r.text(s, "phone", "submitter")
     if phone is not None:
         digits = "".join(ch for ch in phone if ch not in " -().+")
         if not (digits.isascii() and digits.isdigit() and len(digits) == 10):
             r.error("submitter.phone", "submitter.phone must be a 10-digit telephone number")
         phone = digits
-    isa_id = r.text(s, "isa_id", "submitter", required=False, max_len=15)
+    isa_id = r.text(s, "isa_id", "submitter", required=False, max_len=15, ascii=True)
     if isa_id is None and "isa_id" not in s and len(sub_id) > 15:
         r.error("submitter.isa_id", "submitter.isa_id is missing: it defaults to submitter.id, which is longer "
                 "than the 15 characters ISA06 allows")
-    gs_id = r.text(s, "gs_id", "submitter", required=False, min_len=2, max_len=15)
+    gs_id = r.text(s, "gs_id", "submitter", required=False, min_len=2, max_len=15, ascii=True)
     if gs_id is None and "gs_id" not in s and len(sub_id) > 15:
         r.error("submitter.gs_id", "submitter.gs_id is missing: it defaults to submitter.id, which is longer "
                 "than the 15 characters GS02 allows")
@@ -239,17 +258,21 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
         r.error("clearinghouses", "[clearinghouses] has no clearinghouse: add a [clearinghouses.NAME] table")
     for key, ch in chs.items():
         path = f"clearinghouses.{key}"
+        if not _FILE_NAME_KEY.fullmatch(key):
+            r.error(path, f"{path}: a clearinghouse's name starts its 837 files' names: letters, digits, '-', "
+                    "'_' and '.' only, starting with a letter or digit")
+            continue
         if not isinstance(ch, Mapping):
             r.error(path, f"{path} must be a table ([{path}])")
             continue
         r.known(ch, ("name", "isa_qualifier", "isa_id", "gs_id", "usage", "receiver_id"), path)
-        ch_isa = r.text(ch, "isa_id", path, max_len=15) or ""
+        ch_isa = r.text(ch, "isa_id", path, max_len=15, ascii=True) or ""
         clearinghouses[key] = Clearinghouse(
             key=key,
             name=r.text(ch, "name", path, max_len=60) or "",
             isa_qualifier=r.choice(ch, "isa_qualifier", path, ISA_QUALIFIERS) or "ZZ",
             isa_id=ch_isa,
-            gs_id=r.text(ch, "gs_id", path, min_len=2, max_len=15) or "",
+            gs_id=r.text(ch, "gs_id", path, min_len=2, max_len=15, ascii=True) or "",
             usage=r.choice(ch, "usage", path, frozenset({"T", "P"})) or "T",
             receiver_id=r.text(ch, "receiver_id", path, required=False, min_len=2, max_len=80) or ch_isa,
         )

@@ -101,6 +101,16 @@ def test_unknown_clearinghouse_names_key_and_file() -> None:
     ('filing_indicator = "CI"', 'filing_indicator = "CI"\nfilling_indicator = "CI"',
      "payers.acme.filling_indicator", "payers.acme.filling_indicator is not a known key"),
     ('id = "SYNBILL01"', 'id = "SYNTHETICBILLINGSUBMITTER"', "submitter.isa_id", "longer than the 15 characters"),
+    # what the writer cannot write, refused where it is configured (it crashed or half-wrote the build)
+    ('name = "SYNTH HUB"', 'name = "SYNTH\\u0085HUB"', "clearinghouses.hub.name", "a control character"),
+    ('name = "SYNTH HUB"', 'name = "SYNTH\\u2028HUB"', "clearinghouses.hub.name", "a line separator"),
+    ('name = "SYNTH HUB"', 'name = "SYNTH\\tHUB"', "clearinghouses.hub.name", "a control character"),
+    ('gs_id = "SYNTHHUB"', 'gs_id = "SYNTH\\u0085HUB"', "clearinghouses.hub.gs_id", "a control character"),
+    ('isa_id = "SYNTHHUB"', 'isa_id = "SYNTHHÜB"', "clearinghouses.hub.isa_id", "must be plain ASCII"),
+    ('id = "SYNBILL01"', 'id = "SYNBILLÉ1"', "submitter.id", "must be plain ASCII"),
+    # the key names the 837 files
+    ("[clearinghouses.hub]", '[clearinghouses."sub/hub"]', "clearinghouses.sub/hub", "letters, digits"),
+    ("[clearinghouses.hub]", '[clearinghouses."../up"]', "clearinghouses.../up", "letters, digits"),
 ])
 def test_a_wrong_key_is_named(old: str, new: str, key: str, text: str) -> None:
     assert old in GOOD
