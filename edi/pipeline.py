@@ -190,7 +190,8 @@ def _work(enc, found: list[Problem], config, today: date) -> Unit:
     if enc is None:
         return None, found, (), None, None
     claim, checked = encounter_to_claim(enc, config, today=today)
-    key = (enc.id, enc.frequency, enc.source.file if enc.source else None)
+    key = (enc.id, enc.frequency, enc.source.file if enc.source else None,
+           claim.total_charge if claim is not None else None)
     if claim is None:
         return key, found, checked, None, None
     formatted, more = format_claim(claim, claim.kind)
@@ -202,15 +203,17 @@ def _work(enc, found: list[Problem], config, today: date) -> Unit:
 
 
 class _EncounterKey:
-    """What the batch checks need of an encounter (``mappings.checks.BatchChecks``): its id, frequency and
-    file, and where its problems sit."""
+    """What the batch checks need of an encounter (``mappings.checks.BatchChecks``): its id, frequency, file
+    and total charge (None when it could not be mapped), and where its problems sit."""
 
-    __slots__ = ("id", "frequency", "source")
+    __slots__ = ("id", "frequency", "source", "charge")
 
-    def __init__(self, id: str, frequency: str, file: str | None) -> None:  # noqa: A002 - the encounter's id
+    def __init__(self, id: str, frequency: str, file: str | None,  # noqa: A002 - the encounter's id
+                 charge: Decimal | None = None) -> None:
         self.id = id
         self.frequency = frequency
         self.source = Source(file=file, record=id)
+        self.charge = charge
 
     def where(self, element: str | None = None) -> Where:
         return Where(file=self.source.file, record=self.id, element=element)
@@ -304,7 +307,7 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edi-build-") as spool_dir:
         spool = _Spool(spool_dir, "bucket")
-        batch = BatchChecks(ledger.billed_checker())
+        batch = BatchChecks(ledger.billed_checker(), ledger.corrections_checker())
         for key, found, checked, record, bucket in _units(inputs, fmt, config, today, jobs):
             result.encounters += 1
             if progress is not None:

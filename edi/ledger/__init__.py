@@ -240,6 +240,20 @@ class Ledger:
                                         .where(claims.c.status.notin_(WITHDRAWN_STATUSES))).scalars())
         return standing.__contains__
 
+    def corrections_checker(self) -> Callable[[str, str, Decimal], bool]:
+        """Whether a replacement or void (frequency 7 or 8) with this claim number and charge is in the ledger,
+        for a whole batch (one query): building the same corrections again would bill them twice."""
+        with self.engine.connect() as conn:
+            sent = {(r.patient_control_number, r.frequency, r.charge) for r in conn.execute(
+                select(claims.c.patient_control_number, claims.c.frequency, claims.c.charge)
+                .where(claims.c.frequency.in_(("7", "8"))))}
+        cent = Decimal("0.01")
+
+        def already_sent(claim_id: str, frequency: str, charge: Decimal) -> bool:
+            return (claim_id, frequency, charge.quantize(cent)) in sent
+
+        return already_sent
+
     # -- remittances ----------------------------------------------------------------------------------------
 
     def import_835(self, path: str, *, fail_after: int | None = None) -> FileResult:

@@ -188,3 +188,18 @@ def test_two_bad_encounters_with_one_id_are_both_reported(tmp_path):
     first, second = doc["skipped"].values()
     assert "encounter.icd10.unknown" in {p["code"] for p in first}
     assert {"encounter.id.duplicate", "encounter.pos.unknown"} <= {p["code"] for p in second}
+
+
+def test_the_same_input_built_twice_bills_nothing_twice(tmp_path):
+    """Originals are refused by their id; replacements and voids (which reuse the id of the claim they correct)
+    by their id, frequency and charge: the second build of the same file writes nothing."""
+    source = str(SAMPLES / "encounters" / "encounters.json")
+    first = json.loads(build(tmp_path, source).stdout)
+    assert first["claims_written"] == 8
+    again = build(tmp_path, source)
+    doc = json.loads(again.stdout)
+    assert again.exit_code == 1 and doc["claims_written"] == 0 and doc["files"] == []
+    assert len(doc["skipped"]) == 8
+    assert {p["code"] for problems in doc["skipped"].values() for p in problems} == {"encounter.id.billed"}
+    corrections = [i for i, e in enumerate(json.loads(Path(source).read_text())) if e.get("frequency") in ("7", "8")]
+    assert corrections  # the sample holds replacements and a void
