@@ -149,8 +149,8 @@ def init(
 
 
 def demo(
-    directory: Annotated[str | None, typer.Option("--dir", help="Workspace folder (default: a new temporary "
-                                                  "folder).")] = None,
+    directory: Annotated[str | None, typer.Option("--dir", help="Workspace folder, new or empty (default: a new "
+                                                  "temporary folder).")] = None,
 ) -> None:
     """The whole loop on synthetic data: build claims, post remittances, reconcile, check the ledger."""
     import tempfile
