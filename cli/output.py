@@ -69,11 +69,8 @@ def unreadable(path: str, *, stdin: bool = True) -> str | None:
         return "is a directory"
     if not p.exists():
         return "no such file"
-    try:
-        with open(p, "rb"):
-            pass
-    except OSError as exc:  # no permission, say
-        return f"cannot be read ({exc.strerror or exc})"
+    if p.is_file() and not os.access(p, os.R_OK):  # (not opened to find out: a FIFO would lose its writer)
+        return "cannot be read (permission denied)"
     return None
 
 

@@ -132,19 +132,20 @@ def _plain(row: ClaimRow) -> tuple:
     sd = row.service_date
     return (*row[:5], str(row.charge), sd.toordinal() if sd else None, *row[7:13],
             tuple((ln[0], ln[1], ln[2], ln[3], str(ln[4]), ln[5], ln[6].toordinal() if ln[6] else None, ln[7])
-                  for ln in row.lines))
+                  for ln in row.lines), row.fingerprint)
 
 
 def _row(plain: tuple) -> ClaimRow:
     sd = plain[6]
     return ClaimRow(*plain[:5], Decimal(plain[5]), _fromordinal(sd) if sd else None, *plain[7:13],
                     tuple(LineRow(ln[0], ln[1], ln[2], ln[3], Decimal(ln[4]), ln[5],
-                                  _fromordinal(ln[6]) if ln[6] else None, ln[7]) for ln in plain[13]))
+                                  _fromordinal(ln[6]) if ln[6] else None, ln[7]) for ln in plain[13]),
+                    plain[14])
 
 
 def _placed(plain: tuple, interchange: str, transaction: str, segment: int) -> tuple:
     """A ``_plain`` row with its place in the written file (ISA13, ST02, the CLM's segment number)."""
-    return (*plain[:10], interchange, transaction, segment, plain[13])
+    return (*plain[:10], interchange, transaction, segment, *plain[13:])
 
 
 _fromordinal = date.fromordinal
@@ -190,30 +191,42 @@ def _work(enc, found: list[Problem], config, today: date) -> Unit:
     if enc is None:
         return None, found, (), None, None
     claim, checked = encounter_to_claim(enc, config, today=today)
-    key = (enc.id, enc.frequency, enc.source.file if enc.source else None,
-           claim.total_charge if claim is not None else None)
+    key = (enc.id, enc.frequency, enc.source.file if enc.source else None)
     if claim is None:
         return key, found, checked, None, None
     formatted, more = format_claim(claim, claim.kind)
     if formatted is None:
         return key, found, [*checked, *more], None, None
     bucket = (config.payers[enc.payer].clearinghouse, claim.kind, enc.payer)
-    record = _dumps((formatted.without_claim(), _plain(claim_row(formatted.claim))), pickle.HIGHEST_PROTOCOL)
-    return key, found, checked, record, bucket
+    text = formatted.without_claim()
+    fingerprint = _fingerprint(text)
+    row = claim_row(formatted.claim)._replace(fingerprint=fingerprint)
+    record = _dumps((text, _plain(row)), pickle.HIGHEST_PROTOCOL)
+    return (*key, fingerprint), found, checked, record, bucket
+
+
+def _fingerprint(text: tuple) -> str:
+    """sha256 of a claim's 837 text (``FormattedClaim.without_claim``: its billing provider, subscriber, patient
+    and claim loops, which hold no envelope or HL numbers): the same encounter always gives the same one."""
+    h = hashlib.sha256()
+    for part in (text[1], text[3], text[5], text[7]):
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\x00")
+    return h.hexdigest()
 
 
 class _EncounterKey:
     """What the batch checks need of an encounter (``mappings.checks.BatchChecks``): its id, frequency, file
-    and total charge (None when it could not be mapped), and where its problems sit."""
+    and the fingerprint of the claim it makes (None when it makes none), and where its problems sit."""
 
-    __slots__ = ("id", "frequency", "source", "charge")
+    __slots__ = ("id", "frequency", "source", "fingerprint")
 
     def __init__(self, id: str, frequency: str, file: str | None,  # noqa: A002 - the encounter's id
-                 charge: Decimal | None = None) -> None:
+                 fingerprint: str | None = None) -> None:
         self.id = id
         self.frequency = frequency
         self.source = Source(file=file, record=id)
-        self.charge = charge
+        self.fingerprint = fingerprint
 
     def where(self, element: str | None = None) -> Where:
         return Where(file=self.source.file, record=self.id, element=element)

@@ -722,11 +722,13 @@ class BatchChecks:
 
     ``already_billed(claim_id) -> bool`` is the caller's hook (the ledger); it is asked only about originals
     (frequency 1) that passed every other check. ``already_sent(claim_id, frequency, charge) -> bool``, asked
-    about replacements and voids (7, 8), says whether one with that id, frequency and charge was built before:
-    the same input built twice would otherwise bill its corrections twice (an original is caught by its id)."""
+    about replacements and voids (7, 8) whose claim text is known (the build's encounters carry its sha256 as
+    ``fingerprint``), says whether that very claim was built before: the same input built twice would otherwise
+    bill its corrections twice (an original is caught by its id; a new correction of the same claim, which reuses
+    its id, differs in its text)."""
 
     def __init__(self, already_billed: Callable[[str], bool] | None = None,
-                 already_sent: Callable[[str, str, Decimal], bool] | None = None) -> None:
+                 already_sent: Callable[[str, str, str], bool] | None = None) -> None:
         self.already_billed = already_billed
         self.already_sent = already_sent
         self._seen: dict[str, str | None] = {}
@@ -756,16 +758,11 @@ class BatchChecks:
         if self.already_billed is not None and enc.frequency == "1" and self.already_billed(enc.id):
             return [_p(enc, "encounter.id.billed", "id was already billed; to correct that claim send a "
                        "replacement (frequency 7) or void (8) with payer_claim_number, or use a new id", "id")]
-        if self.already_sent is not None and enc.frequency in ("7", "8") \
-                and self.already_sent(enc.id, enc.frequency, _charge(enc)):
+        fingerprint = getattr(enc, "fingerprint", None)
+        if self.already_sent is not None and enc.frequency in ("7", "8") and fingerprint is not None \
+                and self.already_sent(enc.id, enc.frequency, fingerprint):
             what = "replacement (frequency 7)" if enc.frequency == "7" else "void (frequency 8)"
-            return [_p(enc, "encounter.id.billed", f"a {what} of this id with the same charge was already built; "
+            return [_p(enc, "encounter.id.billed", f"this {what}, identical in every segment, was already built; "
                        "it is not sent twice", "id")]
         return []
-
-
-def _charge(enc: Any) -> Decimal:
-    """The claim's total charge: carried by the pipeline's encounter keys, else the sum of the lines."""
-    charge = getattr(enc, "charge", None)
-    return charge if charge is not None else sum((ln.charge for ln in enc.lines), Decimal(0))
 

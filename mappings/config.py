@@ -61,8 +61,9 @@ from mappings.codesets import (
     X12_DELIMITERS,
 )
 
-#: A clearinghouse key, which names its 837 files (``<key>-<ISA13>.837``).
-_FILE_NAME_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: What a clearinghouse key, which starts its 837 files' names (``<key>-<ISA13>.837``), may not hold: a path
+#: separator, a control character or a leading dot (``..`` would leave the --out folder).
+_NOT_IN_FILE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|\A\.")
 
 
 class ConfigError(Exception):
@@ -258,9 +259,9 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
         r.error("clearinghouses", "[clearinghouses] has no clearinghouse: add a [clearinghouses.NAME] table")
     for key, ch in chs.items():
         path = f"clearinghouses.{key}"
-        if not _FILE_NAME_KEY.fullmatch(key):
-            r.error(path, f"{path}: a clearinghouse's name starts its 837 files' names: letters, digits, '-', "
-                    "'_' and '.' only, starting with a letter or digit")
+        if _NOT_IN_FILE_NAME.search(key):
+            r.error(path, f"{path}: a clearinghouse's name starts its 837 files' names: no '/', '\\', control "
+                    "character or leading '.'")
             continue
         if not isinstance(ch, Mapping):
             r.error(path, f"{path} must be a table ([{path}])")

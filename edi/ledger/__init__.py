@@ -240,17 +240,17 @@ class Ledger:
                                         .where(claims.c.status.notin_(WITHDRAWN_STATUSES))).scalars())
         return standing.__contains__
 
-    def corrections_checker(self) -> Callable[[str, str, Decimal], bool]:
-        """Whether a replacement or void (frequency 7 or 8) with this claim number and charge is in the ledger,
-        for a whole batch (one query): building the same corrections again would bill them twice."""
+    def corrections_checker(self) -> Callable[[str, str, str], bool]:
+        """Whether a replacement or void (frequency 7 or 8) with this claim number and fingerprint (the sha256 of
+        its 837 text, ``claims.fingerprint``) was built before, for a whole batch (one query): building the same
+        corrections again would bill them twice, while a new correction of the same claim differs in its text."""
         with self.engine.connect() as conn:
-            sent = {(r.patient_control_number, r.frequency, r.charge) for r in conn.execute(
-                select(claims.c.patient_control_number, claims.c.frequency, claims.c.charge)
-                .where(claims.c.frequency.in_(("7", "8"))))}
-        cent = Decimal("0.01")
+            sent = {tuple(r) for r in conn.execute(
+                select(claims.c.patient_control_number, claims.c.frequency, claims.c.fingerprint)
+                .where(claims.c.frequency.in_(("7", "8")), claims.c.fingerprint.is_not(None)))}
 
-        def already_sent(claim_id: str, frequency: str, charge: Decimal) -> bool:
-            return (claim_id, frequency, charge.quantize(cent)) in sent
+        def already_sent(claim_id: str, frequency: str, fingerprint: str) -> bool:
+            return (claim_id, frequency, fingerprint) in sent
 
         return already_sent
 

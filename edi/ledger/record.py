@@ -35,7 +35,7 @@ from edi.problems import WARNING, Problem, Where
 BATCH = 1000
 CLAIM_COLUMNS = ("id", "patient_control_number", "kind", "payer_id", "payer_name", "frequency", "charge",
                  "service_date", "billing_npi", "member_id", "payer_claim_number", "status", "file_id",
-                 "transaction_id", "segment", "replaces_id", "created_at")
+                 "transaction_id", "segment", "replaces_id", "created_at", "fingerprint")
 LINE_COLUMNS = ("claim_id", "line_number", "procedure", "modifiers", "revenue_code", "charge", "units",
                 "service_date", "line_control_number")
 
@@ -70,6 +70,7 @@ class ClaimRow(NamedTuple):
     transaction: str | None  # ST02
     segment: int | None  # the CLM's segment number in its file
     lines: tuple[LineRow, ...]
+    fingerprint: str | None = None  # sha256 of the 837 text a build wrote the claim as
 
 
 def claim_row(c: Claim, *, interchange: str | None = None, transaction: str | None = None,
@@ -166,7 +167,7 @@ class ClaimRecorder:
             (claim_id, c.patient_control_number, c.kind, c.payer_id, c.payer_name, c.frequency, cents(c.charge),
              day(c.service_date), c.billing_npi, c.member_id, c.payer_claim_number,
              "voided" if c.frequency == "8" else status, file_id, tid((c.interchange, c.transaction)), c.segment,
-             None, now)
+             None, now, c.fingerprint)
             for claim_id, c in zip(ids, batch, strict=True)])
         line_rows = []
         add_line = line_rows.append

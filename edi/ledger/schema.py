@@ -133,6 +133,7 @@ claims = Table(
     Column("segment", Integer),
     Column("replaces_id", Integer, ForeignKey("claims.id")),
     Column("created_at", DateTime, nullable=False),
+    Column("fingerprint", String(64)),  # sha256 of the 837 text edi built the claim as (None: recorded from a file)
     CheckConstraint("status IN ('built','submitted','accepted','rejected','paid','denied','reversed','voided',"
                     "'replaced')", name="claims_status"),
     Index("claims_pcn", "patient_control_number"),

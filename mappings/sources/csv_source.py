@@ -42,8 +42,8 @@ Columns (service line)::
 Problems use the encounter's field paths (``billing_provider.npi``, ``lines[2].charge``); before the id is
 known they name the line of the file. Codes: ``source.encoding``, ``source.csv.header`` (no header,
 no ``encounter_id`` column: an error; an unknown or repeated column: a warning), ``source.csv.syntax``,
-``source.csv.split`` (rows of an encounter not consecutive: the later rows are not read, and when the
-input is a file, which is read twice, the first group is refused too), ``source.csv.conflict``.
+``source.csv.split`` (rows of an encounter not consecutive: the input is read twice, a pipe through a
+temporary file, so that every group of the encounter is refused), ``source.csv.conflict``.
 
 An encounter is never built from part of its rows: a row that cannot be read (too few or too many cells,
 which an unquoted comma makes) refuses the encounter its id cell names, and a row with no ``encounter_id``
@@ -54,6 +54,8 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -192,7 +194,13 @@ class _Group:
 
 
 def read_csv(stream: BinaryIO, *, file: str | None = None) -> Iterator[EncounterResult]:
-    split = _split_ids(stream) if stream.seekable() else set()
+    if not stream.seekable():  # a pipe: kept in a temporary file, read twice like any file
+        with tempfile.TemporaryFile() as copy:
+            shutil.copyfileobj(stream, copy, 1 << 20)
+            copy.seek(0)
+            yield from read_csv(copy, file=file)
+        return
+    split = _split_ids(stream)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     try:
         yield from _read(text, file, split)
@@ -205,8 +213,7 @@ def read_csv(stream: BinaryIO, *, file: str | None = None) -> Iterator[Encounter
 def _split_ids(stream: BinaryIO) -> set[str]:
     """The ids whose rows are not consecutive, found by a first pass over a file (rows that cannot be read
     count with the id in their id cell). An encounter is streamed as soon as its rows end, so without this
-    pass the first group of a split encounter would be built from part of its lines (standard input, which
-    cannot be read twice, goes without: its later groups are still refused)."""
+    pass the first group of a split encounter would be built from part of its lines."""
     start = stream.tell()
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     split: set[str] = set()

@@ -203,3 +203,31 @@ def test_the_same_input_built_twice_bills_nothing_twice(tmp_path):
     assert {p["code"] for problems in doc["skipped"].values() for p in problems} == {"encounter.id.billed"}
     corrections = [i for i, e in enumerate(json.loads(Path(source).read_text())) if e.get("frequency") in ("7", "8")]
     assert corrections  # the sample holds replacements and a void
+
+
+def test_a_named_pipe_is_read_once(tmp_path):
+    """A FIFO given as input is not opened to see whether it can be read (its writer would get no reader and
+    the build would wait for ever)."""
+    import os
+    import signal
+    import threading
+
+    fifo = tmp_path / "visits.csv"
+    os.mkfifo(fifo)
+    data = (SAMPLES / "encounters" / "encounters.csv").read_bytes()
+    writer = threading.Thread(target=fifo.write_bytes, args=(data,), daemon=True)
+    writer.start()
+
+    def hung(*_):
+        raise TimeoutError("the build waited for ever on the pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(60)
+    try:
+        result = build(tmp_path, str(fifo), extra=("--format", "csv"))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    writer.join(timeout=10)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["claims_written"] == 8

@@ -171,3 +171,26 @@ def test_a_built_file_is_never_replaced(tmp_path):
     assert [p.code for p in second.problems] == ["build.exists"] * len(first.files)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temporary file left either
     assert ledger_contents(f"sqlite:///{tmp_path / 'second.db'}")["claims"] == []
+
+
+def test_a_correction_is_sent_once_and_a_new_correction_of_the_same_claim_is_not_refused(tmp_path):
+    """A replacement reuses the id of the claim it corrects: the same replacement built again is refused (by the
+    fingerprint of its 837 text), a second replacement that fixes a diagnosis is built."""
+    config = load_config(SAMPLES / "edi.toml")
+    data = json.loads((SAMPLES / "encounters" / "encounters.json").read_text())
+    original = {k: v for k, v in data[0].items() if k not in ("frequency", "payer_claim_number")}
+    replacement = {**original, "frequency": "7", "payer_claim_number": "SYNICN0001"}
+    fixed = {**replacement, "diagnoses": ["E11.65", *original["diagnoses"][1:]]}
+    url = f"sqlite:///{tmp_path / 'edi.db'}"
+    outcomes = []
+    for n, encounter in enumerate((original, replacement, replacement, fixed)):
+        source = tmp_path / f"{n}.json"
+        source.write_text(json.dumps([encounter]))
+        ledger = Ledger(url)
+        result = build_files([str(source)], config, ledger=ledger, out_dir=str(tmp_path / "out"),
+                             today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0))
+        ledger.close()
+        outcomes.append((result.claims, [p.code for p in result.problems if p.is_error]))
+    assert outcomes == [(1, []), (1, []), (0, ["encounter.id.billed"]), (1, [])]
+    statuses = sorted((c[0], c[4], c[10]) for c in ledger_contents(url)["claims"])
+    assert [s[1:] for s in statuses] == [("1", "replaced"), ("7", "built"), ("7", "replaced")]

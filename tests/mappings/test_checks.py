@@ -309,25 +309,6 @@ def test_already_billed_refuses_originals_only() -> None:
     assert asked == ["T-1", "T-2"]  # a replacement reuses the billed id and is not asked about
 
 
-def test_a_correction_already_sent_is_refused_and_a_new_one_is_not() -> None:
-    """Replacements and voids reuse the id of the claim they correct: one already built is known by its id,
-    frequency and charge. A second correction with other charges is a new claim."""
-    from decimal import Decimal
-
-    from mappings.checks import BatchChecks
-    from mappings.encounter import encounter_from_dict
-
-    again = professional("T-7", frequency="7", payer_claim_number="SYNICN0007")
-    charges = [Decimal(ln["charge"]) for ln in again["lines"]]
-    sent = {("T-7", "7", sum(charges, Decimal(0)).quantize(Decimal("0.01")))}
-    batch = BatchChecks(lambda claim_id: False, lambda claim_id, freq, charge: (claim_id, freq, charge) in sent)
-    other = professional("T-7", frequency="7", payer_claim_number="SYNICN0008")
-    other["lines"][0]["charge"] = str(charges[0] + 1)
-    enc_again, enc_other = (encounter_from_dict(d)[0] for d in (again, other))
-    assert [p.code for p in batch.billed(enc_again)] == ["encounter.id.billed"]
-    assert batch.billed(enc_other) == []
-
-
 def test_already_billed_is_not_asked_about_bad_encounters() -> None:
     asked: list[str] = []
     build([professional("T-1", place_of_service="98")], already_billed=lambda i: asked.append(i) or False)

@@ -77,6 +77,12 @@ def test_configuration_is_read_only() -> None:
         cfg.payers["other"] = cfg.payers["acme"]  # type: ignore[index]
 
 
+def test_a_clearinghouse_key_may_hold_spaces_and_letters_of_any_language() -> None:
+    text = GOOD.replace("[clearinghouses.hub]", '[clearinghouses."synth hüb"]').replace(
+        'clearinghouse = "hub"', 'clearinghouse = "synth hüb"')
+    assert list(parse_config(text).clearinghouses) == ["synth hüb"]
+
+
 def test_unknown_clearinghouse_names_key_and_file() -> None:
     err = errors_of(GOOD.replace('clearinghouse = "hub"', 'clearinghouse = "x"'))
     assert str(err) == 'edi.toml: payers.acme.clearinghouse names "x", which is not in [clearinghouses]'
@@ -109,8 +115,8 @@ def test_unknown_clearinghouse_names_key_and_file() -> None:
     ('isa_id = "SYNTHHUB"', 'isa_id = "SYNTHHÜB"', "clearinghouses.hub.isa_id", "must be plain ASCII"),
     ('id = "SYNBILL01"', 'id = "SYNBILLÉ1"', "submitter.id", "must be plain ASCII"),
     # the key names the 837 files
-    ("[clearinghouses.hub]", '[clearinghouses."sub/hub"]', "clearinghouses.sub/hub", "letters, digits"),
-    ("[clearinghouses.hub]", '[clearinghouses."../up"]', "clearinghouses.../up", "letters, digits"),
+    ("[clearinghouses.hub]", '[clearinghouses."sub/hub"]', "clearinghouses.sub/hub", "no '/'"),
+    ("[clearinghouses.hub]", '[clearinghouses."../up"]', "clearinghouses.../up", "leading '.'"),
 ])
 def test_a_wrong_key_is_named(old: str, new: str, key: str, text: str) -> None:
     assert old in GOOD
