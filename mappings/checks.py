@@ -581,12 +581,17 @@ def _names(cls: type) -> tuple[str, ...] | None:
 
 _GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 _LEAVES = (type(None), date, Decimal, int, bool)
+#: Field types that never hold a string (as annotated, under ``from __future__ import annotations``): the fast
+#: walk skips such fields.
+_NO_TEXT = frozenset({"date", "date | None", "Decimal", "Decimal | None", "int", "int | None", "bool",
+                      "tuple[int, ...]"})
 
 
 def _getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
     getter = _GETTERS.get(cls)
     if getter is None:
-        names = _names(cls) or ()
+        types = {f.name: f.type for f in fields(cls)} if is_dataclass(cls) else {}
+        names = tuple(n for n in _names(cls) or () if types.get(n) not in _NO_TEXT)
         getter = (lambda value: ()) if not names else attrgetter(*names) if len(names) > 1 else \
             (lambda value, name=names[0]: (getattr(value, name),))
         _GETTERS[cls] = getter

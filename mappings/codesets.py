@@ -109,6 +109,7 @@ def icd10pcs_shape_ok(code: str) -> bool:
 # -- NPI ------------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)  # a batch names few providers, each on many claims
 def npi_check_digit(first9: str) -> int:
     """The check digit for the first nine digits of an NPI (Luhn with the 80840 prefix, i.e. +24)."""
     total = 24
