@@ -73,6 +73,9 @@ def build(
     check_readable(inputs)
     if "-" in inputs and fmt is None:
         fail("standard input (-) needs --format: there is no file name to detect it from")
+    piped = next((p for p in inputs if p != "-" and not Path(p).is_file()), None)
+    if piped is not None and fmt is None:  # detecting the format would read what the pipe gives only once
+        fail(f"{piped} is a pipe, not a file: give --format (it can be read only once)")
     _check_out(out)
     cfg = load_config(config)
     led = ledger.open_ledger(db)

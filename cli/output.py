@@ -69,7 +69,9 @@ def unreadable(path: str, *, stdin: bool = True) -> str | None:
         return "is a directory"
     if not p.exists():
         return "no such file"
-    if p.is_file() and not os.access(p, os.R_OK):  # (not opened to find out: a FIFO would lose its writer)
+    if p.is_socket():
+        return "is a socket, not a file"
+    if not os.access(p, os.R_OK):  # (not opened to find out: a named pipe would lose its writer)
         return "cannot be read (permission denied)"
     return None
 

@@ -202,7 +202,7 @@ def _work(enc, found: list[Problem], config, today: date) -> Unit:
     fingerprint = _fingerprint(text)
     row = claim_row(formatted.claim)._replace(fingerprint=fingerprint)
     record = _dumps((text, _plain(row)), pickle.HIGHEST_PROTOCOL)
-    return (*key, fingerprint), found, checked, record, bucket
+    return (*key, fingerprint, claim.total_charge), found, checked, record, bucket
 
 
 def _fingerprint(text: tuple) -> str:
@@ -217,16 +217,17 @@ def _fingerprint(text: tuple) -> str:
 
 class _EncounterKey:
     """What the batch checks need of an encounter (``mappings.checks.BatchChecks``): its id, frequency, file
-    and the fingerprint of the claim it makes (None when it makes none), and where its problems sit."""
+    and the fingerprint and charge of the claim it makes (None when it makes none), and where its problems sit."""
 
-    __slots__ = ("id", "frequency", "source", "fingerprint")
+    __slots__ = ("id", "frequency", "source", "fingerprint", "charge")
 
     def __init__(self, id: str, frequency: str, file: str | None,  # noqa: A002 - the encounter's id
-                 fingerprint: str | None = None) -> None:
+                 fingerprint: str | None = None, charge: Decimal | None = None) -> None:
         self.id = id
         self.frequency = frequency
         self.source = Source(file=file, record=id)
         self.fingerprint = fingerprint
+        self.charge = charge
 
     def where(self, element: str | None = None) -> Where:
         return Where(file=self.source.file, record=self.id, element=element)

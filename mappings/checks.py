@@ -726,14 +726,14 @@ class BatchChecks:
     """Checks across encounters: ids unique in the batch, and originals not already billed.
 
     ``already_billed(claim_id) -> bool`` is the caller's hook (the ledger); it is asked only about originals
-    (frequency 1) that passed every other check. ``already_sent(claim_id, frequency, charge) -> bool``, asked
-    about replacements and voids (7, 8) whose claim text is known (the build's encounters carry its sha256 as
-    ``fingerprint``), says whether that very claim was built before: the same input built twice would otherwise
-    bill its corrections twice (an original is caught by its id; a new correction of the same claim, which reuses
-    its id, differs in its text)."""
+    (frequency 1) that passed every other check. ``already_sent(claim_id, frequency, fingerprint, charge) ->
+    bool``, asked about replacements and voids (7, 8) whose claim text is known (the build's encounters carry
+    its sha256 as ``fingerprint``, and their ``charge``), says whether that very claim was built before: the
+    same input built twice would otherwise bill its corrections twice (an original is caught by its id; a new
+    correction of the same claim, which reuses its id, differs in its text)."""
 
     def __init__(self, already_billed: Callable[[str], bool] | None = None,
-                 already_sent: Callable[[str, str, str], bool] | None = None) -> None:
+                 already_sent: Callable[[str, str, str, Decimal], bool] | None = None) -> None:
         self.already_billed = already_billed
         self.already_sent = already_sent
         self._seen: dict[str, str | None] = {}
@@ -765,9 +765,9 @@ class BatchChecks:
                        "replacement (frequency 7) or void (8) with payer_claim_number, or use a new id", "id")]
         fingerprint = getattr(enc, "fingerprint", None)
         if self.already_sent is not None and enc.frequency in ("7", "8") and fingerprint is not None \
-                and self.already_sent(enc.id, enc.frequency, fingerprint):
+                and self.already_sent(enc.id, enc.frequency, fingerprint, enc.charge):
             what = "replacement (frequency 7)" if enc.frequency == "7" else "void (frequency 8)"
-            return [_p(enc, "encounter.id.billed", f"this {what}, identical in every segment, was already built; "
-                       "it is not sent twice", "id")]
+            return [_p(enc, "encounter.id.billed", f"this {what} is already in the ledger (the same 837 text, or "
+                       "the same charge for one recorded from a file); it is not sent twice", "id")]
         return []
 

@@ -62,8 +62,11 @@ from mappings.codesets import (
 )
 
 #: What a clearinghouse key, which starts its 837 files' names (``<key>-<ISA13>.837``), may not hold: a path
-#: separator, a control character or a leading dot (``..`` would leave the --out folder).
-_NOT_IN_FILE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|\A\.")
+#: separator, a control character, a leading dot (``..`` would leave the --out folder) or dash (an option to
+#: the commands that get the file).
+_NOT_IN_FILE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]|\A[.-]")
+#: Bytes a clearinghouse key may take: file names hold 255, and the temporary name adds about 20.
+_KEY_BYTES = 100
 
 
 class ConfigError(Exception):
@@ -259,9 +262,9 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
         r.error("clearinghouses", "[clearinghouses] has no clearinghouse: add a [clearinghouses.NAME] table")
     for key, ch in chs.items():
         path = f"clearinghouses.{key}"
-        if _NOT_IN_FILE_NAME.search(key):
+        if _NOT_IN_FILE_NAME.search(key) or len(key.encode("utf-8", "surrogatepass")) > _KEY_BYTES:
             r.error(path, f"{path}: a clearinghouse's name starts its 837 files' names: no '/', '\\', control "
-                    "character or leading '.'")
+                    f"character, leading '.' or '-', and at most {_KEY_BYTES} bytes")
             continue
         if not isinstance(ch, Mapping):
             r.error(path, f"{path} must be a table ([{path}])")

@@ -240,17 +240,22 @@ class Ledger:
                                         .where(claims.c.status.notin_(WITHDRAWN_STATUSES))).scalars())
         return standing.__contains__
 
-    def corrections_checker(self) -> Callable[[str, str, str], bool]:
+    def corrections_checker(self) -> Callable[[str, str, str, Decimal], bool]:
         """Whether a replacement or void (frequency 7 or 8) with this claim number and fingerprint (the sha256 of
         its 837 text, ``claims.fingerprint``) was built before, for a whole batch (one query): building the same
-        corrections again would bill them twice, while a new correction of the same claim differs in its text."""
+        corrections again would bill them twice, while a new correction of the same claim differs in its text.
+        A correction the ledger holds without a fingerprint (recorded from an 837 file, or built before the
+        fingerprints) is matched by its charge instead."""
         with self.engine.connect() as conn:
-            sent = {tuple(r) for r in conn.execute(
-                select(claims.c.patient_control_number, claims.c.frequency, claims.c.fingerprint)
-                .where(claims.c.frequency.in_(("7", "8")), claims.c.fingerprint.is_not(None)))}
+            rows = conn.execute(select(claims.c.patient_control_number, claims.c.frequency, claims.c.fingerprint,
+                                       claims.c.charge).where(claims.c.frequency.in_(("7", "8")))).all()
+        fingerprints = {(r[0], r[1], r[2]) for r in rows if r[2] is not None}
+        charges = {(r[0], r[1], r[3]) for r in rows if r[2] is None}
+        cent = Decimal("0.01")
 
-        def already_sent(claim_id: str, frequency: str, fingerprint: str) -> bool:
-            return (claim_id, frequency, fingerprint) in sent
+        def already_sent(claim_id: str, frequency: str, fingerprint: str, charge: Decimal) -> bool:
+            return (claim_id, frequency, fingerprint) in fingerprints or (
+                bool(charges) and (claim_id, frequency, charge.quantize(cent)) in charges)
 
         return already_sent
 

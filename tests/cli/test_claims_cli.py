@@ -231,3 +231,19 @@ def test_a_named_pipe_is_read_once(tmp_path):
     writer.join(timeout=10)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["claims_written"] == 8
+
+
+def test_a_pipe_without_format_and_a_socket_are_usage_errors(tmp_path):
+    """Detecting the format would read the start of a pipe, which can be read only once; a socket is no file."""
+    import os
+    import socket
+
+    fifo = tmp_path / "visits.json"
+    os.mkfifo(fifo)
+    result = build(tmp_path, str(fifo))
+    assert result.exit_code == 2 and "give --format" in result.stderr
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(tmp_path / "sock"))
+        for args in (["claims", "record", str(tmp_path / "sock")], ["remit", "import", str(tmp_path / "sock")]):
+            result = runner.invoke(app, [*args, "--db", f"sqlite:///{tmp_path / 'edi.db'}"])
+            assert result.exit_code == 2 and "is a socket" in result.stderr, (args, result.output)

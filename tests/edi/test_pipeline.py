@@ -194,3 +194,30 @@ def test_a_correction_is_sent_once_and_a_new_correction_of_the_same_claim_is_not
     assert outcomes == [(1, []), (1, []), (0, ["encounter.id.billed"]), (1, [])]
     statuses = sorted((c[0], c[4], c[10]) for c in ledger_contents(url)["claims"])
     assert [s[1:] for s in statuses] == [("1", "replaced"), ("7", "built"), ("7", "replaced")]
+
+
+def test_a_correction_the_ledger_holds_without_fingerprint_is_matched_by_its_charge(tmp_path):
+    """Corrections recorded from 837 files (``edi claims record``), or built before fingerprints, have none:
+    building the same replacement again is still refused, by its id, frequency and charge."""
+    config = load_config(SAMPLES / "edi.toml")
+    data = json.loads((SAMPLES / "encounters" / "encounters.json").read_text())
+    original = {k: v for k, v in data[0].items() if k not in ("frequency", "payer_claim_number")}
+    replacement = {**original, "frequency": "7", "payer_claim_number": "SYNICN0001"}
+
+    def build(db: str, encounter: dict, n: int):
+        source = tmp_path / f"{db}-{n}.json"
+        source.write_text(json.dumps([encounter]))
+        ledger = Ledger(f"sqlite:///{tmp_path / db}")
+        try:
+            return build_files([str(source)], config, ledger=ledger, out_dir=str(tmp_path / db.replace(".", "_")),
+                               today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0))
+        finally:
+            ledger.close()
+
+    built = [build("a.db", original, 1), build("a.db", replacement, 2)]
+    recorded = Ledger(f"sqlite:///{tmp_path / 'b.db'}")
+    for result in built:
+        assert recorded.record_837(result.files[0].path).outcome == "imported"
+    recorded.close()
+    again = build("b.db", replacement, 3)
+    assert again.claims == 0 and [p.code for p in again.problems if p.is_error] == ["encounter.id.billed"]

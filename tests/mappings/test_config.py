@@ -117,6 +117,9 @@ def test_unknown_clearinghouse_names_key_and_file() -> None:
     # the key names the 837 files
     ("[clearinghouses.hub]", '[clearinghouses."sub/hub"]', "clearinghouses.sub/hub", "no '/'"),
     ("[clearinghouses.hub]", '[clearinghouses."../up"]', "clearinghouses.../up", "leading '.'"),
+    ("[clearinghouses.hub]", '[clearinghouses."-rf"]', "clearinghouses.-rf", "leading '.' or '-'"),
+    ("[clearinghouses.hub]", '[clearinghouses."' + "漢" * 40 + '"]', "clearinghouses." + "漢" * 40,
+     "at most 100 bytes"),
 ])
 def test_a_wrong_key_is_named(old: str, new: str, key: str, text: str) -> None:
     assert old in GOOD
