@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape as esc
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -29,7 +29,8 @@ _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
 console = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
-__all__ = ["esc"]
+#: A value put inside ``marked()`` text, its brackets escaped.
+esc = escape
 
 
 def marked(markup: str) -> Text:

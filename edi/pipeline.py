@@ -198,18 +198,17 @@ def _work(enc, found: list[Problem], config, today: date) -> Unit:
     if formatted is None:
         return key, found, [*checked, *more], None, None
     bucket = (config.payers[enc.payer].clearinghouse, claim.kind, enc.payer)
-    text = formatted.without_claim()
-    fingerprint = _fingerprint(text)
+    fingerprint = _fingerprint(formatted)
     row = claim_row(formatted.claim)._replace(fingerprint=fingerprint)
-    record = _dumps((text, _plain(row)), pickle.HIGHEST_PROTOCOL)
+    record = _dumps((formatted.without_claim(), _plain(row)), pickle.HIGHEST_PROTOCOL)
     return (*key, fingerprint, claim.total_charge), found, checked, record, bucket
 
 
-def _fingerprint(text: tuple) -> str:
-    """sha256 of a claim's 837 text (``FormattedClaim.without_claim``: its billing provider, subscriber, patient
-    and claim loops, which hold no envelope or HL numbers): the same encounter always gives the same one."""
+def _fingerprint(formatted: FormattedClaim) -> str:
+    """sha256 of a claim's 837 text (its billing provider, subscriber, patient and claim loops, which hold no
+    envelope or HL numbers): the same encounter and configuration always give the same one."""
     h = hashlib.sha256()
-    for part in (text[1], text[3], text[5], text[7]):
+    for part in (formatted.billing, formatted.subscriber, formatted.patient, formatted.body):
         h.update(part.encode("utf-8", "surrogateescape"))
         h.update(b"\x00")
     return h.hexdigest()

@@ -88,9 +88,19 @@ from typing import Any
 
 from edi.problems import ERROR, WARNING, Problem, Severity, has_errors
 from edi.x837.formats import (
+    ADDRESS_LINE_LENGTH,
+    CITY_LENGTH,
     CLAIM_PROVIDERS,
+    FIRST_NAME_LENGTH,
+    GROUP_NAME_LENGTH,
+    GROUP_NUMBER_LENGTH,
+    ID_LENGTH,
     MAX_LINES,
     MAX_MONEY,
+    MIDDLE_NAME_LENGTH,
+    NAME_LENGTH,
+    REF_LENGTH,
+    TEXT_LENGTH,
     UNIT_BASES,
     money_problem,
     quantity_problem,
@@ -567,7 +577,6 @@ def check_institutional(enc: Encounter, ctx: CheckContext) -> list[Problem]:
 # Field names of each dataclass met inside an encounter (``source`` excluded), or None for a leaf type.
 _FIELD_NAMES: dict[type, tuple[str, ...] | None] = {str: None, type(None): None, date: None, Decimal: None,
                                                      int: None, bool: None}
-_BAD_CHARACTER = UNWRITABLE_TEXT
 
 
 def _names(cls: type) -> tuple[str, ...] | None:
@@ -581,17 +590,12 @@ def _names(cls: type) -> tuple[str, ...] | None:
 
 _GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
 _LEAVES = (type(None), date, Decimal, int, bool)
-#: Field types that never hold a string (as annotated, under ``from __future__ import annotations``): the fast
-#: walk skips such fields.
-_NO_TEXT = frozenset({"date", "date | None", "Decimal", "Decimal | None", "int", "int | None", "bool",
-                      "tuple[int, ...]"})
 
 
 def _getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
     getter = _GETTERS.get(cls)
     if getter is None:
-        types = {f.name: f.type for f in fields(cls)} if is_dataclass(cls) else {}
-        names = tuple(n for n in _names(cls) or () if types.get(n) not in _NO_TEXT)
+        names = _names(cls) or ()
         getter = (lambda value: ()) if not names else attrgetter(*names) if len(names) > 1 else \
             (lambda value, name=names[0]: (getattr(value, name),))
         _GETTERS[cls] = getter
@@ -626,11 +630,11 @@ def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
 def check_delimiters(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     texts: list[str] = []
     _collect(enc, texts)
-    if _BAD_CHARACTER.search(" ".join(texts)) is None:
+    if UNWRITABLE_TEXT.search(" ".join(texts)) is None:
         return []
     out = []
     for path, text in _strings(enc, ""):
-        if _BAD_CHARACTER.search(text) is None:
+        if UNWRITABLE_TEXT.search(text) is None:
             continue
         bad = set(text) & X12_DELIMITERS
         what = ", ".join(repr(c) for c in sorted(bad)) if bad else "a control character, a line separator or " \
@@ -642,15 +646,17 @@ def check_delimiters(enc: Encounter, ctx: CheckContext) -> list[Problem]:
 
 # -- element lengths ------------------------------------------------------------------------------------------
 
-#: (minimum, maximum) length of the X12 elements encounter values go into: a longer value makes the whole
-#: transaction set fail the clearinghouse's syntax check (a 999 rejection of every claim in it).
-_NAME, _FIRST, _MIDDLE = (1, 60), (1, 35), (1, 25)  # NM103, NM104, NM105
-_PERSON_LENGTHS = (("last_name", _NAME), ("first_name", _FIRST), ("middle_name", _MIDDLE))
-_PROVIDER_LENGTHS = (("name", _NAME), ("first_name", _FIRST), ("middle_name", _MIDDLE))
-_ADDRESS_LENGTHS = (("line1", (1, 55)), ("line2", (1, 55)), ("city", (2, 30)))  # N301, N302, N401
-_SUBSCRIBER_LENGTHS = (("member_id", (2, 80)), ("group_number", (1, 50)), ("group_name", (1, 60)))  # NM109, SBR
-_CLAIM_LENGTHS = (("payer_claim_number", (1, 50)), ("prior_authorization", (1, 50)),  # REF02
-                  ("referral_number", (1, 50)), ("medical_record_number", (1, 50)), ("note", (1, 80)))  # NTE02
+#: The encounter fields that go into length-limited 837 elements (edi.x837.formats): a longer value makes the
+#: whole transaction set fail the clearinghouse's syntax check (a 999 rejection of every claim in it).
+_PERSON_LENGTHS = (("last_name", NAME_LENGTH), ("first_name", FIRST_NAME_LENGTH),
+                   ("middle_name", MIDDLE_NAME_LENGTH))
+_PROVIDER_LENGTHS = (("name", NAME_LENGTH), ("first_name", FIRST_NAME_LENGTH), ("middle_name", MIDDLE_NAME_LENGTH))
+_ADDRESS_LENGTHS = (("line1", ADDRESS_LINE_LENGTH), ("line2", ADDRESS_LINE_LENGTH), ("city", CITY_LENGTH))
+_SUBSCRIBER_LENGTHS = (("member_id", ID_LENGTH), ("group_number", GROUP_NUMBER_LENGTH),
+                       ("group_name", GROUP_NAME_LENGTH))
+_CLAIM_LENGTHS = (("payer_claim_number", REF_LENGTH), ("prior_authorization", REF_LENGTH),
+                  ("referral_number", REF_LENGTH), ("medical_record_number", REF_LENGTH), ("note", TEXT_LENGTH))
+_LINE_LENGTHS = (("description", TEXT_LENGTH),)
 
 
 def _lengths(enc: Encounter, value: Any, base: str, limits: Iterable[tuple[str, tuple[int, int]]],
@@ -683,9 +689,7 @@ def check_lengths(enc: Encounter, ctx: CheckContext) -> list[Problem]:
         if person.address is not None:
             _lengths(enc, person.address, f"{role}.address", _ADDRESS_LENGTHS, out)
     for i, ln in enumerate(enc.lines, 1):
-        if ln.description is not None and len(ln.description) > 80:  # SV101-7 / SV202-7
-            out.append(_p(enc, "encounter.length", f"lines[{i}].description has {len(ln.description)} "
-                          "characters; the X12 element it goes into holds at most 80", f"lines[{i}].description"))
+        _lengths(enc, ln, f"lines[{i}]", _LINE_LENGTHS, out)
     return out
 
 

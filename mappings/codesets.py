@@ -287,7 +287,8 @@ POA_INDICATORS = frozenset({"Y", "N", "U", "W"})
 # Characters that may not appear in any value written into an X12 file: the element, component, repetition
 # separators and segment terminator edi writes with (* : ^ ~), and line breaks.
 X12_DELIMITERS = frozenset("*~:^\r\n")
-#: What no value written into an 837 may hold: the X12 delimiters (* : ^ ~), control characters (C0, DEL and
-#: C1, NEL among them), the Unicode line and paragraph separators and lone surrogates (which UTF-8 cannot
-#: encode). Encounter values and edi.toml values are both checked against it.
+#: A character no value written into an 837 may hold: what the X12 writer refuses with edi's delimiters
+#: (``edi.x12.writer.forbidden_characters``: the delimiters, control characters, Unicode line separators and
+#: lone surrogates; mappings stays out of the X12 layer, and tests/mappings/test_codesets.py proves the two
+#: agree). Encounter values and edi.toml values are both checked against it, before anything is written.
 UNWRITABLE_TEXT = re.compile("[*~:^\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")

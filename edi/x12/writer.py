@@ -55,19 +55,17 @@ def _forbidden_set(forbidden: str) -> frozenset[str]:
     return frozenset(forbidden)
 
 
-#: Characters no new value may hold whatever the delimiters: the other line breaks (NEL, U+2028, U+2029) and
-#: C1 controls, which break line-oriented tools downstream as CR and LF do, and lone surrogates, which UTF-8
-#: cannot encode (one would fail the write half-way, or, as surrogateescape, put a byte that is not UTF-8 in the
-#: file).
-UNWRITABLE = "".join(map(chr, range(0x80, 0xA0))) + "\u2028\u2029" + "".join(map(chr, range(0xD800, 0xE000)))
+#: Characters no new value may hold whatever the delimiters: control characters (C0 with CR and LF, DEL, C1
+#: with NEL) and the Unicode line and paragraph separators, which X12's character sets leave out and which break
+#: line-oriented tools downstream, and lone surrogates, which UTF-8 cannot encode (one would fail the write
+#: half-way, or, as surrogateescape, put a byte that is not UTF-8 in the file).
+UNWRITABLE = "".join(map(chr, [*range(0x00, 0x20), *range(0x7F, 0xA0), 0x2028, 0x2029, *range(0xD800, 0xE000)]))
 
 
 @lru_cache(maxsize=64)
 def forbidden_characters(d: Delimiters) -> str:
-    """Characters no value may contain with these delimiters (line breaks too: a line break inside a value
-    breaks every line-oriented tool downstream; and ``UNWRITABLE``)."""
-    chars = "".join(d.chars())
-    return (chars if "\n" in chars else chars + "\r\n") + UNWRITABLE
+    """Characters no value may contain with these delimiters: the delimiters, then ``UNWRITABLE``."""
+    return "".join(d.chars()) + UNWRITABLE
 
 
 def _composite(value: tuple, d: Delimiters, forbidden: frozenset[str], name: str) -> str:

@@ -55,6 +55,15 @@ def money_problem(value: Decimal) -> str | None:
     return None
 
 
+#: (minimum, maximum) characters of the 837 elements free text goes into (X12 5010): a longer value makes the
+#: whole transaction set fail the receiver's syntax check.
+NAME_LENGTH, FIRST_NAME_LENGTH, MIDDLE_NAME_LENGTH = (1, 60), (1, 35), (1, 25)  # NM103, NM104, NM105
+ID_LENGTH = (2, 80)  # NM109
+ADDRESS_LINE_LENGTH, CITY_LENGTH = (1, 55), (2, 30)  # N301 / N302, N401
+GROUP_NUMBER_LENGTH, GROUP_NAME_LENGTH = (1, 50), (1, 60)  # SBR03, SBR04
+REF_LENGTH = (1, 50)  # REF02
+TEXT_LENGTH = (1, 80)  # NTE02, SV101-7 / SV202-7 descriptions
+
 #: SV103 / SV204 unit basis each claim kind may carry (UN units; MJ minutes on 837P, DA days on 837I).
 UNIT_BASES: dict[str, frozenset[str]] = {"professional": frozenset({"UN", "MJ"}),
                                          "institutional": frozenset({"UN", "DA"})}

@@ -55,7 +55,9 @@ from edi.x837.formats import (
     LINE_RENDERING,
     MAX_LINES,
     PATIENT_RELATIONSHIPS,
+    REF_LENGTH,
     RESPONSIBILITY,
+    TEXT_LENGTH,
     UNIT_BASES,
     ProviderLoop,
     line_control_number,
@@ -82,8 +84,8 @@ _ACCIDENT_CAUSES = frozenset({"AA", "EM", "OA"})
 _ZIP9 = re.compile(r"\d{9}\Z")
 _HHMM = re.compile(r"([01]\d|2[0-3])[0-5]\d\Z")
 _MAX_PCN = 38  # CLM01 is AN 1/38 (the TR3 asks receivers to keep 20)
-_MAX_REF = 50  # REF02
-_MAX_TEXT = 80  # NTE02, SV101-7
+_MAX_REF = REF_LENGTH[1]  # REF02
+_MAX_TEXT = TEXT_LENGTH[1]  # NTE02, SV101-7
 
 
 class _Findings:

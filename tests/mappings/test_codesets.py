@@ -23,3 +23,16 @@ def test_the_fast_tables_agree_with_the_package_on_every_code():
     assert len(codes) > 90_000
     assert codes == pkg_codes
     assert billable == pkg_billable
+
+
+def test_the_characters_refused_before_writing_are_the_ones_the_x12_writer_refuses() -> None:
+    """Encounters and edi.toml are checked (mappings, which stays out of the X12 layer) for exactly what the
+    837 writer would refuse with edi's delimiters, so a value is refused with its field, not half-way through a
+    write."""
+    from edi.x12.segment import DEFAULT_DELIMITERS
+    from edi.x12.writer import forbidden_characters
+    from mappings.codesets import UNWRITABLE_TEXT, X12_DELIMITERS
+
+    refused = {chr(c) for c in range(0x10000) if UNWRITABLE_TEXT.match(chr(c))}
+    assert refused == set(forbidden_characters(DEFAULT_DELIMITERS))
+    assert set(DEFAULT_DELIMITERS.chars()) | {"\r", "\n"} == X12_DELIMITERS
