@@ -81,17 +81,32 @@ def claims_(
                                                f"{', '.join(CLAIM_STATUSES)}.")] = None,
     payer: Annotated[str | None, typer.Option("--payer", help="Only claims whose payer name or id contains this.")]
     = None,
+    older_than: Annotated[int | None, typer.Option("--older-than", min=0, max=36500, metavar="DAYS",
+                                                   help="Only claims recorded at least this many days ago (with "
+                                                   "--status submitted: claims nothing has answered).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="A JSON list on stdout.")] = False,
     db: Db = None,
 ) -> None:
-    """One row per claim: billed, paid, adjustments, denied, written off, patient and insurance balances."""
+    """One row per claim: billed, paid, adjustments, denied, written off, patient and insurance balances; with
+    --status rejected, why each was rejected."""
     if status and status not in CLAIM_STATUSES:
         fail(f"--status must be one of {', '.join(CLAIM_STATUSES)}")
-    rows = open_ledger(db).claims(status=status, payer=payer)
+    rows = open_ledger(db).claims(status=status, payer=payer, older_than=older_than)
     if json_:
         print_json([r.as_dict() for r in rows])
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
+    if status == "rejected":  # the work list: what to correct, in words
+        table.add_column("claim", no_wrap=True)
+        table.add_column("payer", no_wrap=True, max_width=20, overflow="ellipsis")
+        table.add_column("billed", justify="right", no_wrap=True)
+        table.add_column("why", overflow="fold")
+        for r in rows:
+            d = r.as_dict()
+            table.add_row(d["patient_control_number"], d["payer"] or "", d["billed"], d.get("status_reason") or "")
+        console.print(table)
+        console.print(f"{len(rows)} claims")
+        return
     for col in ("claim", "payer", "status", "billed", "paid", "CO", "PR", "OA", "PI", "denied", "written off",
                 "balance"):
         table.add_column(col, justify="left" if col in ("claim", "payer", "status") else "right", no_wrap=True,
@@ -128,6 +143,12 @@ def claim(
             mods = f":{ln['modifiers']}" if ln["modifiers"] else ""
             console.print(f"    line {ln['line']}: {ln['procedure'] or ln['revenue_code']}{mods} {ln['charge']} "
                           f"x{ln['units']} on {ln['service_date']} ({ln['line_control_number']})")
+        if b.get("status_reason"):  # why it was rejected
+            console.print(f"  why {b['status']}: {b['status_reason']}")
+        for a in c["acknowledgments"]:
+            console.print(f"  acknowledgement {a['kind']} ({a['level']}) {a['outcome']} from {a['file']} "
+                          f"(segment {a['segment']}, imported {a['imported']}): {a['reason'] or ''}"
+                          + (f"; payer claim number {a['payer_claim_number']}" if a["payer_claim_number"] else ""))
         for p in c["remittances"]:
             adj = ", ".join(f"{a['group']}-{a['reason']} {a['amount']}{'' if a['posted'] else ' (not posted)'}"
                             for a in p["adjustments"])
@@ -178,7 +199,8 @@ def check_(
         console.print(problem_table(problems, title="ledger check: violations"))
     else:
         console.print(marked("ledger check: [green]ok[/] (entries balance, claim balances equal their postings, "
-                             "payments equal their BPR02, nothing posted twice, every reference names a row)"))
+                             "payments equal their BPR02, nothing posted twice, one standing claim per number and "
+                             "payer, every reference names a row)"))
     raise typer.Exit(exit_code(problems))
 
 

@@ -361,8 +361,13 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
                                                  status="built")
                 result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
                 if recorded.outcome == "refused":
-                    result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}", ERROR,
-                                                   Where(file=f.path)))
+                    # the ledger does not know this file (its claims already stand: another build billed them at
+                    # the same moment): it must not be sent, so it goes
+                    os.unlink(f.path)
+                    result.files.remove(f)
+                    result.claims -= f.claims
+                    result.problems.append(Problem("build.record", f"{f.path}: {recorded.message}; the file was "
+                                                   "removed", ERROR, Where(file=f.path)))
                 result.timings["record"] += clock() - started
         finally:
             rows.close()

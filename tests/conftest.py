@@ -59,3 +59,14 @@ def pg_url():
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path, pg_url):
+    """A ledger URL: a new SQLite file, then (when EDI_TEST_POSTGRES_URL is set) a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'edi.db'}"
+    else:
+        if pg_url is None:
+            pytest.skip("EDI_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
+        yield pg_url

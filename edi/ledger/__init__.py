@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from edi.ledger import views
+from edi.ledger.acks import AckResult
 from edi.ledger.db import (
     LedgerError,
     ensure_schema,
@@ -38,8 +39,8 @@ from edi.ledger.db import (
 )
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
-from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult
-from edi.ledger.schema import WITHDRAWN_STATUSES, claims, control_numbers, files, postings
+from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult, StandingClaims
+from edi.ledger.schema import NOT_STANDING_STATUSES, WITHDRAWN_STATUSES, claims, control_numbers, files, postings
 from edi.ledger.writes import BackgroundWrites, Writes
 from edi.problems import ERROR, Problem, Where
 
@@ -60,6 +61,7 @@ class FileResult:
     message: str
     recorded: RecordResult | None = None
     posted: PostResult | None = None
+    acknowledged: AckResult | None = None
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -112,6 +114,15 @@ def _violated(exc: IntegrityError) -> str | None:
     return getattr(diag, "constraint_name", None)
 
 
+def _recorded_message(result: RecordResult) -> str:
+    said = f"{result.claims} claims recorded, charges {result.charges:.2f}"
+    if result.resubmitted:
+        said += f"; {result.resubmitted} corrected resubmissions of rejected claims"
+    if result.standing:
+        said += f"; {result.standing} claims left out: they already stand in the ledger (not billed again)"
+    return said
+
+
 def sha256_of(path: str) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
@@ -141,7 +152,7 @@ class Ledger:
     # -- files ----------------------------------------------------------------------------------------------
 
     def _known(self, conn: Connection, sha: str):
-        return conn.execute(select(files.c.id, files.c.name, files.c.imported_at)
+        return conn.execute(select(files.c.id, files.c.name, files.c.imported_at, files.c.kind)
                             .where(files.c.sha256 == sha)).first()
 
     def _file_row(self, conn: Connection, path: str, sha: str, size: int, kind: str) -> int:
@@ -153,8 +164,15 @@ class Ledger:
         sha, size = digest or sha256_of(path)
         with self.engine.connect() as conn:
             known = self._known(conn, sha)
+        if known is not None and known.kind != kind:
+            what = {"835": "an 835", "837": "an 837", "ack": "an acknowledgement file"}
+            message = (f"{Path(path).name} is the file recorded on {known.imported_at:%Y-%m-%d %H:%M} (as "
+                       f"{known.name}) as {what.get(known.kind, known.kind)}, not {what.get(kind, kind)}: nothing "
+                       "changed")
+            return FileResult(path, "refused", message, problems=[Problem("ledger.file.kind", message, ERROR,
+                                                                          Where(file=path))])
         if known is not None:
-            done = "posted" if kind == "835" else "recorded"
+            done = {"835": "posted", "ack": "imported"}.get(kind, "recorded")
             return FileResult(path, "already", f"{Path(path).name} was already {done} on "
                               f"{known.imported_at:%Y-%m-%d %H:%M} (as {known.name}): nothing changed")
 
@@ -163,7 +181,14 @@ class Ledger:
             return work(conn, file_id)
 
         try:
-            return transaction(self.engine, unit)
+            try:
+                return transaction(self.engine, unit)
+            except IntegrityError as exc:
+                if _violated(exc) != "claims_standing" and "claims_standing" not in str(exc.orig):
+                    raise
+                # another process recorded some of these claims at the same moment: run the file again, now
+                # that its claims can be seen (they are left out, or the file refused, as on_standing says)
+                return transaction(self.engine, unit)
         except IntegrityError as exc:
             with self.engine.connect() as conn:
                 if self._known(conn, sha) is not None:  # another process recorded it at the same moment
@@ -177,6 +202,9 @@ class Ledger:
             raise LedgerError(f"{path}: the database refused the import: {exc.orig}") from exc
         except _Refused as exc:
             return FileResult(path, "refused", str(exc), problems=exc.problems)
+        except StandingClaims as exc:
+            return FileResult(path, "refused", f"{Path(path).name}: {len(exc.problems)} of its claims already stand in "
+                              "the ledger: nothing was recorded", problems=exc.problems)
         except DuplicatePayment as exc:
             return FileResult(path, "refused", str(exc), problems=[Problem(
                 "ledger.payment.duplicate", str(exc), ERROR, Where(file=path))])
@@ -198,8 +226,13 @@ class Ledger:
             if blocking:
                 raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was recorded",
                                list(stream.problems))
+            if result.claims == 0 and result.standing:
+                raise _Refused(f"every claim of {Path(path).name} already stands in the ledger ({result.standing} "
+                               "claims): nothing was recorded, nothing billed twice",
+                               [Problem(p.code, p.message, ERROR, p.where) if p.code == "ledger.claim.standing" else p
+                                for p in list(stream.problems) + result.problems])
             self._finish_transactions(conn, recorder, getattr(stream, "transactions", []))
-            return FileResult(path, "imported", f"{result.claims} claims recorded, charges {result.charges:.2f}",
+            return FileResult(path, "imported", _recorded_message(result),
                               recorded=result, problems=list(stream.problems) + result.problems)
 
         return self._run_file(path, "837", work)
@@ -214,11 +247,10 @@ class Ledger:
         def work(conn: Connection, file_id: int) -> FileResult:
             with _bulk_writes(conn) as writes:
                 recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path,
-                                         writes=writes)
+                                         writes=writes, on_standing="refuse")
                 result = recorder.add_rows(rows)
             self._finish_transactions(conn, recorder, transactions)
-            return FileResult(path, "imported", f"{result.claims} claims recorded, charges {result.charges:.2f}",
-                              recorded=result, problems=result.problems)
+            return FileResult(path, "imported", _recorded_message(result), recorded=result, problems=result.problems)
 
         return self._run_file(path, "837", work, digest=(sha256, size))
 
@@ -230,14 +262,15 @@ class Ledger:
             tid = recorder.transactions.get((t.interchange, t.control_number))
             if tid is not None:
                 conn.execute(update(tx_table).where(tx_table.c.id == tid).values(
-                    group_control=t.group, batch_id=t.batch_id, version=t.version, claims=t.claim_count))
+                    group_control=t.group, batch_id=t.batch_id, version=t.version, claims=t.claim_count,
+                    receiver=getattr(t, "receiver_id", None)))
 
     def billed_checker(self) -> Callable[[str], bool]:
-        """Whether a claim number stands in the ledger (not replaced or voided), for a whole batch: the standing
-        claim numbers are read once (one query), so a 100,000-encounter build does not ask 100,000 times."""
+        """Whether a claim number stands in the ledger (not replaced, voided or rejected), for a whole batch: the
+        standing claim numbers are read once (one query), so a 100,000-encounter build does not ask 100,000 times."""
         with self.engine.connect() as conn:
             standing = set(conn.execute(select(claims.c.patient_control_number)
-                                        .where(claims.c.status.notin_(WITHDRAWN_STATUSES))).scalars())
+                                        .where(claims.c.status.notin_(NOT_STANDING_STATUSES))).scalars())
         return standing.__contains__
 
     def corrections_checker(self) -> Callable[[str, str, str, Decimal], bool]:
@@ -287,6 +320,32 @@ class Ledger:
         with gc_paused():
             return self._run_file(path, "835", work)
 
+    # -- acknowledgements -----------------------------------------------------------------------------------
+
+    def import_acks(self, path: str) -> FileResult:
+        """Import a TA1, 999 or 277CA file (any mix) in one database transaction (see edi.ledger.acks): each
+        acknowledgement linked to what it acknowledges, claims accepted or rejected. A file that holds no
+        acknowledgement is refused."""
+        from edi.acks.reader import read_acks
+        from edi.ledger.acks import AckImporter
+
+        def work(conn: Connection, file_id: int) -> FileResult:
+            reader = read_acks(path)
+            importer = AckImporter(conn, file_id=file_id, file_name=path, now=self.clock())
+            for item in reader:
+                importer.add(item)
+            result = importer.finish()
+            if result.items == 0:
+                wrong = [p for p in reader.problems if p.code == "ack.transaction.unexpected"]
+                said = f"{Path(path).name} holds no TA1, 999 or 277CA acknowledgement"
+                if wrong:
+                    said += f" ({wrong[0].message})"
+                raise _Refused(f"{said}: nothing was imported", reader.problems)
+            return FileResult(path, "imported", result.message(), acknowledged=result,
+                              problems=reader.problems + result.problems)
+
+        return self._run_file(path, "ack", work)
+
     # -- write-offs -----------------------------------------------------------------------------------------
 
     def write_off(self, pcn: str, reason: str, amount: Decimal | None = None) -> tuple[Decimal, Decimal]:
@@ -321,9 +380,16 @@ class Ledger:
 
     # -- views ----------------------------------------------------------------------------------------------
 
-    def claims(self, *, status: str | None = None, payer: str | None = None) -> list[views.ClaimBalance]:
+    def claims(self, *, status: str | None = None, payer: str | None = None,
+               older_than: int | None = None) -> list[views.ClaimBalance]:
+        """Claims with their balances; ``older_than`` days keeps those recorded at least that long ago."""
+        before = None
+        if older_than is not None:
+            from datetime import timedelta
+
+            before = self.clock() - timedelta(days=older_than)
         with self.engine.connect() as conn:
-            return views.claim_balances(conn, status=status, payer=payer)
+            return views.claim_balances(conn, status=status, payer=payer, recorded_before=before)
 
     def claim(self, pcn: str) -> dict | None:
         with self.engine.connect() as conn:

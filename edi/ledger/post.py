@@ -207,7 +207,25 @@ class RemittancePoster:
             else:
                 run_icns.add(_reversal_key(cp))
             run.append((cp, claim, original))
+        self._warn_rejected(run)
         self._post_run(run, lines)
+
+    def _warn_rejected(self, run: list[tuple[ClaimPayment, int | None, dict | None]]) -> None:
+        """Say so when a payment reaches a claim an acknowledgement rejected: the payer adjudicated it after all
+        (it is posted, and the claim's status becomes what the payment says)."""
+        ids = sorted({claim for _, claim, original in run if claim is not None and original is None})
+        if not ids:
+            return
+        rejected: set[int] = set()
+        for k in range(0, len(ids), 900):
+            rejected.update(self.reads.execute(select(claims.c.id).where(claims.c.id.in_(ids[k:k + 900]),
+                                                                         claims.c.status == "rejected")).scalars())
+        for cp, claim, original in run:
+            if claim in rejected and original is None:
+                self._problem("ledger.claim.was_rejected",
+                              f"claim {cp.patient_control_number} was rejected by an acknowledgement, yet this 835 "
+                              f"adjudicates it (status {cp.status}): posted, and the claim takes the payment's status",
+                              cp.source.segment if cp.source else None, record=cp.patient_control_number)
 
     def _post_run(self, run: list[tuple[ClaimPayment, int | None, dict | None]],
                   lines: dict[int, list[tuple]]) -> None:

@@ -4,6 +4,16 @@ Each claim becomes a ``claims`` row with its lines, and a charge entry (insuranc
 A replacement (frequency 7) or a void (frequency 8) names the claim it replaces by patient control number
 or payer claim number (REF*F8): the original is marked replaced or voided and its charge entry is negated,
 so that A/R carries only the claim that stands. A void adds no charge of its own.
+
+One claim, one bill: an original claim (frequency 1) whose patient control number and payer already stand in
+the ledger (any frequency, not replaced, voided or rejected) is not recorded again. ``on_standing`` says what
+happens then: ``"skip"`` (recording a file written elsewhere: the claim is left out with a warning naming where
+it stands, the file's other claims are recorded) or ``"refuse"`` (a file edi just built: nothing of it is
+recorded). The database has the last word: the partial unique index ``claims_standing`` refuses a second
+standing original even from a process that checked at the same moment (see ``Ledger._run_file``, which runs
+the file again). The **corrected resubmission** of a rejected claim (same number and payer, frequency 1) is
+recorded and stands; the rejected claim is marked ``replaced`` by it and its charge is withdrawn, as for a
+replacement, so that the balance counts the claim once.
 """
 
 from __future__ import annotations
@@ -19,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from edi.ledger.journal import Entry, Journal, insert_returning_ids, value_writer
 from edi.ledger.schema import (
+    NOT_STANDING_STATUSES,
     WITHDRAWN_STATUSES,
     cents,
     claim_lines,
@@ -30,7 +41,7 @@ from edi.ledger.schema import (
 )
 from edi.ledger.writes import Writes
 from edi.model import Claim
-from edi.problems import WARNING, Problem, Where
+from edi.problems import ERROR, WARNING, Problem, Where
 
 BATCH = 1000
 CLAIM_COLUMNS = ("id", "patient_control_number", "kind", "payer_id", "payer_name", "frequency", "charge",
@@ -95,6 +106,8 @@ class RecordResult:
     charges: Decimal = Decimal(0)
     replaced: int = 0
     voided: int = 0
+    resubmitted: int = 0  # corrected resubmissions of rejected claims
+    standing: int = 0  # claims left out: they already stand in the ledger
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -102,7 +115,7 @@ class ClaimRecorder:
     """Records claims of one file inside the caller's transaction (batched inserts)."""
 
     def __init__(self, conn: Connection, *, file_id: int, status: str, now: datetime, file_name: str,
-                 writes: Writes | None = None) -> None:
+                 writes: Writes | None = None, on_standing: str = "skip") -> None:
         self.conn = conn
         #: where the bulk rows go (see edi.ledger.writes); every other use of the connection goes through
         #: ``self.db``, which waits for the writes queued before
@@ -115,6 +128,11 @@ class ClaimRecorder:
         self.result = RecordResult()
         self.transactions: dict[tuple[str | None, str | None], int] = {}
         self.batch: list[ClaimRow] = []
+        if on_standing not in ("skip", "refuse"):
+            raise ValueError(f"on_standing must be 'skip' or 'refuse', not {on_standing!r}")
+        self.on_standing = on_standing
+        #: (patient control number, payer id) of the originals this file recorded so far
+        self.recorded: set[tuple[str, str]] = set()
 
     @property
     def db(self) -> Connection:
@@ -155,6 +173,7 @@ class ClaimRecorder:
         """Write the waiting claims: claims, then (after any replacement they make) their lines and charge
         entries, each table with one bulk insert of rows already as the driver takes them (money in cents)."""
         batch, self.batch = self.batch, []
+        batch, resubmits = self._standing(batch)
         if not batch:
             return
         conn = self.conn
@@ -179,6 +198,13 @@ class ClaimRecorder:
             if c.frequency in ("7", "8"):
                 journal.flush()  # the original's charge may be waiting in this very batch
                 self._replace(claim_id, c)
+            elif resubmits:
+                rejected = resubmits.get((c.patient_control_number, c.payer_id or ""))
+                if rejected is not None:
+                    journal.flush()
+                    self._withdraw(rejected, claim_id, "replaced", f"rejected claim resubmitted as claim "
+                                   f"{c.patient_control_number} (corrected)")
+                    result.resubmitted += 1
             if c.frequency != "8":
                 e = Entry("charge", claim_id=claim_id, file_id=file_id, memo="claim recorded")
                 e.move("insurance_ar", "gross_charges", c.charge, claim_id=claim_id)
@@ -210,6 +236,16 @@ class ClaimRecorder:
                 Where(file=self.file_name, segment=c.segment, tag="CLM",
                       record=c.patient_control_number)))
             return
+        self._withdraw(original, claim_id, what, f"charge withdrawn: {what} by claim {c.patient_control_number}")
+        if c.frequency == "8":
+            self.result.voided += 1
+        else:
+            self.result.replaced += 1
+
+
+    def _withdraw(self, original: int, claim_id: int, what: str, memo: str) -> None:
+        """Mark claim ``original`` ``what`` (replaced or voided) by claim ``claim_id`` and negate its charge."""
+        db = self.db
         db.execute(update(claims).where(claims.c.id == original).values(status=what))
         db.execute(update(claims).where(claims.c.id == claim_id).values(replaces_id=original))
         charge_entry = db.execute(
@@ -217,13 +253,74 @@ class ClaimRecorder:
                                                     journal_entries.c.kind == "charge"))).scalar()
         if charge_entry is not None:
             rows = db.execute(select(postings).where(postings.c.entry_id == charge_entry)).mappings().all()
-            e = Entry(what, claim_id=original, file_id=self.file_id, reverses_id=charge_entry,
-                      memo=f"charge withdrawn: {what} by claim {c.patient_control_number}")
+            e = Entry(what, claim_id=original, file_id=self.file_id, reverses_id=charge_entry, memo=memo)
             for p in rows:
                 e.post(p["account"], -p["amount"], claim_id=p["claim_id"], line_id=p["line_id"])
             self.journal.add(e)
-        if c.frequency == "8":
-            self.result.voided += 1
-        else:
-            self.result.replaced += 1
 
+    def _standing(self, batch: list[ClaimRow]) -> tuple[list[ClaimRow], dict[tuple[str, str], int]]:
+        """The claims of ``batch`` to record, and the rejected claims that its corrected resubmissions replace
+        ((number, payer id) -> claim id). An original (frequency 1) whose number and payer already stand, in the
+        ledger or earlier in this file, is left out with a problem (``on_standing`` = skip) or refuses the file
+        (``refuse``: raises ``StandingClaims``)."""
+        originals = {(c.patient_control_number, c.payer_id or "") for c in batch if c.frequency == "1"}
+        if not originals:
+            return batch, {}
+        pcns = sorted({k[0] for k in originals})
+        standing: dict[tuple[str, str], tuple] = {}
+        rejected: dict[tuple[str, str], int] = {}
+        from edi.ledger.schema import files
+
+        db = self.db
+        for k in range(0, len(pcns), 900):  # SQLite allows 999 parameters a statement
+            for row in db.execute(
+                    select(claims.c.id, claims.c.patient_control_number, claims.c.payer_id, claims.c.status,
+                           claims.c.created_at, files.c.name)
+                    .outerjoin(files, files.c.id == claims.c.file_id)
+                    .where(claims.c.patient_control_number.in_(pcns[k:k + 900]),
+                           claims.c.status.notin_(WITHDRAWN_STATUSES)).order_by(claims.c.id)):
+                key = (row.patient_control_number, row.payer_id or "")
+                if key not in originals:
+                    continue
+                if row.status in NOT_STANDING_STATUSES:
+                    rejected[key] = row.id  # the newest rejected claim with that number and payer
+                else:
+                    standing[key] = row
+        keep: list[ClaimRow] = []
+        refused: list[Problem] = []
+        for c in batch:
+            key = (c.patient_control_number, c.payer_id or "")
+            if c.frequency != "1":
+                keep.append(c)
+                continue
+            where = Where(file=self.file_name, segment=c.segment, tag="CLM", record=c.patient_control_number)
+            earlier = standing.get(key)
+            if earlier is not None or key in self.recorded:
+                if earlier is not None:
+                    told = (f"recorded from {earlier.name or 'a build'} on {earlier.created_at:%Y-%m-%d %H:%M}, "
+                            f"status {earlier.status}")
+                else:
+                    told = "earlier in this file"
+                message = (f"claim {c.patient_control_number} to payer {c.payer_id or c.payer_name} already stands "
+                           f"in the ledger ({told}): not billed again. A corrected claim is sent as a "
+                           "replacement (frequency 7), or as a new claim once the first is rejected")
+                refused.append(Problem("ledger.claim.standing", message,
+                                       ERROR if self.on_standing == "refuse" else WARNING, where))
+                continue
+            self.recorded.add(key)
+            keep.append(c)
+        if refused:
+            self.result.problems += refused
+            self.result.standing += len(refused)
+            if self.on_standing == "refuse":
+                raise StandingClaims(refused)
+        resubmits = {k: v for k, v in rejected.items() if k not in standing}
+        return keep, resubmits
+
+
+class StandingClaims(Exception):
+    """Claims that already stand in the ledger, in a file that must be recorded whole or not at all."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} claims already stand in the ledger")
+        self.problems = problems

@@ -37,6 +37,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
@@ -89,6 +91,12 @@ CLAIM_STATUSES = ("built", "submitted", "accepted", "rejected", "paid", "denied"
 WITHDRAWN_STATUSES = ("replaced", "voided")
 #: The same, for raw SQL: ``status NOT IN (...)``.
 WITHDRAWN_SQL = ", ".join(f"'{s}'" for s in WITHDRAWN_STATUSES)
+#: The statuses a claim can no longer be billed under: withdrawn, or rejected by an acknowledgement (a rejected
+#: claim still answers to its number: a payer may adjudicate it after all; its corrected resubmission, once
+#: recorded, stands instead and takes the rejected claim's charge off the balance).
+NOT_STANDING_STATUSES = (*WITHDRAWN_STATUSES, "rejected")
+#: Where an original claim stands (the partial unique index ``claims_standing``).
+STANDING_SQL = "frequency = '1' AND status NOT IN ('replaced', 'voided', 'rejected')"
 
 files = Table(
     "files", metadata,
@@ -112,6 +120,9 @@ transactions = Table(
     Column("batch_id", Text),  # BHT03
     Column("version", String(20)),
     Column("claims", Integer, nullable=False, server_default="0"),
+    Column("receiver", String(80)),  # 1000B NM109 of an 837 (tells two clearinghouses' 999s apart)
+    Index("transactions_control", "group_control", "control_number"),
+    Index("transactions_interchange", "interchange"),
 )
 
 claims = Table(
@@ -134,12 +145,17 @@ claims = Table(
     Column("replaces_id", Integer, ForeignKey("claims.id")),
     Column("created_at", DateTime, nullable=False),
     Column("fingerprint", String(64)),  # sha256 of the 837 text edi built the claim as (None: recorded from a file)
+    Column("status_reason", Text),  # why the claim has its status, in words (a rejection's codes and meaning)
     CheckConstraint("status IN ('built','submitted','accepted','rejected','paid','denied','reversed','voided',"
                     "'replaced')", name="claims_status"),
     Index("claims_pcn", "patient_control_number"),
     Index("claims_payer_claim_number", "payer_claim_number"),
     UniqueConstraint("file_id", "segment", name="claims_file_segment"),
 )
+# one claim, one bill: an original claim (frequency 1) stands once per patient control number and payer until it
+# is replaced, voided or rejected (migration 0006); `edi ledger check` proves the rest (any frequency)
+Index("claims_standing", claims.c.patient_control_number, func.coalesce(claims.c.payer_id, ""), unique=True,
+      sqlite_where=text(STANDING_SQL), postgresql_where=text(STANDING_SQL))
 
 claim_lines = Table(
     "claim_lines", metadata,
@@ -285,6 +301,40 @@ CHECKED_REFERENCES = (
     ("adjustments", "claim_id", "claims"),
     ("adjustments", "line_id", "claim_lines"),
     ("claim_payments", "claim_id", "claims"),  # migration 0004
+)
+
+#: TA1, 999 and 277CA acknowledgements imported (edi.ledger.acks): one row per TA1, per 999 transaction set
+#: (AK2/IK5) and group (AK1/AK9), per 277CA claim (2200D). ``transaction_id`` (an 837 transaction set recorded
+#: here) or ``claim_id`` link it to what it acknowledges; both NULL: the ledger does not know what it answers.
+acknowledgements = Table(
+    "acknowledgements", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_id", Integer, ForeignKey("files.id"), nullable=False),
+    Column("kind", String(5), nullable=False),  # TA1, 999, 277CA
+    Column("level", String(11), nullable=False),  # interchange, group, transaction, claim
+    Column("interchange", String(9)),  # TA101: the ISA13 acknowledged
+    Column("group_control", String(9)),  # AK102: the GS06 acknowledged
+    Column("control_number", String(9)),  # AK202: the ST02 acknowledged
+    Column("patient_control_number", String(38)),  # 277CA TRN02
+    Column("transaction_id", Integer, ForeignKey("transactions.id")),
+    Column("claim_id", Integer, ForeignKey("claims.id")),
+    Column("status", String(2), nullable=False),  # TA104, IK501, AK901, or the 277CA's first STC category
+    Column("outcome", String(8), nullable=False),  # accepted, rejected, other
+    Column("codes", Text),  # the codes as sent: IK502.., AK905.., TA105, or STC composites
+    Column("reason", Text),  # the codes in words
+    Column("payer_claim_number", String(50)),  # 277CA REF*1K
+    Column("amount", Money),  # 277CA STC04
+    Column("effective_date", Date),  # 277CA STC02
+    Column("source_name", Text),  # who acknowledges: 277CA 2100A NM103, or the ISA06 of a TA1 or 999
+    Column("source_id", String(80)),
+    Column("segment", Integer),
+    Column("note", Text),  # why it is not linked, or what it did
+    Column("created_at", DateTime, nullable=False),
+    CheckConstraint("kind IN ('TA1', '999', '277CA')", name="acknowledgements_kind"),
+    CheckConstraint("outcome IN ('accepted', 'rejected', 'other')", name="acknowledgements_outcome"),
+    Index("acknowledgements_claim", "claim_id"),
+    Index("acknowledgements_transaction", "transaction_id"),
+    Index("acknowledgements_file", "file_id"),
 )
 
 control_numbers = Table(

@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, func, literal_column, or_, select, text
 from sqlalchemy.engine import Connection
 
 from edi.ledger.schema import (
     CHECKED_REFERENCES,
+    NOT_STANDING_STATUSES,
     WITHDRAWN_STATUSES,
+    acknowledgements,
     adjustments,
     claim_lines,
     claim_payments,
@@ -46,15 +49,21 @@ class ClaimBalance:
     patient_responsibility: Decimal
     insurance_balance: Decimal
     remittances: list[str] = field(default_factory=list)
+    status_reason: str | None = None  # why it has its status (a rejection's codes in words)
 
     def as_dict(self) -> dict:
-        return {
+        """The claim as `edi ledger claims --json` prints it; ``status_reason`` only when there is one (a
+        rejection's reason)."""
+        out = {
             "patient_control_number": self.patient_control_number, "payer": self.payer, "status": self.status,
             "billed": _m(self.billed), "paid": _m(self.paid),
             "adjustments": {k: _m(v) for k, v in self.adjustments.items()}, "denied": _m(self.denied),
             "written_off": _m(self.written_off), "patient_responsibility": _m(self.patient_responsibility),
             "insurance_balance": _m(self.insurance_balance), "remittances": self.remittances,
         }
+        if self.status_reason is not None:
+            out["status_reason"] = self.status_reason
+        return out
 
 
 def _m(value: Decimal) -> str:
@@ -76,11 +85,15 @@ def _sums_by_claim(conn: Connection, claim_ids: list[int] | None = None,
 
 
 def claim_balances(conn: Connection, *, status: str | None = None, payer: str | None = None,
-                   pcn: str | None = None, id_range: tuple[int, int] | None = None) -> list[ClaimBalance]:
+                   pcn: str | None = None, id_range: tuple[int, int] | None = None,
+                   recorded_before: datetime | None = None) -> list[ClaimBalance]:
     """One row per claim, oldest first. ``payer`` matches the payer's name or id (case-insensitive part);
-    ``id_range`` (first, last) keeps the claims whose ids are in it (see :func:`iter_claim_balances`)."""
+    ``id_range`` (first, last) keeps the claims whose ids are in it (see :func:`iter_claim_balances`);
+    ``recorded_before`` keeps the claims recorded before that time (``--older-than``)."""
     q = select(claims.c.id, claims.c.patient_control_number, claims.c.payer_name, claims.c.payer_id,
-               claims.c.status).order_by(claims.c.id)
+               claims.c.status, claims.c.status_reason).order_by(claims.c.id)
+    if recorded_before is not None:
+        q = q.where(claims.c.created_at < recorded_before)
     if id_range is not None:
         q = q.where(claims.c.id.between(*id_range))
     if status:
@@ -91,7 +104,7 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
     if pcn:
         q = q.where(claims.c.patient_control_number == pcn)
     rows = conn.execute(q).all()
-    ids = [r.id for r in rows] if (status or payer or pcn) else None
+    ids = [r.id for r in rows] if (status or payer or pcn or recorded_before) else None
     sums = _sums_by_claim(conn, ids, id_range)
     denied: dict[int, Decimal] = defaultdict(lambda: ZERO)
     traces: dict[int, list[str]] = defaultdict(list)
@@ -116,7 +129,7 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
             status=r.status, billed=-s.get("gross_charges", ZERO), paid=s.get("undeposited_era", ZERO),
             adjustments={"CO": adj["CO"], "PR": adj["PR"], "OA": adj["OA"], "PI": adj["PI"]},
             denied=denied[r.id], written_off=s.get("write_offs", ZERO), patient_responsibility=adj["PR"],
-            insurance_balance=s.get("insurance_ar", ZERO), remittances=traces[r.id]))
+            insurance_balance=s.get("insurance_ar", ZERO), remittances=traces[r.id], status_reason=r.status_reason))
     return out
 
 
@@ -180,11 +193,26 @@ def claim_story(conn: Connection, pcn: str) -> dict | None:
                        "revenue_code": ln["revenue_code"], "charge": _m(ln["charge"]), "units": ln["units"],
                        "service_date": _iso(ln["service_date"]), "line_control_number": ln["line_control_number"]}
                       for ln in lines],
-            "acknowledgments": [],
+            "acknowledgments": _acknowledgements(conn, c["id"], c["transaction_id"]),
             "remittances": payments,
             "entries": entries,
         })
     return {"patient_control_number": pcn, "claims": story}
+
+
+def _acknowledgements(conn: Connection, claim_id: int, transaction_id: int | None) -> list[dict]:
+    """The TA1s, 999s and 277CAs that answered this claim, or the transaction set it was sent in, oldest first."""
+    cond = acknowledgements.c.claim_id == claim_id
+    if transaction_id is not None:
+        cond = or_(cond, acknowledgements.c.transaction_id == transaction_id)
+    return [{"kind": a["kind"], "level": a["level"], "status": a["status"], "outcome": a["outcome"],
+             "codes": a["codes"], "reason": a["reason"], "payer_claim_number": a["payer_claim_number"],
+             "amount": _m(a["amount"]) if a["amount"] is not None else None,
+             "effective_date": _iso(a["effective_date"]), "from": a["source_name"], "file": a["name"],
+             "segment": a["segment"], "imported": _iso(a["created_at"])}
+            for a in conn.execute(select(acknowledgements, files.c.name)
+                                  .join(files, files.c.id == acknowledgements.c.file_id)
+                                  .where(cond).order_by(acknowledgements.c.id)).mappings()]
 
 
 def _iso(value) -> str | None:
@@ -304,6 +332,14 @@ def check(conn: Connection) -> list[Problem]:
     for sha, n in conn.execute(select(files.c.sha256, func.count()).group_by(files.c.sha256)
                                .having(func.count() > 1)):
         bad("ledger.file.twice", f"file {sha[:12]}... was recorded {n} times")
+    # one claim, one bill: at most one claim stands per patient control number and payer (any frequency)
+    payer_key = func.coalesce(claims.c.payer_id, literal_column("''"))
+    for pcn, payer, n in conn.execute(
+            select(claims.c.patient_control_number, payer_key, func.count())
+            .where(claims.c.status.notin_(NOT_STANDING_STATUSES))
+            .group_by(claims.c.patient_control_number, payer_key).having(func.count() > 1)):
+        bad("ledger.claim.standing_twice", f"claim {pcn} stands {n} times for payer {payer or '(no payer id)'}: "
+            "it is billed more than once", pcn)
     for key, trace, n in conn.execute(select(remittances.c.payer_key, remittances.c.trace_number, func.count())
                                       .group_by(remittances.c.payer_key, remittances.c.trace_number)
                                       .having(func.count() > 1)):

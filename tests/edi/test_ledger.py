@@ -69,14 +69,6 @@ def write_835(tmp: Path, name: str, body: str, amount: str, trace: str) -> str:
     return str(path)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path, pg_url):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'edi.db'}"
-    else:
-        if pg_url is None:
-            pytest.skip("EDI_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
-        yield pg_url
 
 
 def cli(*args: str, db: str):

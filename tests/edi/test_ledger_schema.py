@@ -16,7 +16,10 @@ def test_migrations_match_the_declared_schema(tmp_path):
     for name, table in metadata.tables.items():
         assert {c["name"] for c in insp.get_columns(name)} == {c.name for c in table.columns}, name
         declared = {i.name for i in table.indexes}
-        assert declared <= {i["name"] for i in insp.get_indexes(name)}, name
+        with engine.connect() as conn:  # the inspector leaves out indexes on expressions (claims_standing)
+            made = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?",
+                                            (name,)).scalars())
+        assert declared <= made, name
         assert {(tuple(fk["constrained_columns"]), fk["referred_table"]) for fk in insp.get_foreign_keys(name)} == {
             (tuple(c.name for c in fk.columns), fk.referred_table.name) for fk in table.foreign_key_constraints}, name
     engine.dispose()

@@ -1,0 +1,382 @@
+"""Acknowledgements in the ledger, and one claim one bill: a worked scenario on SQLite and PostgreSQL.
+
+Claims are recorded from two 837 files; a 999 rejects the transaction set of the first file and accepts the
+second's; a 277CA accepts two claims of the second file and rejects one. `edi ledger claims --json` shows each
+status and why; importing again changes nothing; the same batch re-sent under new control numbers bills nothing;
+the corrected resubmission of the rejected claim is billed once; `edi ledger check` passes throughout.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import re
+from datetime import datetime
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from test_ledger import NOW, SUBMITTER, claim, runner, write_835
+from x12text import isa
+
+from cli.main import app
+from edi.ledger import Ledger
+from edi.x12.writer import CounterControlNumbers, Party
+from edi.x837.writer import build_837
+
+
+def write_837(tmp: Path, name: str, claims: list, control: int) -> str:
+    """An 837 whose ISA13, GS06 and ST02 all count from ``control``."""
+    out = io.BytesIO()
+    build_837(out, claims, SUBMITTER, Party("ZZ", "SUBMITTER"), Party("ZZ", "CH01"),
+              CounterControlNumbers(interchange=control, group=control, transaction=control), NOW, "T")
+    path = tmp / name
+    path.write_bytes(out.getvalue())
+    return str(path)
+
+
+def envelope_numbers(path: str) -> tuple[str, str, str]:
+    """(ISA13, GS06, ST02) of an 837 with one group and one transaction set."""
+    text = Path(path).read_text()
+    isa13 = re.search(r"ISA\*(?:[^*]*\*){12}(\d{9})", text).group(1)
+    gs06 = re.search(r"GS\*HC\*(?:[^*]*\*){4}(\d+)\*", text).group(1)
+    st02 = re.search(r"ST\*837\*(\d+)", text).group(1)
+    return isa13, gs06, st02
+
+
+def ack_file(tmp: Path, name: str, body: str, *, control: int = 900, functional_id: str = "FA",
+             st01: str = "999", version: str = "005010X231A1") -> str:
+    """An acknowledgement from the clearinghouse CH01 to SUBMITTER: ISA/GS around body segments (each with its
+    own ST...SE when st01 is given, else as they are: a TA1)."""
+    segs = [line.strip() for line in body.strip().splitlines() if line.strip()]
+    out = [isa(control, sender="CH01", receiver="SUBMITTER")]
+    if st01:
+        out += [f"GS*{functional_id}*CH01*SUBMITTER*20250305*1200*{control}*X*{version}~",
+                f"ST*{st01}*0001*{version}~", *segs, f"SE*{len(segs) + 2}*0001~", f"GE*1*{control}~"]
+    else:
+        out += segs
+    out.append(f"IEA*{1 if st01 else 0}*{control:09d}~")
+    path = tmp / name
+    path.write_text("\n".join(out) + "\n")
+    return str(path)
+
+
+def claims_json(url: str, *args: str) -> dict[str, dict]:
+    result = runner.invoke(app, ["ledger", "claims", "--json", "--db", url, *args])
+    assert result.exit_code == 0, result.output
+    return {c["patient_control_number"]: c for c in json.loads(result.stdout)}
+
+
+def clock_at(moment: datetime):
+    return lambda: moment
+
+
+def test_acknowledgements_set_statuses_and_one_claim_is_billed_once(tmp_path, db):
+    ledger = Ledger(db, clock=clock_at(datetime(2025, 3, 1, 9, 0)))
+    first = write_837(tmp_path, "first.837", [claim("R1", ("99213", "100")), claim("R2", ("99214", "150"))],
+                      control=11)
+    second = write_837(tmp_path, "second.837", [claim("C1", ("99213", "100")), claim("C2", ("99213", "120.50")),
+                                                claim("C3", ("99215", "210"))], control=12)
+    assert ledger.record_837(first).outcome == "imported"
+    assert ledger.record_837(second).outcome == "imported"
+    _, gs_first, st_first = envelope_numbers(first)
+    _, gs_second, st_second = envelope_numbers(second)
+
+    # the same batch re-sent by the EHR under new control numbers: every claim already stands, nothing is billed
+    resent = write_837(tmp_path, "resent.837", [claim("C1", ("99213", "100")), claim("C2", ("99213", "120.50")),
+                                                claim("C3", ("99215", "210"))], control=13)
+    again = ledger.record_837(resent)
+    assert again.outcome == "refused"
+    assert [p.code for p in again.problems if p.code.startswith("ledger.")] == ["ledger.claim.standing"] * 3
+    assert all(p.is_error for p in again.problems if p.code == "ledger.claim.standing")
+    assert sum((c.billed for c in ledger.claims()), D(0)) == D("680.50")
+
+    # a 999: the first file's transaction set rejected (a DTP missing in loop 2400 of claim R1), the second's
+    # accepted; each in its own group
+    nine = ack_file(tmp_path, "ack.999", f"""
+        AK1*HC*{gs_first}*005010X222A1~
+        AK2*837*{st_first}*005010X222A1~
+        IK3*DTP*26*2400*3~
+        CTX*CLM01:R1~
+        IK5*R*5~
+        AK9*R*1*1*0~
+        AK1*HC*{gs_second}*005010X222A1~
+        AK2*837*{st_second}*005010X222A1~
+        IK5*A~
+        AK9*A*1*1*1~
+    """)
+    # a 277CA from the payer: C1 accepted into adjudication (with its claim number), C2 rejected for invalid
+    # information about the billing provider, C3 received; and a claim this ledger never billed
+    two77 = ack_file(tmp_path, "ack.277", """
+        BHT*0085*08*277CA0001*20250306*1030*TH~
+        HL*1**20*1~
+        NM1*PR*2*SYNTH HEALTH PLAN*****PI*SYNTH01~
+        TRN*1*RCPT0001~
+        DTP*050*D8*20250305~
+        DTP*009*D8*20250306~
+        HL*2*1*21*1~
+        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
+        TRN*2*BATCH0001~
+        STC*A1:19:PR*20250306*WQ*430.50~
+        QTY*90*2~
+        QTY*AA*1~
+        AMT*YU*310~
+        AMT*YY*120.50~
+        HL*3*2*19*1~
+        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
+        TRN*1*0~
+        STC*A1:19:PR**WQ*430.50~
+        QTY*QA*2~
+        QTY*QC*1~
+        AMT*YU*310~
+        AMT*YY*120.50~
+        HL*4*3*PT~
+        NM1*QC*1*DOE*JANE****MI*M123~
+        TRN*2*C1~
+        STC*A2:20:PR*20250306*WQ*100~
+        REF*1K*ICN-C1~
+        DTP*472*D8*20250115~
+        HL*5*3*PT~
+        NM1*QC*1*DOE*JANE****MI*M123~
+        TRN*2*C2~
+        STC*A7:562:85*20250306*U*120.50~
+        DTP*472*D8*20250115~
+        HL*6*3*PT~
+        NM1*QC*1*DOE*JANE****MI*M123~
+        TRN*2*C3~
+        STC*A1:19:PR*20250306*WQ*210~
+        DTP*472*D8*20250115~
+        HL*7*3*PT~
+        NM1*QC*1*ROE*RICHARD****MI*M999~
+        TRN*2*NEVERBILLED~
+        STC*A2:20:PR*20250306*WQ*55~
+        DTP*472*D8*20250115~
+    """, functional_id="HN", st01="277", version="005010X214")
+    r999 = ledger.import_acks(nine)
+    assert r999.outcome == "imported", r999.message
+    assert (r999.acknowledged.transaction_sets, r999.acknowledged.sets_rejected,
+            r999.acknowledged.claims_rejected) == (2, 1, 2)
+    r277 = ledger.import_acks(two77)
+    assert r277.outcome == "imported", r277.message
+    a = r277.acknowledged
+    assert (a.claims, a.claims_accepted, a.claims_rejected, a.unlinked) == (4, 2, 1, 1)
+    assert [p.code for p in r277.problems if p.code == "ack.unlinked"] == ["ack.unlinked"]
+    assert {(t["level"], t["accepted"], t["rejected"]) for t in a.provider_totals} == {("receiver", 2, 1),
+                                                                                       ("provider", 2, 1)}
+
+    shown = claims_json(db)
+    assert {pcn: c["status"] for pcn, c in shown.items()} == {
+        "R1": "rejected", "R2": "rejected", "C1": "accepted", "C2": "rejected", "C3": "accepted"}
+    assert "999 transaction set" in shown["R1"]["status_reason"] and "DTP at 26 in loop 2400" in \
+        shown["R1"]["status_reason"]
+    assert shown["C2"]["status_reason"].startswith("277CA from SYNTH HEALTH PLAN: A7:562:85 ")
+    assert "rejected for invalid information" in shown["C2"]["status_reason"]
+    assert shown["C1"]["status_reason"].startswith("277CA from SYNTH HEALTH PLAN: A2:20:PR")
+    # a rejected claim still counts in A/R until it is corrected: nobody has paid it
+    assert shown["C2"]["insurance_balance"] == "120.50"
+    story = ledger.claim("C1")["claims"][0]
+    assert [(x["kind"], x["level"], x["outcome"]) for x in story["acknowledgments"]] == [
+        ("999", "transaction", "accepted"), ("999", "group", "accepted"), ("277CA", "claim", "accepted")]
+    assert story["acknowledgments"][2]["payer_claim_number"] == "ICN-C1"
+    assert ledger.check() == []
+
+    # the work list of rejections, in words
+    rejected = runner.invoke(app, ["ledger", "claims", "--status", "rejected", "--db", db])
+    assert rejected.exit_code == 0
+    assert "A7:562:85" in rejected.stdout and "R2" in rejected.stdout and "C1" not in rejected.stdout
+
+    # importing the same files again changes nothing
+    before = claims_json(db)
+    assert ledger.import_acks(nine).outcome == "already"
+    assert ledger.import_acks(two77).outcome == "already"
+    assert claims_json(db) == before
+
+    # the corrected resubmission of C2 (same number and payer, frequency 1) is billed, once; the rejected claim
+    # is replaced by it and leaves the balance
+    fixed = write_837(tmp_path, "fixed.837", [claim("C2", ("99213", "125"))], control=14)
+    recorded = ledger.record_837(fixed)
+    assert recorded.outcome == "imported" and recorded.recorded.resubmitted == 1, recorded.message
+    c2 = [c for c in ledger.claims() if c.patient_control_number == "C2"]
+    assert [(c.status, c.billed, c.insurance_balance) for c in c2] == [("replaced", D(0), D(0)),
+                                                                      ("submitted", D(125), D(125))]
+    # and the same resubmission again is a claim that stands: refused
+    assert ledger.record_837(write_837(tmp_path, "fixed-again.837", [claim("C2", ("99213", "125"))],
+                                       control=15)).outcome == "refused"
+
+    # a payer that adjudicates a rejected claim after all: the payment posts, says so, and the claim is paid
+    era = write_835(tmp_path, "era.835", "CLP*R1*1*100*80**12*ICNR1*11*1~\nCAS*CO*45*20~\n"
+                                         "NM1*QC*1*DOE*JANE****MI*M123~\n", "80", "EFTR1")
+    posted = ledger.import_835(era)
+    assert posted.outcome == "imported"
+    assert [p.code for p in posted.problems if p.code == "ledger.claim.was_rejected"] == ["ledger.claim.was_rejected"]
+    assert claims_json(db)["R1"]["status"] == "paid"
+    assert ledger.check() == []
+    assert sum((c.billed for c in ledger.claims()), D(0)) == D("685.00")  # 250 + 100 + 125 + 210
+    ledger.close()
+
+
+def test_claims_nothing_has_answered_after_thirty_days(tmp_path, db):
+    ledger = Ledger(db, clock=clock_at(datetime(2025, 1, 1, 9, 0)))
+    ledger.record_837(write_837(tmp_path, "old.837", [claim("OLD1", ("99213", "100")),
+                                                      claim("OLD2", ("99213", "90"))], control=21))
+    ledger.clock = clock_at(datetime(2025, 2, 20, 9, 0))
+    ledger.record_837(write_837(tmp_path, "new.837", [claim("NEW1", ("99213", "80"))], control=22))
+    ledger.clock = clock_at(datetime(2025, 3, 1, 9, 0))
+    two77 = ack_file(tmp_path, "a.277", """
+        BHT*0085*08*277CA0002*20250301*1030*TH~
+        HL*1**20*1~
+        NM1*PR*2*SYNTH HEALTH PLAN*****PI*SYNTH01~
+        TRN*1*RCPT0002~
+        HL*2*1*21*1~
+        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
+        TRN*2*BATCH0002~
+        STC*A1:19:PR*20250301*WQ*90~
+        HL*3*2*19*1~
+        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
+        TRN*1*0~
+        STC*A1:19:PR**WQ*90~
+        HL*4*3*PT~
+        NM1*QC*1*DOE*JANE****MI*M123~
+        TRN*2*OLD2~
+        STC*A2:20:PR*20250301*WQ*90~
+        DTP*472*D8*20250115~
+    """, functional_id="HN", st01="277", version="005010X214")
+    assert ledger.import_acks(two77).outcome == "imported"
+    lost = ledger.claims(status="submitted", older_than=30)
+    assert [c.patient_control_number for c in lost] == ["OLD1"]
+    ledger.close()
+    out = runner.invoke(app, ["ledger", "claims", "--status", "submitted", "--older-than", "-1", "--db", db])
+    assert out.exit_code == 2
+
+
+def test_a_ta1_rejecting_an_interchange_rejects_its_claims(tmp_path, db):
+    ledger = Ledger(db)
+    path = write_837(tmp_path, "c.837", [claim("T1", ("99213", "100")), claim("T2", ("99213", "100"))], control=31)
+    ledger.record_837(path)
+    isa13, _, _ = envelope_numbers(path)
+    ta1 = ack_file(tmp_path, "r.ta1", f"TA1*{isa13}*250301*0900*R*006~", st01="")
+    result = ledger.import_acks(ta1)
+    assert result.outcome == "imported" and result.acknowledged.claims_rejected == 2
+    assert {c.status for c in ledger.claims()} == {"rejected"}
+    assert "006" in ledger.claims()[0].status_reason
+    unknown = ack_file(tmp_path, "u.ta1", "TA1*000000777*250301*0900*A*000~", st01="", control=901)
+    kept = ledger.import_acks(unknown)
+    assert kept.outcome == "imported" and kept.acknowledged.unlinked == 1
+    ledger.close()
+
+
+def test_files_that_hold_no_acknowledgement_are_refused(tmp_path, db):
+    ledger = Ledger(db)
+    claims_file = write_837(tmp_path, "c.837", [claim("W1", ("99213", "100"))], control=41)
+    era = write_835(tmp_path, "era.835", "CLP*W1*1*100*100**12*I1*11*1~\n", "100", "EFTW1")
+    empty = tmp_path / "empty.999"
+    empty.write_bytes(b"")
+    for path in (claims_file, era, str(empty)):
+        result = ledger.import_acks(path)
+        assert result.outcome == "refused", path
+        assert "holds no TA1, 999 or 277CA" in result.message
+    # the 835 was not taken for an acknowledgement: it can still be posted
+    assert ledger.record_837(claims_file).outcome == "imported"
+    assert ledger.import_835(era).outcome == "imported"
+    ledger.close()
+
+
+def test_acks_command_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'edi.db'}"
+    ledger = Ledger(url)
+    path = write_837(tmp_path, "c.837", [claim("K1", ("99213", "100"))], control=51)
+    ledger.record_837(path)
+    ledger.close()
+    _, gs06, st02 = envelope_numbers(path)
+    nine = ack_file(tmp_path, "a.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
+                    "IK3*NM1*8*2010BA*8~\nIK4*9*67*6*BADVALUE~\nIK5*R*5~\nAK9*R*1*1*0~")
+    shown = runner.invoke(app, ["acks", "show", nine])
+    assert shown.exit_code == 1  # it rejects something
+    assert "R Rejected" in shown.stdout or "rejected" in shown.stdout.lower()
+    assert "BADVALUE" not in shown.stdout  # IK404 may copy patient data
+    as_json = runner.invoke(app, ["acks", "show", nine, "--json"])
+    doc = json.loads(as_json.stdout)
+    assert [a["type"] for a in doc["acknowledgements"]] == ["TransactionSetAck", "GroupAck"]
+    assert "BADVALUE" not in as_json.stdout
+    imported = runner.invoke(app, ["acks", "import", nine, "--db", url])
+    assert imported.exit_code == 0, imported.output
+    assert "claims accepted 0, rejected 1" in imported.stdout
+    again = runner.invoke(app, ["acks", "import", nine, "--db", url])
+    assert again.exit_code == 0 and "already" in again.stdout
+    assert runner.invoke(app, ["acks", "import", str(tmp_path / "missing.999"), "--db", url]).exit_code == 2
+    assert runner.invoke(app, ["acks", "import", path, "--db", url]).exit_code == 1  # an 837 is refused
+    story = runner.invoke(app, ["ledger", "claim", "K1", "--db", url])
+    assert "acknowledgement 999 (transaction) rejected" in story.stdout
+
+
+def _record(args: tuple[str, str]) -> tuple[str, str, int]:
+    url, path = args
+    ledger = Ledger(url)
+    try:
+        r = ledger.record_837(path)
+        return Path(path).name, r.outcome, r.recorded.claims if r.recorded else 0
+    finally:
+        ledger.close()
+
+
+def test_concurrent_records_of_the_same_claims_bill_them_once(tmp_path, pg_url):
+    """Four processes record four files holding the same 30 claims (an EHR that re-sent a batch under new control
+    numbers) at the same moment: exactly one file bills them; the others are refused."""
+    if pg_url is None:
+        pytest.skip("EDI_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
+    Ledger(pg_url).close()  # the schema, made once
+    pcns = [f"CC{i:03d}" for i in range(30)]
+    files = [write_837(tmp_path, f"batch{k}.837", [claim(p, ("99213", "100")) for p in pcns], control=60 + k)
+             for k in range(4)]
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        outcomes = pool.map(_record, [(pg_url, f) for f in files])
+    assert sorted(o for _, o, _ in outcomes) == ["imported", "refused", "refused", "refused"], outcomes
+    assert sum(n for _, _, n in outcomes) == 30
+    ledger = Ledger(pg_url)
+    try:
+        assert ledger.check() == []
+        assert len(ledger.claims()) == 30
+        assert sum((c.billed for c in ledger.claims()), D(0)) == D(3000)
+    finally:
+        ledger.close()
+
+
+def test_the_database_refuses_a_second_standing_claim(tmp_path, db):
+    """Past the recorder's check, the partial unique index refuses a second standing original."""
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from edi.ledger.schema import claims
+
+    ledger = Ledger(db)
+    ledger.record_837(write_837(tmp_path, "c.837", [claim("U1", ("99213", "100"))], control=71))
+    row = {"patient_control_number": "U1", "kind": "professional", "payer_id": "SYNTH01", "frequency": "1",
+           "charge": D(100), "status": "submitted", "created_at": datetime(2025, 3, 1)}
+    with pytest.raises(IntegrityError), ledger.engine.begin() as conn:
+        conn.execute(insert(claims).values(**row))
+    with ledger.engine.begin() as conn:  # another payer, or a rejected one, may share the number
+        conn.execute(insert(claims).values(**{**row, "payer_id": "OTHER01"}))
+        conn.execute(insert(claims).values(**{**row, "status": "rejected"}))
+    ledger.close()
+
+
+def test_ledger_check_names_a_claim_billed_twice(tmp_path):
+    """A replacement (frequency 7) that stands beside a standing original of the same number is what the index
+    cannot see; `edi ledger check` does."""
+    from sqlalchemy import update
+
+    from edi.ledger.schema import claims
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'edi.db'}")
+    ledger.record_837(write_837(tmp_path, "c.837", [claim("V1", ("99213", "100"))], control=81))
+    ledger.record_837(write_837(tmp_path, "r.837", [claim("V1", ("99213", "100"), frequency="7", icn="ICNV1")],
+                                control=82))
+    assert ledger.check() == []
+    with ledger.engine.begin() as conn:  # undo the replacement's bookkeeping by hand: both stand
+        conn.execute(update(claims).where(claims.c.status == "replaced").values(status="submitted"))
+    codes = {p.code for p in ledger.check()}
+    assert "ledger.claim.standing_twice" in codes
+    ledger.close()
+
