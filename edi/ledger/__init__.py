@@ -117,9 +117,10 @@ def _violated(exc: IntegrityError) -> str | None:
 def _recorded_message(result: RecordResult) -> str:
     said = f"{result.claims} claims recorded, charges {result.charges:.2f}"
     if result.resubmitted:
-        said += f"; {result.resubmitted} corrected resubmissions of rejected claims"
+        said += f"; {result.resubmitted} resubmissions of rejected claims (they replace them)"
     if result.standing:
-        said += f"; {result.standing} claims left out: they already stand in the ledger (not billed again)"
+        said += (f"; {result.standing} claims left out: they already stand in the ledger (not billed again; a "
+                 "correction is sent as a replacement, frequency 7)")
     return said
 
 
@@ -218,7 +219,7 @@ class Ledger:
 
         def work(conn: Connection, file_id: int) -> FileResult:
             stream = read_837(path)
-            with _bulk_writes(conn) as writes:
+            with _bulk_writes(conn, reads=True) as writes:
                 recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path,
                                          writes=writes)
                 result = recorder.add_all(stream)
@@ -245,7 +246,7 @@ class Ledger:
         batch_id, version, claim_count), and the file's ``sha256`` and ``size`` computed while writing it."""
 
         def work(conn: Connection, file_id: int) -> FileResult:
-            with _bulk_writes(conn) as writes:
+            with _bulk_writes(conn, reads=True) as writes:
                 recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path,
                                          writes=writes, on_standing="refuse")
                 result = recorder.add_rows(rows)

@@ -35,6 +35,7 @@ from edi.ledger.schema import (
     claim_lines,
     claim_payments,
     claims,
+    files,
     journal_entries,
     postings,
     transactions,
@@ -269,14 +270,13 @@ class ClaimRecorder:
         pcns = sorted({k[0] for k in originals})
         standing: dict[tuple[str, str], tuple] = {}
         rejected: dict[tuple[str, str], int] = {}
-        from edi.ledger.schema import files
-
-        db = self.db
+        # committed claims only (this file's own are in self.recorded): on PostgreSQL a second connection, so that
+        # the check need not wait for this file's queued writes
+        reads = self.writes.reader()
         for k in range(0, len(pcns), 900):  # SQLite allows 999 parameters a statement
-            for row in db.execute(
+            for row in reads.execute(
                     select(claims.c.id, claims.c.patient_control_number, claims.c.payer_id, claims.c.status,
-                           claims.c.created_at, files.c.name)
-                    .outerjoin(files, files.c.id == claims.c.file_id)
+                           claims.c.created_at, claims.c.file_id)
                     .where(claims.c.patient_control_number.in_(pcns[k:k + 900]),
                            claims.c.status.notin_(WITHDRAWN_STATUSES)).order_by(claims.c.id)):
                 key = (row.patient_control_number, row.payer_id or "")
@@ -297,13 +297,13 @@ class ClaimRecorder:
             earlier = standing.get(key)
             if earlier is not None or key in self.recorded:
                 if earlier is not None:
-                    told = (f"recorded from {earlier.name or 'a build'} on {earlier.created_at:%Y-%m-%d %H:%M}, "
+                    name = self.db.execute(select(files.c.name).where(files.c.id == earlier.file_id)).scalar()
+                    told = (f"recorded from {name or 'a build'} on {earlier.created_at:%Y-%m-%d %H:%M}, "
                             f"status {earlier.status}")
                 else:
                     told = "earlier in this file"
                 message = (f"claim {c.patient_control_number} to payer {c.payer_id or c.payer_name} already stands "
-                           f"in the ledger ({told}): not billed again. A corrected claim is sent as a "
-                           "replacement (frequency 7), or as a new claim once the first is rejected")
+                           f"({told}): not billed again")
                 refused.append(Problem("ledger.claim.standing", message,
                                        ERROR if self.on_standing == "refuse" else WARNING, where))
                 continue

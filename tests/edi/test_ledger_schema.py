@@ -81,3 +81,39 @@ def test_migration_0003_keeps_the_rows_of_a_ledger_in_use(tmp_path):
         assert conn.execute(text("SELECT count(*) FROM suspense_items")).scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1  # enforced again
     ledger.close()
+
+
+def test_migration_0006_stops_on_a_ledger_that_bills_a_claim_twice(tmp_path):
+    """A ledger recorded before claims_standing, holding one claim twice, is not upgraded behind the user's back:
+    the upgrade stops, names the claim, and changes nothing."""
+    from datetime import datetime
+
+    import pytest
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from edi.ledger import Ledger
+    from edi.ledger.db import MIGRATIONS, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        conn.commit()
+    now = datetime(2025, 3, 1).isoformat(" ")
+    with engine.begin() as conn:
+        for i in (1, 2):
+            conn.execute(text("INSERT INTO claims (id, patient_control_number, kind, payer_id, charge, status, "
+                              "created_at) VALUES (:i, 'TWICE1', 'professional', 'P1', 10000, 'submitted', :n)"),
+                         {"i": i, "n": now})
+    engine.dispose()
+    with pytest.raises(Exception, match=r"TWICE1 \(P1: 2 times\)"):
+        Ledger(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+    engine.dispose()
