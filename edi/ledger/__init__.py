@@ -227,6 +227,10 @@ class Ledger:
             if blocking:
                 raise _Refused(f"{Path(path).name} has {len(blocking)} errors: nothing was recorded",
                                list(stream.problems))
+            if result.claims == 0 and not result.standing:
+                wrong = next((p.message for p in stream.problems if p.code.startswith("837.transaction")), None)
+                raise _Refused(f"{Path(path).name} holds no 837 claim" + (f" ({wrong})" if wrong else "")
+                               + ": nothing was recorded", list(stream.problems))
             if result.claims == 0 and result.standing:
                 raise _Refused(f"every claim of {Path(path).name} already stands in the ledger ({result.standing} "
                                "claims): nothing was recorded, nothing billed twice",

@@ -380,3 +380,24 @@ def test_ledger_check_names_a_claim_billed_twice(tmp_path):
     assert "ledger.claim.standing_twice" in codes
     ledger.close()
 
+
+
+def test_an_835_given_to_claims_record_is_refused_and_can_be_posted_afterwards(tmp_path, db):
+    """The wrong command first: `claims record` of an 835 (or an empty file, or a 277CA) records nothing and
+    remembers nothing, so the right command afterwards still posts the payment."""
+    ledger = Ledger(db)
+    ledger.record_837(write_837(tmp_path, "c.837", [claim("X1", ("99213", "100"))], control=91))
+    era = write_835(tmp_path, "era.835", "CLP*X1*1*100*100**12*IX1*11*1~\nNM1*QC*1*DOE*JANE****MI*M123~\n",
+                    "100", "EFTX1")
+    empty = tmp_path / "empty.837"
+    empty.write_bytes(b"")
+    for path in (era, str(empty)):
+        wrong = ledger.record_837(path)
+        assert (wrong.outcome, wrong.message.split(": ")[0]) == ("refused", f"{Path(path).name} holds no 837 claim")
+    posted = ledger.import_835(era)
+    assert posted.outcome == "imported" and posted.posted.matched == 1
+    # and once posted, the 835 given to claims record again is named for what it is
+    again = ledger.record_837(era)
+    assert again.outcome == "refused" and [p.code for p in again.problems] == ["ledger.file.kind"]
+    assert ledger.check() == []
+    ledger.close()
