@@ -60,8 +60,9 @@ def report_files(results: list[FileResult], verb: str) -> int:
         style = {"imported": "green", "already": "yellow", "refused": "red"}[r.outcome]
         console.print(marked(f"{esc(r.file)}: [{style}]{r.outcome if r.outcome != 'imported' else verb}[/] - "
                              f"{esc(r.message)}"))
-        if r.problems:
-            err_console.print(problem_table(r.problems))
+        shown = [p for p in r.problems if p.message != r.message]  # the line above already said it
+        if shown:
+            err_console.print(problem_table(shown))
         if not r.ok:
             code = PROBLEMS
     return code

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,11 +41,20 @@ from edi.ledger.db import (
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
 from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult, StandingClaims
-from edi.ledger.schema import NOT_STANDING_STATUSES, WITHDRAWN_STATUSES, claims, control_numbers, files, postings
+from edi.ledger.schema import (
+    NOT_STANDING_STATUSES,
+    WITHDRAWN_STATUSES,
+    claims,
+    control_numbers,
+    files,
+    inbox_files,
+    postings,
+    submissions,
+)
 from edi.ledger.writes import BackgroundWrites, Writes
 from edi.problems import ERROR, Problem, Where
 
-__all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure"]
+__all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure", "RecordedFile"]
 
 #: Problems that do not stop an 835 from being posted: the money arrived; the difference goes to suspense.
 NON_BLOCKING = ("835.line.unbalanced", "835.claim.unbalanced", "835.transaction.unbalanced", "x12.se.count",
@@ -67,6 +77,23 @@ class FileResult:
     @property
     def ok(self) -> bool:
         return self.outcome != "refused" and not any(p.is_error for p in self.problems)
+
+
+@dataclass
+class RecordedFile:
+    """A file the ledger holds: its row, its claims by status (an 837), and where it was submitted."""
+
+    id: int
+    name: str
+    kind: str
+    path: str | None
+    recorded_at: datetime
+    statuses: dict[str, int]
+    submissions: list[tuple[str, str, datetime]]  # (clearinghouse, remote name, when)
+
+    @property
+    def claims(self) -> int:
+        return sum(self.statuses.values())
 
 
 class _Refused(Exception):
@@ -157,11 +184,31 @@ class Ledger:
                             .where(files.c.sha256 == sha)).first()
 
     def _file_row(self, conn: Connection, path: str, sha: str, size: int, kind: str) -> int:
+        where = None if path == "-" else os.path.abspath(path)
         return insert_returning_ids(conn, files, [{"sha256": sha, "kind": kind, "name": Path(path).name,
-                                                   "size": size, "imported_at": self.clock()}])[0]
+                                                   "size": size, "imported_at": self.clock(), "path": where}])[0]
+
+    @staticmethod
+    def _wrong_kind(path: str, kind: str) -> FileResult | None:
+        """A refusal when the file plainly holds another transaction than ``kind`` (an 835 given to `claims
+        record`), from its first segments; None when it holds ``kind`` or nothing X12 (the reader says why)."""
+        from edi.x12.sniff import sniff
+
+        what = sniff(path).kind
+        if what is None or what == kind:
+            return None
+        said = {"837": "837 claims", "835": "an 835 remittance", "ack": "acknowledgements (TA1, 999 or 277CA)",
+                "other": "another transaction set"}
+        command = {"837": "edi claims record", "835": "edi remit import", "ack": "edi acks import"}
+        message = (f"{Path(path).name} holds {said[what]}, not {said[kind]}: nothing changed"
+                   + (f" ({command[what]} takes it)" if what in command else ""))
+        return FileResult(path, "refused", message,
+                          problems=[Problem("ledger.file.kind", message, ERROR, Where(file=path))])
 
     def _run_file(self, path: str, kind: str, work: Callable[[Connection, int], FileResult],
                   digest: tuple[str, int] | None = None) -> FileResult:
+        if digest is None and (wrong := self._wrong_kind(path, kind)) is not None:
+            return wrong
         sha, size = digest or sha256_of(path)
         with self.engine.connect() as conn:
             known = self._known(conn, sha)
@@ -350,6 +397,70 @@ class Ledger:
                               problems=reader.problems + result.problems)
 
         return self._run_file(path, "ack", work)
+
+    # -- submissions and inboxes ----------------------------------------------------------------------------
+
+    def recorded_file(self, sha256: str) -> RecordedFile | None:
+        """What the ledger holds of the file with this content: its row, its claims by status, its submissions."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(files.c.id, files.c.name, files.c.kind, files.c.path, files.c.imported_at)
+                               .where(files.c.sha256 == sha256)).first()
+            if row is None:
+                return None
+            statuses = dict(conn.execute(select(claims.c.status, func.count()).where(claims.c.file_id == row.id)
+                                         .group_by(claims.c.status)).all())
+            sent = conn.execute(select(submissions.c.clearinghouse, submissions.c.remote_name,
+                                       submissions.c.submitted_at).where(submissions.c.file_id == row.id)
+                                .order_by(submissions.c.id)).all()
+        return RecordedFile(row.id, row.name, row.kind, row.path, row.imported_at, statuses,
+                            [(s.clearinghouse, s.remote_name, s.submitted_at) for s in sent])
+
+    def unsubmitted_files(self) -> list[RecordedFile]:
+        """The 837 files edi built whose claims wait to be sent (status built) and that were never submitted,
+        oldest first."""
+        with self.engine.connect() as conn:
+            ids = conn.execute(
+                select(files.c.sha256).where(
+                    files.c.kind == "837",
+                    files.c.id.in_(select(claims.c.file_id).where(claims.c.status == "built")),
+                    files.c.id.notin_(select(submissions.c.file_id))).order_by(files.c.id)).scalars().all()
+        return [f for sha in ids if (f := self.recorded_file(sha)) is not None]
+
+    def record_submission(self, file_id: int, *, clearinghouse: str, remote_name: str, sha256: str, size: int,
+                          forced: bool = False) -> int:
+        """Record that a recorded 837 was uploaded; its claims still waiting (built) become submitted. Returns the
+        number of claims marked submitted."""
+
+        def unit(conn: Connection) -> int:
+            conn.execute(submissions.insert().values(file_id=file_id, clearinghouse=clearinghouse,
+                                                     remote_name=remote_name, sha256=sha256, size=size,
+                                                     forced=forced, submitted_at=self.clock()))
+            return conn.execute(update(claims).where(claims.c.file_id == file_id, claims.c.status == "built")
+                                .values(status="submitted")).rowcount or 0
+
+        return transaction(self.engine, unit)
+
+    def inbox_seen(self, clearinghouse: str, remote_name: str, size: int, mtime: int | None):
+        """The last record of a file of this name, size and time in this clearinghouse's inbox, or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(inbox_files).where(
+                inbox_files.c.clearinghouse == clearinghouse, inbox_files.c.remote_name == remote_name,
+                inbox_files.c.size == size,
+                inbox_files.c.mtime.is_(None) if mtime is None else inbox_files.c.mtime == mtime)
+                .order_by(inbox_files.c.id.desc()).limit(1)).mappings().first()
+
+    def record_inbox_file(self, **values) -> int:
+        """Record a file seen in an inbox (see schema.inbox_files); returns its id."""
+        values.setdefault("fetched_at", self.clock())
+        if values.get("sha256") and values.get("file_id") is None:
+            with self.engine.connect() as conn:
+                values["file_id"] = conn.execute(select(files.c.id).where(files.c.sha256 == values["sha256"])
+                                                 ).scalar()
+        return transaction(self.engine, lambda conn: insert_returning_ids(conn, inbox_files, [values])[0])
+
+    def mark_inbox_removed(self, inbox_id: int) -> None:
+        transaction(self.engine, lambda conn: conn.execute(
+            update(inbox_files).where(inbox_files.c.id == inbox_id).values(removed=True)))
 
     # -- write-offs -----------------------------------------------------------------------------------------
 

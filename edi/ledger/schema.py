@@ -107,6 +107,7 @@ files = Table(
     Column("size", BigInteger, nullable=False),
     Column("interchanges", Text),  # ISA13 values, space-separated
     Column("imported_at", DateTime, nullable=False),
+    Column("path", Text),  # where the file was when recorded (absolute): `claims submit --all-built` finds it there
 )
 
 transactions = Table(
@@ -335,6 +336,40 @@ acknowledgements = Table(
     Index("acknowledgements_claim", "claim_id"),
     Index("acknowledgements_transaction", "transaction_id"),
     Index("acknowledgements_file", "file_id"),
+)
+
+#: Each upload of a recorded 837 to a clearinghouse (``edi claims submit``).
+submissions = Table(
+    "submissions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("file_id", Integer, ForeignKey("files.id"), nullable=False),
+    Column("clearinghouse", String(100), nullable=False),
+    Column("remote_name", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("forced", Boolean, nullable=False, server_default=false()),  # --force: sent again on purpose
+    Column("submitted_at", DateTime, nullable=False),
+    Index("submissions_file", "file_id"),
+)
+
+#: Each file seen in a clearinghouse's inbox (``edi inbox fetch``) and what became of it.
+inbox_files = Table(
+    "inbox_files", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("clearinghouse", String(100), nullable=False),
+    Column("remote_name", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("mtime", BigInteger),  # seconds since the epoch, as the server said
+    Column("sha256", String(64)),  # None: not downloaded (failed)
+    Column("kind", String(8)),  # ack, 835, or None (not recognised)
+    Column("outcome", String(8), nullable=False),  # imported, already, refused, unknown, failed
+    Column("message", Text),
+    Column("archive_path", Text),
+    Column("file_id", Integer, ForeignKey("files.id")),  # the ledger's record of the content, when imported
+    Column("removed", Boolean, nullable=False, server_default=false()),  # deleted or moved on the server
+    Column("fetched_at", DateTime, nullable=False),
+    CheckConstraint("outcome IN ('imported', 'already', 'refused', 'unknown', 'failed')", name="inbox_files_outcome"),
+    Index("inbox_files_seen", "clearinghouse", "remote_name"),
 )
 
 control_numbers = Table(

@@ -272,10 +272,14 @@ def test_files_that_hold_no_acknowledgement_are_refused(tmp_path, db):
     era = write_835(tmp_path, "era.835", "CLP*W1*1*100*100**12*I1*11*1~\n", "100", "EFTW1")
     empty = tmp_path / "empty.999"
     empty.write_bytes(b"")
-    for path in (claims_file, era, str(empty)):
+    said = {claims_file: "c.837 holds 837 claims, not acknowledgements (TA1, 999 or 277CA): nothing changed "
+                         "(edi claims record takes it)",
+            era: "era.835 holds an 835 remittance, not acknowledgements (TA1, 999 or 277CA): nothing changed "
+                 "(edi remit import takes it)",
+            str(empty): "empty.999 holds no TA1, 999 or 277CA acknowledgement: nothing was imported"}
+    for path, message in said.items():
         result = ledger.import_acks(path)
-        assert result.outcome == "refused", path
-        assert "holds no TA1, 999 or 277CA" in result.message
+        assert (result.outcome, result.message) == ("refused", message)
     # the 835 was not taken for an acknowledgement: it can still be posted
     assert ledger.record_837(claims_file).outcome == "imported"
     assert ledger.import_835(era).outcome == "imported"
@@ -391,9 +395,11 @@ def test_an_835_given_to_claims_record_is_refused_and_can_be_posted_afterwards(t
                     "100", "EFTX1")
     empty = tmp_path / "empty.837"
     empty.write_bytes(b"")
-    for path in (era, str(empty)):
-        wrong = ledger.record_837(path)
-        assert (wrong.outcome, wrong.message.split(": ")[0]) == ("refused", f"{Path(path).name} holds no 837 claim")
+    wrong = ledger.record_837(era)
+    assert (wrong.outcome, wrong.message) == ("refused", "era.835 holds an 835 remittance, not 837 claims: nothing "
+                                              "changed (edi remit import takes it)")
+    nothing = ledger.record_837(str(empty))
+    assert (nothing.outcome, nothing.message) == ("refused", "empty.837 holds no 837 claim: nothing was recorded")
     posted = ledger.import_835(era)
     assert posted.outcome == "imported" and posted.posted.matched == 1
     # and once posted, the 835 given to claims record again is named for what it is

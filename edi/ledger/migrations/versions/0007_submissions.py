@@ -1,0 +1,65 @@
+"""submissions to clearinghouses, and the files fetched from their inboxes
+
+- ``files.path``: where the file was when it was recorded (absolute), so that ``edi claims submit --all-built``
+  finds the 837s a build wrote.
+- ``submissions``: each upload of a recorded 837 to a clearinghouse (remote name, time, sha256, forced or not).
+- ``inbox_files``: each file seen in a clearinghouse's inbox (remote name, size, time, sha256 once downloaded),
+  what became of it (imported, already, refused, unknown, failed) and where its archive copy is; a file seen
+  again under the same name, size and time is not downloaded twice, and one whose content was imported is
+  never imported twice, whatever its name.
+
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-04
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("files") as batch:
+        batch.add_column(sa.Column("path", sa.Text()))
+    op.create_table(
+        "submissions",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id"), nullable=False),
+        sa.Column("clearinghouse", sa.String(100), nullable=False),
+        sa.Column("remote_name", sa.Text, nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("submitted_at", sa.DateTime, nullable=False),
+    )
+    op.create_index("submissions_file", "submissions", ["file_id"])
+    op.create_table(
+        "inbox_files",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("clearinghouse", sa.String(100), nullable=False),
+        sa.Column("remote_name", sa.Text, nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
+        sa.Column("mtime", sa.BigInteger),
+        sa.Column("sha256", sa.String(64)),
+        sa.Column("kind", sa.String(8)),
+        sa.Column("outcome", sa.String(8), nullable=False),
+        sa.Column("message", sa.Text),
+        sa.Column("archive_path", sa.Text),
+        sa.Column("file_id", sa.Integer, sa.ForeignKey("files.id")),
+        sa.Column("removed", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("fetched_at", sa.DateTime, nullable=False),
+        sa.CheckConstraint("outcome IN ('imported', 'already', 'refused', 'unknown', 'failed')",
+                           name="inbox_files_outcome"),
+    )
+    op.create_index("inbox_files_seen", "inbox_files", ["clearinghouse", "remote_name"])
+
+
+def downgrade() -> None:
+    op.drop_table("inbox_files")
+    op.drop_table("submissions")
+    with op.batch_alter_table("files") as batch:
+        batch.drop_column("path")
