@@ -32,8 +32,11 @@ from edi.acks.model import (
 app = typer.Typer(help="Acknowledgements: read TA1, 999 and 277CA files; import them to set claims accepted or "
                   "rejected.", no_args_is_help=True)
 
-#: Fields left out of what is printed: they identify a patient (names, member ids, copies of bad data).
-PATIENT_FIELDS = frozenset({"member_id", "patient_last_name", "patient_first_name", "bad_value"})
+#: Fields left out of what is printed: they identify a patient (names, member ids, copies of bad data, and the
+#: CTX segments of a 999, which may quote a member id).
+PATIENT_FIELDS = frozenset({"member_id", "patient_last_name", "patient_first_name", "bad_value", "context"})
+#: 999 business units (CTX) printed with their value: claim and trace numbers; others (NM109: a member id) not.
+SHOWN_UNITS = frozenset({"CLM01", "TRN02", "CLP01"})
 
 
 @app.command("import")
@@ -55,7 +58,10 @@ def ack_json(item: Any) -> dict:
     for f in dataclasses.fields(item):
         if f.name in PATIENT_FIELDS:
             continue
-        out[f.name] = _plain(getattr(item, f.name))
+        value = getattr(item, f.name)
+        if f.name == "business_unit" and value is not None and value[0] not in SHOWN_UNITS:
+            value = (value[0], None)
+        out[f.name] = _plain(value)
     for name in ("accepted", "outcome"):
         if hasattr(type(item), name) and isinstance(getattr(type(item), name), property):
             out[name] = getattr(item, name)
@@ -85,7 +91,7 @@ def _line(item: Any) -> str:
         for e in item.segment_errors:
             said += (f"\n           {e.tag} at position {e.position}" + (f", loop {e.loop}" if e.loop else "")
                      + f": {e.code} {e.meaning}")
-            if e.business_unit:
+            if e.business_unit and e.business_unit[0] in SHOWN_UNITS:
                 said += f" ({e.business_unit[0]} {e.business_unit[1]})"
             for x in e.elements:
                 said += f"\n             element {x.position}" + (f" ({x.reference})" if x.reference else "") \

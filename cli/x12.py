@@ -1,7 +1,9 @@
-"""`edi x12`: look at any X12 file, and validate it."""
+"""`edi x12`: look at any X12 file, validate it, and write the acknowledgement a receiver would send."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from cli.output import (
+    PROBLEMS,
     USAGE,
     check_readable,
     console,
@@ -23,11 +26,12 @@ from cli.output import (
     quiet_stdout,
     unreadable,
 )
+from edi.acks.writer import AckError, AckResult, acknowledge
 from edi.validate import ValidationReport, validate_path
 from edi.x12.io import read_segments
 from edi.x12.tokenizer import Tokenizer
 
-app = typer.Typer(help="Read any X12 file: view its segments, validate its syntax and envelopes.",
+app = typer.Typer(help="Read any X12 file: view its segments, validate its syntax and envelopes, acknowledge it.",
                   no_args_is_help=True)
 
 _LEVEL_OPEN = {"ISA": 0, "GS": 1, "ST": 2}
@@ -142,3 +146,71 @@ def _render(report: ValidationReport, quiet: bool) -> None:
         console.print(problem_table(report.problems))
 
 
+@app.command()
+def ack(
+    file: Annotated[str, typer.Argument(help="The X12 file to acknowledge, or - for standard input.")],
+    out: Annotated[str | None, typer.Option("--out", help="Write the acknowledgement to this new file (never "
+                                            "replaced) instead of standard output.")] = None,
+    deep: Annotated[bool, typer.Option("--deep", help="Also run pyx12's implementation-guide (TR3) checks: "
+                                       "thorough but slow (about 0.15 MB/s).")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print what was found as JSON on stdout (with the "
+                                        "acknowledgement as \"ack\" unless --out is given).")] = False,
+    control_number: Annotated[int, typer.Option("--control-number", min=1, max=999_999_999,
+                                                help="ISA13 and GS06 of the acknowledgement.")] = 1,
+) -> None:
+    """Write the 999 (005010X231A1), and a TA1 when the envelope is bad or ISA14 asks, that a receiver would
+    send for FILE; exit 1 when anything in it is rejected."""
+    check_readable(file)
+    if out is not None and os.path.lexists(out):
+        fail(f"{out}: already exists; edi never replaces a file (choose another --out)")
+    try:
+        result = _acknowledge_one(file, deep, control_number)
+    except AckError as exc:
+        fail(str(exc), PROBLEMS)
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
+    if out is not None and result.data:
+        _write_new(out, result.data)
+    for line in result.summary():
+        err_console.print(line)
+    for note in result.notes:
+        err_console.print(f"note: {note.where.segment or '-'}: {note.code}: {note.message}")
+    if not result.data:
+        err_console.print(f"{file}: nothing to acknowledge")
+    if json_:
+        doc = result.as_dict()
+        doc["out"] = out
+        doc["ack"] = None if out is not None else result.data.decode("utf-8", "replace")
+        print_json(doc)
+    elif out is None and result.data:
+        try:
+            sys.stdout.buffer.write(result.data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            quiet_stdout()
+    raise typer.Exit(0 if result.accepted else PROBLEMS)
+
+
+def _acknowledge_one(file: str, deep: bool, control_number: int) -> AckResult:
+    if not deep:
+        return acknowledge(file, control_number=control_number)
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TaskProgressColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task(f"pyx12 {Path(file).name}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return acknowledge(file, deep=True, control_number=control_number, progress=progress)
+
+
+def _write_new(out: str, data: bytes) -> None:
+    """Create ``out`` (mode 0600: an acknowledgement names claims) and write ``data``; never replace a file."""
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fail(f"{out}: already exists; edi never replaces a file (choose another --out)")
+    except OSError as exc:
+        fail(f"{out}: {exc.strerror or exc}")
+    with os.fdopen(fd, "wb") as fp:
+        fp.write(data)

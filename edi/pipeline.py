@@ -358,7 +358,7 @@ def build_files(inputs: Iterable[str], config, *, ledger, out_dir: str, today: d
                 rows.close(rows_key)
                 result.files.append(f)
                 recorded = ledger.record_written(f.path, _Rows(rows, rows_key), txs, sha256=sha, size=size,
-                                                 status="built")
+                                                 status="built", receiver=config.clearinghouses[ch_key].isa_id)
                 result.problems += [p for p in recorded.problems if p.code.startswith("ledger.")]
                 if recorded.outcome == "refused":
                     # the ledger does not know this file (its claims already stand: another build billed them at

@@ -194,6 +194,14 @@ class ClaimAck:
     source_id: str | None  # 2100A NM109
     lines: tuple[LineAck, ...]
     source: Source  # the TRN's position
+    version: str | None = None  # ST03 (else GS08) of its 277: 005010X214 for a 277CA
+    batch_trace: str | None = None  # 2200B TRN02 above it: the submitter's batch id (the 837's BHT03)
+
+    @property
+    def is_277ca(self) -> bool:
+        """A 277CA (005010X214) acknowledgement, as opposed to a claim-status response (X212), whose categories
+        say where a claim stands in adjudication, not whether it was accepted."""
+        return self.version == "005010X214"
 
     @property
     def outcome(self) -> str:

@@ -220,6 +220,7 @@ class AckParser:
         self.transaction: str | None = None  # ST02
         self.kind: str | None = None  # "999", "997", "277", "other" inside a transaction set; None outside
         self.version: str | None = None  # ST03, else GS08
+        self.receiver_trace: str | None = None  # 2200B TRN02 of the receiver level above the claims
         self.loop: str | None = None
         self.last_idx: int | None = None
         self._once: set[tuple[str, ...]] = set()  # warnings given once per file (unknown codes, ignored data)
@@ -409,6 +410,7 @@ class AckParser:
         st01 = e[1]
         self.transaction = e[2].strip() or None
         self.version = e[3].strip() or self.group_version
+        self.receiver_trace = None
         self._reset()
         if st01 == "999":
             self._set_kind("999")
@@ -651,7 +653,7 @@ class AckParser:
         self.level = code
         self.loop = _LEVEL_LOOPS.get(code)
         if code == SOURCE:
-            self.source_name = self.source_id = None
+            self.source_name = self.source_id = self.receiver_trace = None
             self.source_named = False
             self.billing_npi = None
         elif code in (RECEIVER, PROVIDER):
@@ -729,6 +731,8 @@ class AckParser:
         if level in (RECEIVER, PROVIDER) and self.party is not None and self.party.trace is None:
             self.loop = "2200B" if level == RECEIVER else "2200C"
             self.party.trace = self._required(els, idx, 2, "trace number") or None
+            if level == RECEIVER:
+                self.receiver_trace = self.party.trace
             return _NOTHING
         if level in PATIENT_LEVELS and self.patient is not None:
             out: list[Ack] = [self._finish_claim()] if self.claim is not None else []
@@ -891,7 +895,7 @@ class AckParser:
         return ClaimAck(c.pcn, tuple(c.statuses), c.payer_claim_number, c.clearinghouse_trace, c.bill_type,
                         c.service_from, c.service_to, p.member_id if p else None, p.last if p else None,
                         p.first if p else None, self.billing_npi, self.source_name, self.source_id, tuple(c.lines),
-                        c.source)
+                        c.source, self.version, self.receiver_trace)
 
 
 def _parse_d8(text: str) -> date | None:

@@ -83,8 +83,10 @@ own loop model), 835.transaction.*,
 835.version, x12.version (checked
 per ISA / GS above), x12.segment.
 empty / unterminated, x12.delimiters.*
-pyx12.isa.N / pyx12.gs.N /        TA105 N / AK905 N / IK502 N (pyx12 already uses the X12 codes there)
-pyx12.st.N
+pyx12.isa.N / pyx12.gs.N /        TA105 N / AK905 N / IK502 N (pyx12 already uses the X12 codes there), except
+pyx12.st.N                        its trailer counts and control numbers (TA105 001 021 023, AK905 3 4 5, IK502
+                                  2 3 4): edi's envelope reader makes those (pyx12's misses the IEA of some
+                                  files); and a repeated GS06, which pyx12 calls 6: AK905 19
 pyx12.segment.N                   IK304 N, except: "Segment ... not found" -> 2 (unexpected segment; 1 only
                                   when the tag is in no loop of the guide; pyx12 says 1); "... marked as not
                                   used" -> I4; seg-level "8" with its element named in the message -> the IK4
@@ -94,7 +96,8 @@ pyx12.segment.HL1 / HL2 / LX      IK304 8 + IK403 I12 on HL01 / HL02 / LX01 (pyx
 pyx12.element.N                   IK304 8 + IK403 N; "... marked as Not Used" -> I10 (pyx12 says 10, which
                                   in 5010 means exclusion condition violated)
 pyx12.log                         pyx12's ISA / GS / ST element errors (logged only): read back from
-                                  "Line:n ELE:code" and placed by element as for x12.element.missing
+                                  "Line:n ELE:code" and placed by element as for x12.element.missing (ISA11
+                                  of an interchange before 5010, the standards identifier then: TA105 016)
 pyx12: leading space, SEG1        - formatting only, no data: edi reads indentation and trailing separators
 (trailing separators)
 pyx12.segment.4 on PLB (FOOTER)   - pyx12's 835 map models the footer as a loop of one; the TR3 repeats PLB
@@ -210,8 +213,8 @@ class AckError(ValueError):
 class Target:
     """Where a problem goes. ``level``: ``interchange`` (TA105), ``group`` (AK905), ``set`` (IK502),
     ``segment`` (IK304 ``code``) or ``element`` (IK304 8 and IK403 ``code``, on ``position`` when the problem
-    does not name its element). ``tag`` and ``loop`` name a missing segment; ``after`` puts it after the
-    segment the problem names (an HL whose segment is missing)."""
+    does not name its element). ``tag`` and ``loop`` name a missing segment (loop ``""``: a header segment,
+    in no loop); ``after`` puts it after the segment the problem names (an HL whose segment is missing)."""
 
     level: str
     code: str
@@ -276,7 +279,7 @@ RULES: dict[str, Target | None] = {
     "835.amount.missing": _ele("1"), "835.amount.invalid": _ele("6"), "835.date.invalid": _ele("8"),
     "835.cas.reason": _ele("2"), "835.cas.empty": _ele("1", 2), "835.plb.empty": _ele("1", 3),
     "835.n1.entity": _ele("7", 1),
-    "835.bpr.missing": _seg("3", "BPR"), "835.trn.missing": _seg("3", "TRN"),
+    "835.bpr.missing": _seg("3", "BPR", ""), "835.trn.missing": _seg("3", "TRN", ""),
     "835.payer.missing": _seg("3", "N1", "1000A"), "835.payee.missing": _seg("3", "N1", "1000B"),
     "835.line.unbalanced": None, "835.claim.unbalanced": None, "835.transaction.unbalanced": None,
     "835.claim.patient_responsibility": None, "835.segment.unexpected": None, "835.transaction.other": None,
@@ -288,6 +291,10 @@ RULES: dict[str, Target | None] = {
 _MISSING_TRAILERS = {"x12.se.missing": "set", "x12.ge.missing": "group", "x12.iea.missing": "interchange"}
 #: Problems about what pyx12 could not do, not about the file.
 _TOOL_NOTES = frozenset({"pyx12.map", "pyx12.unreadable", "pyx12.log"})
+#: pyx12's envelope trailer findings (counts, control numbers, missing trailers): edi's envelope checks make the
+#: same ones from its own reading of the file, which also reads the files pyx12's reader gets wrong.
+_PYX12_ENVELOPE_COUNTS = {"isa": frozenset({"001", "021", "023"}), "gs": frozenset({"3", "4", "5"}),
+                          "st": frozenset({"2", "3", "4"})}
 _IK304 = frozenset(SEGMENT_CODES)
 _IK403 = frozenset({*ELEMENT_CODES, "11"})
 _IK502 = frozenset({"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "15", "16", "17", "18", "19",
@@ -527,6 +534,7 @@ class _Set:
     interchange: _Interchange | None
     se: list[str] | None = None
     skip: str | None = None  # why it gets no AK2
+    opaque: bool = False  # its ST01 is wrong for the group: its content is not read as that transaction
     codes: list[tuple[Severity, str]] = field(default_factory=list)
     errors: dict[tuple[str, int, str], _SegmentError] = field(default_factory=dict)
     info: dict[int, _SegmentInfo] = field(default_factory=dict)
@@ -570,15 +578,14 @@ def _at(els: list[str], i: int) -> str:
 class _Envelopes:
     """The second read: ISA / GS / ST ranges and values, and the segments problems name."""
 
-    def __init__(self, wanted: set[int], track: bool) -> None:
+    def __init__(self, wanted: set[int], track: set[tuple[str | None, str | None, str | None]]) -> None:
         self.wanted = wanted
-        self.track = track
+        self.track = track  # (ISA13, GS06, ST02) of the sets whose problems name no loop
         self.interchanges: list[_Interchange] = []
         self.groups: list[_Group] = []
         self.sets: list[_Set] = []
         self.outside: list[tuple[str, int]] = []  # (what, segment) read outside any interchange
         self.envelope_tags: dict[int, str] = {}
-        self.segments = 0
         self._ic: _Interchange | None = None
         self._group: _Group | None = None
         self._set: _Set | None = None
@@ -594,7 +601,6 @@ class _Envelopes:
         els = seg.elements
         n = seg.index
         tag = els[0]
-        self.segments = n
         if tag == "ISA":
             self._close_set()
             self._group = None
@@ -621,7 +627,8 @@ class _Envelopes:
                 self._ic.loose.append(s)
             else:
                 self.outside.append(("transaction set", n))
-            if self.track and self._ic is not None and self._group is not None:
+            if (self._ic is not None and self._group is not None
+                    and (_at(self._ic.isa, 13).strip(), _at(self._group.gs, 6).strip(), s.control) in self.track):
                 index = _find_map(_at(self._ic.isa, 12), _at(self._group.gs, 1), _at(self._group.gs, 8))
                 self._tracker = _LoopTracker(index) if index is not None else None
         elif tag in ("SE", "GE", "IEA"):
@@ -695,8 +702,10 @@ class _Envelopes:
         if s.st01 not in ACKNOWLEDGED_SETS:
             s.skip = f"ST01 {_printable(s.st01) or '(empty)'} is not a transaction set a 999 answers"
             s.codes.append((ERROR, "1"))
+            s.opaque = True
         elif FUNCTIONAL_IDS.get(_at(g.gs, 1), s.st01) != s.st01:
             s.codes.append((ERROR, "6"))
+            s.opaque = True
 
 
 def _valid_date6(text: str) -> bool:
@@ -922,10 +931,16 @@ def _acknowledge(report: ValidationReport, segments: Callable[[], Iterable[Segme
                  usage: str | None) -> AckResult:
     problems = report.problems
     wanted: set[int] = set()
+    track: set[tuple[str | None, str | None, str | None]] = set()
     for p in problems:
-        if p.where.segment is not None:
-            wanted.add(p.where.segment)
-    env = _Envelopes(wanted, track=bool(wanted))
+        w = p.where
+        if w.segment is not None:
+            wanted.add(w.segment)
+            target = RULES.get(p.code)
+            if not w.loop and w.transaction is not None and target is not None and target.level in (
+                    "segment", "element"):
+                track.add((w.interchange, w.group, w.transaction))
+    env = _Envelopes(wanted, track)
     for seg in segments():
         env.feed(seg)
     if not env.interchanges:
@@ -1004,16 +1019,20 @@ def _place(p: Problem, placer: _Placer) -> bool:
 
 def _envelope_target(tag: str, position: int) -> Target | None:
     if tag == "ISA":
-        return _ta(ISA_NOTES.get(position, "022"))
+        return Target("interchange", ISA_NOTES.get(position, "022"), position)
     return ENVELOPE_ELEMENTS.get(f"{tag}{position:02d}") or ENVELOPE_ELEMENTS.get(tag)
 
 
 def _pyx12_target(p: Problem, placer: _Placer) -> Target | None:
     level, _, code = p.code[len("pyx12."):].partition(".")
     msg = p.message
+    if level in ("isa", "gs", "st") and code in _PYX12_ENVELOPE_COUNTS.get(level, ()):
+        return None  # edi's own envelope reader decides these (pyx12 misses the IEA of some files)
     if level == "isa":
         return _ta(code) if code in _TA105 else _ta("022")
     if level == "gs":
+        if code == "6" and "not unique" in msg:
+            return _grp("19")  # pyx12 says 6 (control number syntax) for a repeated GS06
         return _grp(code) if code in _AK905 else None
     if level == "st":
         return _set(code) if code in _IK502 else _set("5")
@@ -1041,7 +1060,7 @@ def _pyx12_target(p: Problem, placer: _Placer) -> Target | None:
         return _seg("I4")
     if code == "3":
         m = _MISSING_LOOP.search(msg)
-        if m:
+        if m and m.group(1) not in _WRAPPERS:
             return _seg("3", p.where.tag, m.group(1))
         return _seg("3", p.where.tag)
     if code == "8":
@@ -1117,12 +1136,13 @@ def _record(p: Problem, target: Target, n: int, placer: _Placer, before: bool = 
         ic = placer.find("interchange", n, before)
         if ic is None:
             return False
-        code = target.code
-        order = 0
+        code, order = target.code, target.position or 0
         if target is _BY_ISA_ELEMENT:
             found = _element_of(p.where.element)
             order = found[1] if found else 0
             code = ISA_NOTES.get(order, "022")
+        if order == 11 and _at(ic.isa, 12) != "00501":
+            code = "016"  # before 5010, ISA11 was the standards identifier (U)
         ic.notes.append((sev, n, order, code))
         return True
     if level == "group":
@@ -1137,6 +1157,8 @@ def _record(p: Problem, target: Target, n: int, placer: _Placer, before: bool = 
     if level == "set":
         s.codes.append((sev, target.code))
         return True
+    if s.opaque:
+        return True  # a set of the wrong type: rejected by its ST01 alone (IK502 6 or 1)
     # a segment in error
     info = s.info.get(n)
     if target.tag and not target.tag.startswith("syntax:"):
@@ -1177,8 +1199,8 @@ def _add_segment_error(s: _Set, tag: str, position: int, loop: str | None, code:
 
 def _loop_for(p: Problem, target: Target, info: _SegmentInfo | None, placer: _Placer, index: _MapIndex | None,
               n: int, tag: str) -> str | None:
-    if target.loop:
-        return target.loop
+    if target.loop is not None:
+        return target.loop or None  # "": a header segment, in no loop
     here = p.where.loop if p.where.loop and p.where.loop not in _WRAPPERS else None
     here = here or placer.pyx12_loops.get(n) or (info.loop if info else None)
     if p.code == "pyx12.segment.3" and _MISSING_SEGMENT.search(p.message) and index is not None:
@@ -1339,6 +1361,8 @@ def _answer_group(g: _Group, w: InterchangeWriter | None) -> GroupResult:
     base = dict(functional_id=_at(g.gs, 1), control=_at(g.gs, 6).strip(), version=_at(g.gs, 8),
                 included=included, received=received, sets=tuple(sets), segment=g.start)
     if w is None:
+        base["sets"] = tuple(SetResult(r.st01, r.control, r.version, "", (), (), r.segment, acknowledged=False,
+                                       reason=g.skip) for r in sets)
         return GroupResult(status="", accepted_count=0, codes=(), acknowledged=False, reason=g.skip, **base)
     st02 = w.begin_transaction("999", IMPLEMENTATION)
     w.segment("AK1", [_at(g.gs, 1), _clean(_at(g.gs, 6)), _clean(_at(g.gs, 8), 12)])

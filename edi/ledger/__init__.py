@@ -290,24 +290,25 @@ class Ledger:
         return self._run_file(path, "837", work)
 
     def record_written(self, path: str, rows: Iterable[ClaimRow], transactions: Iterable, *, sha256: str,
-                       size: int, status: str = "built") -> FileResult:
+                       size: int, status: str = "built", receiver: str | None = None) -> FileResult:
         """Record an 837 this process has just written, from what its writer knew (no second read of the
         file): ``rows`` as ``edi.ledger.record.claim_row`` makes them (in file order, with their positions),
         ``transactions`` the writer's ``WrittenTransaction``-like values (interchange, group, control_number,
-        batch_id, version, claim_count), and the file's ``sha256`` and ``size`` computed while writing it."""
+        batch_id, version, claim_count), the file's ``sha256`` and ``size`` computed while writing it, and its
+        ``receiver`` (ISA08: acknowledgements are matched to the clearinghouse that sends them)."""
 
         def work(conn: Connection, file_id: int) -> FileResult:
             with _bulk_writes(conn, reads=True) as writes:
                 recorder = ClaimRecorder(conn, file_id=file_id, status=status, now=self.clock(), file_name=path,
                                          writes=writes, on_standing="refuse")
                 result = recorder.add_rows(rows)
-            self._finish_transactions(conn, recorder, transactions)
+            self._finish_transactions(conn, recorder, transactions, receiver)
             return FileResult(path, "imported", _recorded_message(result), recorded=result, problems=result.problems)
 
         return self._run_file(path, "837", work, digest=(sha256, size))
 
     @staticmethod
-    def _finish_transactions(conn: Connection, recorder: ClaimRecorder, txs) -> None:
+    def _finish_transactions(conn: Connection, recorder: ClaimRecorder, txs, receiver: str | None = None) -> None:
         from edi.ledger.schema import transactions as tx_table
 
         for t in txs:
@@ -315,7 +316,7 @@ class Ledger:
             if tid is not None:
                 conn.execute(update(tx_table).where(tx_table.c.id == tid).values(
                     group_control=t.group, batch_id=t.batch_id, version=t.version, claims=t.claim_count,
-                    receiver=getattr(t, "receiver_id", None)))
+                    receiver=receiver or getattr(t, "interchange_receiver", None)))
 
     def billed_checker(self) -> Callable[[str], bool]:
         """Whether a claim number stands in the ledger (not replaced, voided or rejected), for a whole batch: the

@@ -348,7 +348,7 @@ class RemittancePoster:
         sql = ("SELECT c.id, c.patient_control_number, l.id, l.claim_id, l.procedure, l.modifiers, l.revenue_code, "
                "l.charge, l.service_date, l.line_control_number FROM claims c "
                "LEFT JOIN claim_lines l ON l.claim_id = c.id WHERE c.patient_control_number {} "
-               f"AND c.status NOT IN ({WITHDRAWN_SQL}) ORDER BY c.id, l.id")
+               f"AND c.status NOT IN ({WITHDRAWN_SQL}) ORDER BY c.status = 'rejected' DESC, c.id, l.id")
         with driver(self.reads, sql) as raw:
             if self.conn.dialect.name == "postgresql":
                 rows = raw.execute(sql.format("= ANY(%s)"), (pcns,)).fetchall()
@@ -359,7 +359,8 @@ class RemittancePoster:
                     rows += raw.execute(sql.format(f"IN ({', '.join('?' * len(part))})"), part).fetchall()
         for row in rows:
             claim_id = row[0]
-            found[row[1]] = claim_id  # the newest claim with that number wins (ordered by id)
+            # the newest claim with that number wins (ordered by id), one that stands over a rejected one
+            found[row[1]] = claim_id
             claim_lines_ = lines.get(claim_id)
             if claim_lines_ is None:
                 claim_lines_ = lines[claim_id] = []

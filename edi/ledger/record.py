@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 
 from edi.ledger.journal import Entry, Journal, insert_returning_ids, value_writer
@@ -45,6 +45,8 @@ from edi.model import Claim
 from edi.problems import ERROR, WARNING, Problem, Where
 
 BATCH = 1000
+#: Frequencies of a claim that corrects another: replacement, void. Every other frequency bills.
+CORRECTIONS = ("7", "8")
 CLAIM_COLUMNS = ("id", "patient_control_number", "kind", "payer_id", "payer_name", "frequency", "charge",
                  "service_date", "billing_npi", "member_id", "payer_claim_number", "status", "file_id",
                  "transaction_id", "segment", "replaces_id", "created_at", "fingerprint")
@@ -175,6 +177,19 @@ class ClaimRecorder:
         entries, each table with one bulk insert of rows already as the driver takes them (money in cents)."""
         batch, self.batch = self.batch, []
         batch, resubmits = self._standing(batch)
+        # a claim that follows a void of its own number and payer is written after the void has withdrawn the
+        # claim it voids (else both would stand for a moment, and the database refuses that)
+        start, voided = 0, set()
+        for i, c in enumerate(batch):
+            key = (c.patient_control_number, c.payer_id or "")
+            if c.frequency == "8":
+                voided.add(key)
+            elif c.frequency != "7" and key in voided:
+                self._write(batch[start:i], resubmits)
+                start, voided = i, set()
+        self._write(batch[start:], resubmits)
+
+    def _write(self, batch: list[ClaimRow], resubmits: dict[tuple[str, str], int]) -> None:
         if not batch:
             return
         conn = self.conn
@@ -217,14 +232,16 @@ class ClaimRecorder:
 
     def _replace(self, claim_id: int, c: ClaimRow) -> None:
         """Mark the claim that ``c`` (frequency 7 or 8) replaces, and negate its charge."""
-        conds = [claims.c.patient_control_number == c.patient_control_number]
+        # the claim of this number *for this payer* (another payer's claim of the same number is another bill)
+        conds = [and_(claims.c.patient_control_number == c.patient_control_number,
+                      func.coalesce(claims.c.payer_id, literal_column("''")) == (c.payer_id or ""))]
         if c.payer_claim_number:
             icn = c.payer_claim_number
             paid_claims = select(claim_payments.c.claim_id).where(claim_payments.c.payer_claim_number == icn)
             conds += [claims.c.payer_claim_number == icn, claims.c.id.in_(paid_claims)]
         db = self.db  # the claims and entries written so far included
         original = db.execute(
-            select(claims.c.id).where(or_(*conds), claims.c.id != claim_id,
+            select(claims.c.id).where(or_(*conds), claims.c.id < claim_id,  # only a claim recorded before it
                                       claims.c.status.notin_(WITHDRAWN_STATUSES))
             .order_by(claims.c.id.desc()).limit(1)).scalar()
         what = "voided" if c.frequency == "8" else "replaced"
@@ -260,40 +277,44 @@ class ClaimRecorder:
             self.journal.add(e)
 
     def _standing(self, batch: list[ClaimRow]) -> tuple[list[ClaimRow], dict[tuple[str, str], int]]:
-        """The claims of ``batch`` to record, and the rejected claims that its corrected resubmissions replace
-        ((number, payer id) -> claim id). An original (frequency 1) whose number and payer already stand, in the
-        ledger or earlier in this file, is left out with a problem (``on_standing`` = skip) or refuses the file
-        (``refuse``: raises ``StandingClaims``)."""
-        originals = {(c.patient_control_number, c.payer_id or "") for c in batch if c.frequency == "1"}
-        if not originals:
-            return batch, {}
-        pcns = sorted({k[0] for k in originals})
+        """The claims of ``batch`` to record, and the rejected claims that its resubmissions replace ((number,
+        payer id) of the resubmission -> the rejected claim's id). A claim that is not a correction (frequency
+        other than 7 and 8) whose number and payer already stand, in the ledger or earlier in this file (a
+        replacement included), is left out with a problem (``on_standing`` = skip) or refuses the file
+        (``refuse``: raises ``StandingClaims``). A resubmission replaces the newest rejected claim with its
+        number for the same payer, else one rejected by another payer for which nothing stands with that number
+        (a claim sent to the wrong payer, sent again to the right one)."""
+        keys = {(c.patient_control_number, c.payer_id or "") for c in batch if c.frequency not in CORRECTIONS}
         standing: dict[tuple[str, str], tuple] = {}
-        rejected: dict[tuple[str, str], int] = {}
+        rejected: dict[str, list] = {}  # number -> rejected claims, oldest first
         # committed claims only (this file's own are in self.recorded): on PostgreSQL a second connection, so that
         # the check need not wait for this file's queued writes
         reads = self.writes.reader()
+        pcns = sorted({k[0] for k in keys})
         for k in range(0, len(pcns), 900):  # SQLite allows 999 parameters a statement
             for row in reads.execute(
                     select(claims.c.id, claims.c.patient_control_number, claims.c.payer_id, claims.c.status,
                            claims.c.created_at, claims.c.file_id)
                     .where(claims.c.patient_control_number.in_(pcns[k:k + 900]),
                            claims.c.status.notin_(WITHDRAWN_STATUSES)).order_by(claims.c.id)):
-                key = (row.patient_control_number, row.payer_id or "")
-                if key not in originals:
-                    continue
                 if row.status in NOT_STANDING_STATUSES:
-                    rejected[key] = row.id  # the newest rejected claim with that number and payer
+                    rejected.setdefault(row.patient_control_number, []).append(row)
                 else:
-                    standing[key] = row
+                    standing[(row.patient_control_number, row.payer_id or "")] = row
         keep: list[ClaimRow] = []
         refused: list[Problem] = []
+        resubmits: dict[tuple[str, str], int] = {}
+        taken: set[int] = set()
         for c in batch:
             key = (c.patient_control_number, c.payer_id or "")
-            if c.frequency != "1":
+            if c.frequency in CORRECTIONS:
+                if c.frequency == "7":  # a replacement stands from now on
+                    self.recorded.add(key)
+                else:  # a void: nothing stands with this number and payer after it
+                    standing.pop(key, None)
+                    self.recorded.discard(key)
                 keep.append(c)
                 continue
-            where = Where(file=self.file_name, segment=c.segment, tag="CLM", record=c.patient_control_number)
             earlier = standing.get(key)
             if earlier is not None or key in self.recorded:
                 if earlier is not None:
@@ -304,19 +325,27 @@ class ClaimRecorder:
                     told = "earlier in this file"
                 message = (f"claim {c.patient_control_number} to payer {c.payer_id or c.payer_name} already stands "
                            f"({told}): not billed again")
+                where = Where(file=self.file_name, segment=c.segment, tag="CLM", record=c.patient_control_number)
                 refused.append(Problem("ledger.claim.standing", message,
                                        ERROR if self.on_standing == "refuse" else WARNING, where))
                 continue
             self.recorded.add(key)
             keep.append(c)
+            candidates = [r for r in rejected.get(c.patient_control_number, ()) if r.id not in taken]
+            same = [r for r in candidates if (r.payer_id or "") == key[1]]
+            moved = [r for r in candidates if (r.payer_id or "") != key[1]
+                     and (c.patient_control_number, r.payer_id or "") not in standing
+                     and (c.patient_control_number, r.payer_id or "") not in self.recorded]
+            pick = (same or moved)[-1:]
+            if pick:
+                resubmits[key] = pick[0].id
+                taken.add(pick[0].id)
         if refused:
             self.result.problems += refused
             self.result.standing += len(refused)
             if self.on_standing == "refuse":
                 raise StandingClaims(refused)
-        resubmits = {k: v for k, v in rejected.items() if k not in standing}
         return keep, resubmits
-
 
 class StandingClaims(Exception):
     """Claims that already stand in the ledger, in a file that must be recorded whole or not at all."""

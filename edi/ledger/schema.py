@@ -95,8 +95,10 @@ WITHDRAWN_SQL = ", ".join(f"'{s}'" for s in WITHDRAWN_STATUSES)
 #: claim still answers to its number: a payer may adjudicate it after all; its corrected resubmission, once
 #: recorded, stands instead and takes the rejected claim's charge off the balance).
 NOT_STANDING_STATUSES = (*WITHDRAWN_STATUSES, "rejected")
-#: Where an original claim stands (the partial unique index ``claims_standing``).
-STANDING_SQL = "frequency = '1' AND status NOT IN ('replaced', 'voided', 'rejected')"
+#: Where a claim that is not a correction (frequency 7 or 8) stands: the partial unique index ``claims_standing``
+#: (a copy billed twice before migration 0006 is marked ``duplicate_of`` and left out; `edi ledger check` names it).
+STANDING_SQL = ("frequency NOT IN ('7', '8') AND status NOT IN ('replaced', 'voided', 'rejected') "
+                "AND duplicate_of IS NULL")
 
 files = Table(
     "files", metadata,
@@ -147,13 +149,14 @@ claims = Table(
     Column("created_at", DateTime, nullable=False),
     Column("fingerprint", String(64)),  # sha256 of the 837 text edi built the claim as (None: recorded from a file)
     Column("status_reason", Text),  # why the claim has its status, in words (a rejection's codes and meaning)
+    Column("duplicate_of", Integer),  # a copy billed twice before migration 0006: the claim it copies (see there)
     CheckConstraint("status IN ('built','submitted','accepted','rejected','paid','denied','reversed','voided',"
                     "'replaced')", name="claims_status"),
     Index("claims_pcn", "patient_control_number"),
     Index("claims_payer_claim_number", "payer_claim_number"),
     UniqueConstraint("file_id", "segment", name="claims_file_segment"),
 )
-# one claim, one bill: an original claim (frequency 1) stands once per patient control number and payer until it
+# one claim, one bill: a claim that is not a correction stands once per patient control number and payer until it
 # is replaced, voided or rejected (migration 0006); `edi ledger check` proves the rest (any frequency)
 Index("claims_standing", claims.c.patient_control_number, func.coalesce(claims.c.payer_id, ""), unique=True,
       sqlite_where=text(STANDING_SQL), postgresql_where=text(STANDING_SQL))

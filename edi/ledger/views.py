@@ -302,8 +302,8 @@ def check(conn: Connection) -> list[Problem]:
     # is billed exactly its charge while a replaced or voided one is billed nothing
     # (a chunk of claims at a time: a large ledger is never held whole)
     for chunk in iter_claim_balances(conn):
-        charges = {r.id: (r.charge, r.status, r.frequency) for r in conn.execute(
-            select(claims.c.id, claims.c.charge, claims.c.status, claims.c.frequency)
+        charges = {r.id: (r.charge, r.status, r.frequency, r.replaces_id) for r in conn.execute(
+            select(claims.c.id, claims.c.charge, claims.c.status, claims.c.frequency, claims.c.replaces_id)
             .where(claims.c.id.between(chunk[0].id, chunk[-1].id)))}
         for b in chunk:
             shown = (b.billed - b.paid - b.adjustments["CO"] - b.adjustments["OA"] - b.adjustments["PI"]
@@ -312,8 +312,11 @@ def check(conn: Connection) -> list[Problem]:
                 bad("ledger.claim.balance", f"claim {b.patient_control_number}: insurance A/R "
                     f"{b.insurance_balance}, but charges - payments - adjustments - write-offs = {shown}",
                     b.patient_control_number)
-            charge, status, frequency = charges[b.id]
-            expected = ZERO if status in WITHDRAWN_STATUSES or frequency == "8" else charge
+            charge, status, frequency, replaces = charges[b.id]
+            # a rejected replacement gave the claim it replaced back, and its own charge with it
+            withdrawn = status in WITHDRAWN_STATUSES or frequency == "8" or (
+                status == "rejected" and frequency == "7" and replaces is not None)
+            expected = ZERO if withdrawn else charge
             if b.billed != expected:
                 bad("ledger.claim.billed", f"claim {b.patient_control_number} ({status}): charges posted "
                     f"{b.billed}, expected {expected}", b.patient_control_number)

@@ -68,6 +68,7 @@ class Transaction837:
     segment: int  # the ST segment's number in the file
     claim_count: int
     total_charge: Decimal  # sum of CLM02
+    interchange_receiver: str | None = None  # ISA08 of its interchange (stripped): the clearinghouse it went to
 
 
 # -- drafts: what a loop has said so far -----------------------------------------------------------------------
@@ -123,7 +124,8 @@ class _LineDraft:
 
 class _TransactionDraft:
     __slots__ = ("interchange", "group", "control_number", "version", "kind", "segment", "skip", "batch_id",
-                 "created", "submitter_id", "receiver_id", "claim_count", "total_charge", "separator_warned")
+                 "created", "submitter_id", "receiver_id", "claim_count", "total_charge", "separator_warned",
+                 "isa_receiver")
 
     def __init__(self, interchange: str | None, group: str | None, control_number: str, version: str | None,
                  kind: ClaimKind | None, segment: int, skip: bool) -> None:
@@ -136,6 +138,7 @@ class _TransactionDraft:
         self.claim_count = 0
         self.total_charge = ZERO
         self.separator_warned = False
+        self.isa_receiver: str | None = None
 
 
 # -- the reader -------------------------------------------------------------------------------------------------
@@ -150,6 +153,7 @@ class Reader837:
         self.problems: list[Problem] = []
         self.transactions: list[Transaction837] = []
         self.interchange: str | None = None
+        self.isa_receiver: str | None = None
         self.group: str | None = None
         self.group_version: str | None = None
         self.tx: _TransactionDraft | None = None
@@ -290,7 +294,7 @@ class Reader837:
             file=self.file, interchange=tx.interchange, group=tx.group, control_number=tx.control_number,
             version=tx.version, kind=tx.kind, batch_id=tx.batch_id, created=tx.created,
             submitter_id=tx.submitter_id, receiver_id=tx.receiver_id, segment=tx.segment,
-            claim_count=tx.claim_count, total_charge=tx.total_charge)
+            claim_count=tx.claim_count, total_charge=tx.total_charge, interchange_receiver=tx.isa_receiver)
 
     def _end_transaction(self) -> Claim | None:
         claim = self.finish_claim()
@@ -305,6 +309,7 @@ class Reader837:
     def _isa(self, seg: Segment) -> Claim | None:
         claim = self._end_transaction()
         self.interchange, self.group, self.group_version = seg[13] or None, None, None
+        self.isa_receiver = seg[8].strip() or None
         return claim
 
     def _gs(self, seg: Segment) -> Claim | None:
@@ -321,6 +326,7 @@ class Reader837:
         self.kind = kind if kind in ("professional", "institutional") else None
         self.tx = _TransactionDraft(self.interchange, self.group, seg[2], version, self.kind, seg.index,
                                     skip=kind == "dental")
+        self.tx.isa_receiver = self.isa_receiver
         self.table = TRANSITIONS[self.kind or "professional"]
         if kind == "dental":
             self.problem("unsupported", "a dental 837 (837D) transaction set is not read; its claims are skipped",

@@ -8,6 +8,7 @@ the corrected resubmission of the rejected claim is billed once; `edi ledger che
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import multiprocessing
@@ -22,6 +23,7 @@ from x12text import isa
 
 from cli.main import app
 from edi.ledger import Ledger
+from edi.model import Payer
 from edi.x12.writer import CounterControlNumbers, Party
 from edi.x837.writer import build_837
 
@@ -407,3 +409,264 @@ def test_an_835_given_to_claims_record_is_refused_and_can_be_posted_afterwards(t
     assert again.outcome == "refused" and [p.code for p in again.problems] == ["ledger.file.kind"]
     assert ledger.check() == []
     ledger.close()
+
+
+# -- what a review found (each reproduced before its fix) ------------------------------------------------------
+
+OTHER_PAYER = Payer("OTHER HEALTH PLAN", "PAYB01")
+
+
+def claim_to(payer: Payer, pcn: str, *lines: tuple[str, str], frequency: str = "1", icn: str | None = None):
+    return dataclasses.replace(claim(pcn, *lines, frequency=frequency, icn=icn), payer=payer)
+
+
+def write_837_to(tmp: Path, name: str, claims: list, *, receiver: str, control: int = 1) -> str:
+    """An 837 to ``receiver`` (ISA08) whose ISA13, GS06 and ST02 count from ``control``."""
+    out = io.BytesIO()
+    build_837(out, claims, SUBMITTER, Party("ZZ", "SUBMITTER"), Party("ZZ", receiver),
+              CounterControlNumbers(interchange=control, group=control, transaction=control), NOW, "T")
+    path = tmp / name
+    path.write_bytes(out.getvalue())
+    return str(path)
+
+
+def ack_from(tmp: Path, name: str, sender: str, body: str, *, control: int = 900) -> str:
+    path = Path(ack_file(tmp, name, body, control=control))
+    path.write_text(path.read_text().replace("CH01".ljust(15), sender.ljust(15)).replace("*CH01*", f"*{sender}*"))
+    return str(path)
+
+
+def statuses(ledger: Ledger) -> dict[str, str]:
+    return {c.patient_control_number: c.status for c in ledger.claims() if c.status not in ("replaced", "voided")}
+
+
+def test_a_999_is_linked_to_the_clearinghouse_that_sends_it_never_to_another_with_the_same_numbers(tmp_path, db):
+    ledger = Ledger(db)
+    for name, receiver, pcn in (("a.837", "HUBA", "HA1"), ("b.837", "HUBB", "HB1")):
+        assert ledger.record_837(write_837_to(tmp_path, name, [claim(pcn, ("99213", "100"))],
+                                              receiver=receiver)).outcome == "imported"
+    rejects = "AK1*HC*1*005010X222A1~\nAK2*837*0001*005010X222A1~\nIK5*R*5~\nAK9*R*1*1*0~"
+    result = ledger.import_acks(ack_from(tmp_path, "b.999", "HUBB", rejects))
+    assert result.acknowledged.claims_rejected == 1
+    assert statuses(ledger) == {"HA1": "submitted", "HB1": "rejected"}
+    # a TA1 from HUBA for interchange 1 rejects HUBA's claims only
+    ta1 = ack_from(tmp_path, "a.ta1", "HUBA", "TA1*000000001*250301*0900*R*024~", control=901)
+    Path(ta1).write_text(Path(ta1).read_text().replace("GS*", "").replace("IEA*1*", "IEA*0*"))
+    ledger.import_acks(ack_file(tmp_path, "x.ta1", "TA1*000000001*250301*0900*R*024~", st01="", control=902)
+                       .replace("x.ta1", "x.ta1"))  # from CH01: neither file went there
+    assert statuses(ledger) == {"HA1": "submitted", "HB1": "rejected"}
+    ledger.close()
+
+
+def test_files_with_the_same_numbers_to_the_same_receiver_are_not_guessed_between(tmp_path, db):
+    """An EHR that numbers every file from 1: a 999 for set 0001 cannot tell which file it answers. It is kept,
+    unlinked, and rejects nothing."""
+    ledger = Ledger(db)
+    ledger.record_837(write_837_to(tmp_path, "mon.837", [claim("E1", ("99213", "100"))], receiver="CH01"))
+    ledger.record_837(write_837_to(tmp_path, "tue.837", [claim("E2", ("99213", "100"))], receiver="CH01"))
+    nine = ack_file(tmp_path, "n.999", "AK1*HC*1*005010X222A1~\nAK2*837*0001*005010X222A1~\nIK5*R*5~\nAK9*R*1*1*0~")
+    result = ledger.import_acks(nine)
+    assert result.outcome == "imported" and result.acknowledged.claims_rejected == 0
+    assert result.acknowledged.unlinked == 2  # the set and its group
+    assert statuses(ledger) == {"E1": "submitted", "E2": "submitted"}
+    ledger.close()
+
+
+def test_a_999_for_another_transaction_and_a_claim_status_response_change_nothing(tmp_path, db):
+    ledger = Ledger(db)
+    path = write_837(tmp_path, "c.837", [claim("N1", ("99213", "100"))], control=5)
+    ledger.record_837(path)
+    _, gs06, st02 = envelope_numbers(path)
+    other = ack_file(tmp_path, "o.999", f"AK1*HS*{gs06}*005010X279A1~\nAK2*270*{st02}*005010X279A1~\nIK5*R*5~\n"
+                     "AK9*R*1*1*0~")
+    assert ledger.import_acks(other).acknowledged.claims_rejected == 0
+    x212 = ack_file(tmp_path, "s.277", """
+        BHT*0010*08*1*20250301*1030*DG~
+        HL*1**20*1~
+        NM1*PR*2*SYNTH HEALTH PLAN*****PI*SYNTH01~
+        HL*2*1*21*1~
+        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
+        HL*3*2*19*1~
+        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
+        HL*4*3*22*0~
+        NM1*IL*1*DOE*JANE****MI*M123~
+        TRN*2*N1~
+        STC*A4:35*20250301~
+    """, functional_id="HN", st01="277", version="005010X212")
+    assert ledger.import_acks(x212).outcome == "imported"
+    assert statuses(ledger) == {"N1": "submitted"}
+    # AK102 0005 is GS06 5: numbers compare as numbers
+    padded = ack_file(tmp_path, "p.999", f"AK1*HC*000{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
+                      "IK5*R*5~\nAK9*R*1*1*0~", control=903)
+    assert ledger.import_acks(padded).acknowledged.claims_rejected == 1
+    ledger.close()
+
+
+def test_a_group_rejected_whole_rejects_its_claims_whatever_its_sets_say(tmp_path, db):
+    ledger = Ledger(db)
+    path = write_837(tmp_path, "c.837", [claim("G1", ("99213", "100"))], control=6)
+    ledger.record_837(path)
+    _, gs06, st02 = envelope_numbers(path)
+    nine = ack_file(tmp_path, "g.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\nIK5*A~\n"
+                    "AK9*R*1*1*0*5~")
+    assert ledger.import_acks(nine).acknowledged.claims_rejected == 1
+    assert statuses(ledger) == {"G1": "rejected"}
+    ledger.close()
+
+
+def test_a_replacement_or_void_for_one_payer_leaves_another_payers_claim_alone(tmp_path, db):
+    ledger = Ledger(db)
+    ledger.record_837(write_837(tmp_path, "a.837", [claim("X1", ("99213", "100"))], control=7))
+    ledger.record_837(write_837(tmp_path, "b.837", [claim_to(OTHER_PAYER, "X1", ("99213", "100"))], control=19))
+    ledger.record_837(write_837(tmp_path, "r.837", [claim("X1", ("99213", "110"), frequency="7", icn="I1")],
+                                control=8))
+    by_payer = {(c.payer, c.status): c.billed for c in ledger.claims()}
+    assert by_payer == {("SYNTH HEALTH PLAN", "replaced"): 0, ("SYNTH HEALTH PLAN", "submitted"): 110,
+                        ("OTHER HEALTH PLAN", "submitted"): 100}
+    assert ledger.check() == []
+    ledger.close()
+
+
+def test_a_claim_rejected_by_the_wrong_payer_and_sent_to_the_right_one_is_billed_once(tmp_path, db):
+    ledger = Ledger(db)
+    path = write_837(tmp_path, "c.837", [claim("W1", ("99213", "100"))], control=9)
+    ledger.record_837(path)
+    _, gs06, st02 = envelope_numbers(path)
+    ledger.import_acks(ack_file(tmp_path, "r.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
+                                "IK5*R*5~\nAK9*R*1*1*0~"))
+    moved = ledger.record_837(write_837(tmp_path, "right.837", [claim_to(OTHER_PAYER, "W1", ("99213", "100"))],
+                                        control=10))
+    assert moved.recorded.resubmitted == 1
+    assert sum((c.billed for c in ledger.claims()), D(0)) == D(100)
+    assert [(c.payer, c.status) for c in ledger.claims()] == [("SYNTH HEALTH PLAN", "replaced"),
+                                                               ("OTHER HEALTH PLAN", "submitted")]
+    assert ledger.check() == []
+    ledger.close()
+
+
+def test_a_rejected_replacement_or_void_gives_the_corrected_claim_back(tmp_path, db):
+    ledger = Ledger(db)
+    ledger.record_837(write_837(tmp_path, "c.837", [claim("P1", ("99213", "100")), claim("V1", ("99213", "80"))],
+                                control=11))
+    fixes = write_837(tmp_path, "f.837", [claim("P1", ("99213", "120"), frequency="7", icn="IP1"),
+                                          claim("V1", ("99213", "80"), frequency="8", icn="IV1")], control=12)
+    ledger.record_837(fixes)
+    assert sum((c.billed for c in ledger.claims()), D(0)) == D(120)
+    _, gs06, st02 = envelope_numbers(fixes)
+    ledger.import_acks(ack_file(tmp_path, "r.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
+                                "IK5*R*5~\nAK9*R*1*1*0~"))
+    shown = [(c.patient_control_number, c.status, c.billed) for c in ledger.claims()]
+    assert shown == [("P1", "submitted", D(100)), ("V1", "submitted", D(80)), ("P1", "rejected", D(0)),
+                     ("V1", "rejected", D(0))]
+    assert ledger.check() == []
+    # the payer's payment for the original posts to it, not to the rejected replacement
+    era = write_835(tmp_path, "era.835", "CLP*P1*1*100*100**12*IP1*11*1~\nNM1*QC*1*DOE*JANE****MI*M123~\n",
+                    "100", "EFTP1")
+    assert ledger.import_835(era).posted.matched == 1
+    p1 = [c for c in ledger.claims() if c.patient_control_number == "P1"]
+    assert [(c.status, c.insurance_balance) for c in p1] == [("paid", D(0)), ("rejected", D(0))]
+    assert ledger.check() == []
+    ledger.close()
+
+
+def test_a_late_277ca_for_a_first_submission_leaves_its_resubmission_alone(tmp_path, db):
+    ledger = Ledger(db)
+    first = write_837(tmp_path, "first.837", [claim("L1", ("99213", "100"))], control=13)
+    ledger.record_837(first)
+    _, gs06, st02 = envelope_numbers(first)
+    ledger.import_acks(ack_file(tmp_path, "r.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
+                                "IK5*R*5~\nAK9*R*1*1*0~"))
+    ledger.record_837(write_837(tmp_path, "again.837", [claim("L1", ("99213", "100"))], control=14))
+    batch = re.search(r"BHT\*0019\*00\*([^*]+)\*", Path(first).read_text()).group(1)
+    late = ack_file(tmp_path, "late.277", f"""
+        BHT*0085*08*277CA9*20250306*1030*TH~
+        HL*1**20*1~
+        NM1*PR*2*SYNTH HEALTH PLAN*****PI*SYNTH01~
+        TRN*1*RCPT9~
+        HL*2*1*21*1~
+        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
+        TRN*2*{batch}~
+        STC*A1:19:PR*20250306*WQ*100~
+        HL*3*2*19*1~
+        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
+        TRN*1*0~
+        STC*A1:19:PR**WQ*100~
+        HL*4*3*PT~
+        NM1*QC*1*DOE*JANE****MI*M123~
+        TRN*2*L1~
+        STC*A7:562:85*20250306*U*100~
+        DTP*472*D8*20250115~
+    """, functional_id="HN", st01="277", version="005010X214")
+    assert ledger.import_acks(late).outcome == "imported"
+    assert [(c.status, c.billed) for c in ledger.claims()] == [("replaced", D(0)), ("submitted", D(100))]
+    ledger.close()
+
+
+def test_over_long_values_and_odd_amounts_are_kept_cut_on_every_database(tmp_path, db):
+    ledger = Ledger(db)
+    long_pcn = "P" * 45
+    odd = ack_file(tmp_path, "odd.277", f"""
+        BHT*0085*08*277CA8*20250306*1030*TH~
+        HL*1**20*1~
+        NM1*PR*2*SYNTH HEALTH PLAN*****PI*{"S" * 85}~
+        TRN*1*RCPT8~
+        HL*2*1*21*1~
+        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
+        TRN*2*B8~
+        STC*A1:19:PR*20250306*WQ*100~
+        HL*3*2*19*1~
+        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
+        TRN*1*0~
+        STC*A1:19:PR**WQ*100~
+        HL*4*3*PT~
+        NM1*QC*1*DOE*JANE****MI*M123~
+        TRN*2*{long_pcn}~
+        STC*A2:20:PR*20250306*WQ*100.123~
+        REF*1K*{"K" * 60}~
+        HL*5*3*PT~
+        NM1*QC*1*DOE*JANE****MI*M123~
+        TRN*2*BIG1~
+        STC*A2:20:PR*20250306*WQ*99999999999999999999~
+    """, functional_id="HN", st01="277", version="005010X214")
+    result = ledger.import_acks(odd)
+    assert result.outcome == "imported", result.message
+    codes = [p.code for p in result.problems]
+    assert codes.count("ack.amount.unusable") == 2 and "ack.value.long" in codes
+    ta1 = ack_file(tmp_path, "t.ta1", "TA1*0000000001234*250301*0900*REJ*006~", st01="", control=904)
+    assert ledger.import_acks(ta1).outcome == "imported"
+    ledger.close()
+
+
+def test_every_frequency_that_bills_is_billed_once(tmp_path, db):
+    """Frequency 6 (a corrected claim in some payers' use) or an institutional 2-5 bills like 1: recorded twice,
+    it is billed once."""
+    ledger = Ledger(db)
+    ledger.record_837(write_837(tmp_path, "a.837", [claim("F6", ("99213", "100"), frequency="6")], control=15))
+    again = ledger.record_837(write_837(tmp_path, "b.837", [claim("F6", ("99213", "100"), frequency="6")],
+                                        control=16))
+    assert again.outcome == "refused"
+    assert sum((c.billed for c in ledger.claims()), D(0)) == D(100)
+    ledger.close()
+
+
+def test_a_void_then_a_new_claim_of_the_same_number_in_one_file(tmp_path, db):
+    """The void withdraws the claim recorded before it, never the new one that follows it in the file."""
+    ledger = Ledger(db)
+    ledger.record_837(write_837(tmp_path, "a.837", [claim("Q1", ("99213", "100"))], control=17))
+    void = Path(write_837(tmp_path, "v.837", [claim("Q1", ("99213", "100"), frequency="8", icn="IQ1")], control=18))
+    new = Path(write_837(tmp_path, "n.837", [claim("Q1", ("99213", "90"))], control=20))
+    both = tmp_path / "both.837"  # two interchanges in one file: the void, then the new claim
+    both.write_bytes(void.read_bytes() + new.read_bytes())
+    assert ledger.record_837(str(both)).outcome == "imported"
+    assert [(c.status, c.billed) for c in ledger.claims()] == [("voided", D(0)), ("voided", D(0)),
+                                                               ("submitted", D(90))]
+    assert ledger.check() == []
+    ledger.close()
+
+
+def test_acks_show_prints_no_member_id_from_a_999_context(tmp_path):
+    nine = ack_file(tmp_path, "m.999", "AK1*HC*1*005010X222A1~\nAK2*837*0001*005010X222A1~\n"
+                    "IK3*NM1*8*2010BA*8~\nCTX*NM109:MEMBER98765~\nIK4*9*67*6~\nIK5*R*5~\nAK9*R*1*1*0~")
+    for args in ([], ["--json"]):
+        out = runner.invoke(app, ["acks", "show", nine, *args])
+        assert out.exit_code == 1 and "MEMBER98765" not in out.stdout

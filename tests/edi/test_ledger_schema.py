@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import create_engine, inspect
 
 from edi.ledger.db import ensure_schema
@@ -83,18 +85,21 @@ def test_migration_0003_keeps_the_rows_of_a_ledger_in_use(tmp_path):
     ledger.close()
 
 
-def test_migration_0006_stops_on_a_ledger_that_bills_a_claim_twice(tmp_path):
-    """A ledger recorded before claims_standing, holding one claim twice, is not upgraded behind the user's back:
-    the upgrade stops, names the claim, and changes nothing."""
+def test_migration_0006_marks_a_claim_billed_twice_and_check_names_it_until_it_is_voided(tmp_path):
+    """A ledger recorded before claims_standing may hold one claim twice. The upgrade keeps every row and every
+    amount, marks the later copy (duplicate_of), and `edi ledger check` names it until an 837 voids it."""
+    import sys
     from datetime import datetime
 
-    import pytest
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import text
 
     from edi.ledger import Ledger
     from edi.ledger.db import MIGRATIONS, make_engine
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_ledger import claim, write_837
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = make_engine(url)
@@ -107,13 +112,22 @@ def test_migration_0006_stops_on_a_ledger_that_bills_a_claim_twice(tmp_path):
     now = datetime(2025, 3, 1).isoformat(" ")
     with engine.begin() as conn:
         for i in (1, 2):
-            conn.execute(text("INSERT INTO claims (id, patient_control_number, kind, payer_id, charge, status, "
-                              "created_at) VALUES (:i, 'TWICE1', 'professional', 'P1', 10000, 'submitted', :n)"),
-                         {"i": i, "n": now})
+            conn.execute(text("INSERT INTO claims (id, patient_control_number, kind, payer_id, payer_name, charge, "
+                              "status, created_at) VALUES (:i, 'TWICE1', 'professional', 'SYNTH01', 'SYNTH HEALTH "
+                              "PLAN', 10000, 'submitted', :n)"), {"i": i, "n": now})
+            conn.execute(text("INSERT INTO journal_entries (id, kind, claim_id, created_at) VALUES (:i, 'charge', :i, "
+                              ":n)"), {"i": i, "n": now})
+            conn.execute(text("INSERT INTO postings (entry_id, account, amount, claim_id) VALUES "
+                              "(:i, 'insurance_ar', 10000, :i), (:i, 'gross_charges', -10000, :i)"), {"i": i})
     engine.dispose()
-    with pytest.raises(Exception, match=r"TWICE1 \(P1: 2 times\)"):
-        Ledger(url)
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
-    engine.dispose()
+    ledger = Ledger(url)  # migrates to the head
+    with ledger.engine.connect() as conn:
+        assert conn.execute(text("SELECT id, duplicate_of FROM claims ORDER BY id")).all() == [(1, None), (2, 1)]
+    assert [(p.code, p.where.record) for p in ledger.check()] == [("ledger.claim.standing_twice", "TWICE1")]
+    assert sum(c.billed for c in ledger.claims()) == 200  # nothing was changed behind the user's back
+    void = ledger.record_837(write_837(tmp_path, "void.837", [claim("TWICE1", ("99213", "100"), frequency="8",
+                                                                    icn="ICN1")]))
+    assert void.outcome == "imported", void.message
+    assert ledger.check() == []
+    assert [(c.status, c.billed) for c in ledger.claims()] == [("submitted", 100), ("voided", 0), ("voided", 0)]
+    ledger.close()

@@ -6,10 +6,13 @@
 - ``claims.status_reason``: why a claim has its status, in words (the rejection's codes and meaning).
 - ``transactions.receiver``: the 837's receiver (1000B NM109), to tell apart two clearinghouses' 999s that
   acknowledge the same group and transaction control numbers.
-- ``claims_standing``: a partial unique index, (patient control number, payer) of every original claim
-  (frequency 1) that still stands (not replaced, voided or rejected): a claim is billed once, whatever process
-  records it. A ledger that already holds such a claim twice (recorded before this migration) cannot take the
-  index: the migration stops and names the claims, and nothing is changed.
+- ``claims_standing``: a partial unique index, (patient control number, payer) of every claim that is not a
+  correction (frequency other than 7 and 8) and still stands (not replaced, voided or rejected): a claim is
+  billed once, whatever process records it.
+- ``claims.duplicate_of``: a ledger recorded before this migration may hold such a claim twice. The later
+  copies are marked as duplicates of the first (and left out of the index), not changed otherwise: their money
+  stays where it was, and `edi ledger check` names them (``ledger.claim.standing_twice``) until they are voided
+  (an 837 of frequency 8 voids the newest copy) or written off.
 
 Revision ID: 0006
 Revises: 0005
@@ -24,24 +27,25 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-STANDING = "frequency = '1' AND status NOT IN ('replaced', 'voided', 'rejected')"
+STANDING = ("frequency NOT IN ('7', '8') AND status NOT IN ('replaced', 'voided', 'rejected') "
+            "AND duplicate_of IS NULL")
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    twice = bind.execute(sa.text(
-        "SELECT patient_control_number, COALESCE(payer_id, ''), count(*) FROM claims "
-        f"WHERE {STANDING} GROUP BY patient_control_number, COALESCE(payer_id, '') HAVING count(*) > 1 "
-        "ORDER BY patient_control_number")).all()
-    if twice:
-        shown = ", ".join(f"{pcn} ({payer or 'no payer id'}: {n} times)" for pcn, payer, n in twice[:10])
-        more = f" and {len(twice) - 10} more" if len(twice) > 10 else ""
-        raise RuntimeError(
-            f"this ledger bills {len(twice)} claims more than once (recorded twice before edi refused it): "
-            f"{shown}{more}. Upgrading needs one standing claim per patient control number and payer; "
-            "keep a copy of the database and remove or void the extra claims, then run edi again")
     with op.batch_alter_table("claims") as batch:
         batch.add_column(sa.Column("status_reason", sa.Text()))
+        batch.add_column(sa.Column("duplicate_of", sa.Integer()))
+    bind = op.get_bind()
+    # claims billed twice before this migration: every copy after the first is marked (see the docstring)
+    bind.execute(sa.text(
+        "UPDATE claims SET duplicate_of = (SELECT min(f.id) FROM claims f WHERE "
+        "f.patient_control_number = claims.patient_control_number AND "
+        "COALESCE(f.payer_id, '') = COALESCE(claims.payer_id, '') AND f.frequency NOT IN ('7', '8') AND "
+        "f.status NOT IN ('replaced', 'voided', 'rejected')) "
+        "WHERE frequency NOT IN ('7', '8') AND status NOT IN ('replaced', 'voided', 'rejected') AND id > "
+        "(SELECT min(f.id) FROM claims f WHERE f.patient_control_number = claims.patient_control_number AND "
+        "COALESCE(f.payer_id, '') = COALESCE(claims.payer_id, '') AND f.frequency NOT IN ('7', '8') AND "
+        "f.status NOT IN ('replaced', 'voided', 'rejected'))"))
     with op.batch_alter_table("transactions") as batch:
         batch.add_column(sa.Column("receiver", sa.String(80)))
     op.create_index("claims_standing", "claims", ["patient_control_number", sa.text("COALESCE(payer_id, '')")],
@@ -88,4 +92,5 @@ def downgrade() -> None:
     with op.batch_alter_table("transactions") as batch:
         batch.drop_column("receiver")
     with op.batch_alter_table("claims") as batch:
+        batch.drop_column("duplicate_of")
         batch.drop_column("status_reason")
