@@ -1,12 +1,14 @@
-"""Ledger throughput: record 50,000 claims from an 837, import the matching 835, reconcile.
+"""Ledger throughput: record 50,000 claims from an 837, import their acknowledgements and the matching 835,
+reconcile, check.
 
     python benchmarks/ledger.py [--claims 50000] [--postgres URL]
 
-Generates (benchmarks/synth.py, seeded) an 837P of ``--claims`` claims and the ~20 MB 835 that pays them, then
+Generates (benchmarks/synth.py, seeded) an 837P of ``--claims`` claims, the clearinghouse's answer (a 999
+accepting every transaction set and a 277CA accepting every claim) and the ~20 MB 835 that pays them, then
 for SQLite (a file in a temporary folder) and, when a URL is given with ``--postgres`` or in
 ``EDI_TEST_POSTGRES_URL``, PostgreSQL (a fresh schema, dropped afterwards), each in a fresh process:
-``Ledger.record_837``, ``Ledger.import_835`` (one database transaction), ``Ledger.reconcile`` and
-``Ledger.check``. Prints claims/s for each stage and the process's peak RSS.
+``Ledger.record_837``, ``Ledger.import_acks``, ``Ledger.import_835`` (one database transaction each),
+``Ledger.reconcile`` and ``Ledger.check``. Prints claims/s for each stage and the process's peak RSS.
 
 Targets (issue 4): at least 5,000 claims/s for the 835 import on both databases, peak RSS under 200 MB.
 """
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import vmhwm_mb  # noqa: E402
 
 
-def stage_run(url: str, f837: str, f835: str) -> dict:
+def stage_run(url: str, f837: str, f835: str, facks: str) -> dict:
     """Runs in a fresh process: the three stages, timed, and the peak RSS."""
     from edi.ledger import Ledger
 
@@ -42,6 +44,9 @@ def stage_run(url: str, f837: str, f835: str) -> dict:
     t = time.perf_counter()
     r = ledger.record_837(f837)
     out["record"] = (time.perf_counter() - t, r.recorded.claims if r.recorded else 0, r.outcome)
+    t = time.perf_counter()
+    r = ledger.import_acks(facks)
+    out["acks"] = (time.perf_counter() - t, r.acknowledged.claims if r.acknowledged else 0, r.outcome)
     t = time.perf_counter()
     r = ledger.import_835(f835)
     out["import"] = (time.perf_counter() - t, r.posted.claim_payments if r.posted else 0, r.outcome)
@@ -58,16 +63,17 @@ def stage_run(url: str, f837: str, f835: str) -> dict:
     return out
 
 
-def run_backend(name: str, url: str, f837: str, f835: str) -> None:
-    code = ("import sys, json; sys.path.insert(0, sys.argv[4]); from benchmarks.ledger import stage_run; "
-            "print(json.dumps(stage_run(sys.argv[1], sys.argv[2], sys.argv[3])))")
-    proc = subprocess.run([sys.executable, "-c", code, url, f837, f835, str(ROOT)], capture_output=True, text=True)
+def run_backend(name: str, url: str, f837: str, f835: str, facks: str) -> None:
+    code = ("import sys, json; sys.path.insert(0, sys.argv[5]); from benchmarks.ledger import stage_run; "
+            "print(json.dumps(stage_run(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4])))")
+    proc = subprocess.run([sys.executable, "-c", code, url, f837, f835, facks, str(ROOT)], capture_output=True,
+                          text=True)
     if proc.returncode != 0:
         print(f"{name}: failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr else '?'}")
         return
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"{name}:")
-    for stage in ("record", "import", "reconcile", "check"):
+    for stage in ("record", "acks", "import", "reconcile", "check"):
         secs, n, outcome = res[stage]
         print(f"  {stage:10}{secs:8.2f} s {n:>8,} claims {n / secs if secs else 0:>10,.0f} claims/s  ({outcome})")
     print(f"  peak RSS {res['rss_mb']:.0f} MB (target under 200 MB); import target at least 5,000 claims/s")
@@ -78,17 +84,21 @@ def main() -> None:
     ap.add_argument("--claims", type=int, default=50000)
     ap.add_argument("--postgres", default=os.environ.get("EDI_TEST_POSTGRES_URL"))
     a = ap.parse_args()
-    from benchmarks.synth import write_835, write_837
+    from benchmarks.synth import write_835, write_837, write_acks
 
     with tempfile.TemporaryDirectory() as tmp:
         f837, f835 = str(Path(tmp) / "claims.837"), str(Path(tmp) / "era.835")
+        facks = str(Path(tmp) / "acks.x12")
         with open(f837, "wb") as fp:
             write_837(fp, a.claims)
+        with open(facks, "wb") as fp:
+            write_acks(fp, a.claims)
         with open(f835, "wb") as fp:
             totals = write_835(fp, a.claims)
-        print(f"837: {Path(f837).stat().st_size / 1e6:.1f} MB, {a.claims:,} claims; 835: "
-              f"{Path(f835).stat().st_size / 1e6:.1f} MB, {totals['clps']:,} claim payments")
-        run_backend("SQLite", f"sqlite:///{tmp}/edi.db", f837, f835)
+        print(f"837: {Path(f837).stat().st_size / 1e6:.1f} MB, {a.claims:,} claims; 999 + 277CA: "
+              f"{Path(facks).stat().st_size / 1e6:.1f} MB; 835: {Path(f835).stat().st_size / 1e6:.1f} MB, "
+              f"{totals['clps']:,} claim payments")
+        run_backend("SQLite", f"sqlite:///{tmp}/edi.db", f837, f835, facks)
         if a.postgres:
             from sqlalchemy import create_engine, text
 
@@ -100,7 +110,7 @@ def main() -> None:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
             try:
                 sep = "&" if "?" in a.postgres else "?"
-                run_backend("PostgreSQL", f"{a.postgres}{sep}options=-csearch_path%3D{schema}", f837, f835)
+                run_backend("PostgreSQL", f"{a.postgres}{sep}options=-csearch_path%3D{schema}", f837, f835, facks)
             finally:
                 with engine.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

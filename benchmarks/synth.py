@@ -165,6 +165,62 @@ def write_837(fp: BinaryIO, n: int, *, per_st: int = 5000, seed: int = 7) -> int
     return n
 
 
+def write_acks(fp: BinaryIO, n: int, *, per_st: int = 5000, seed: int = 7, rejected_every: int = 0) -> int:
+    """The clearinghouse's answer to ``write_837(fp, n, per_st=...)``: one interchange holding a 999 accepting
+    every transaction set, then a 277CA (005010X214) with a 2200D loop per claim, accepted into adjudication (A2)
+    or, every ``rejected_every``-th claim when that is not 0, rejected (A7). Returns the claims rejected."""
+    out = _Out(fp)
+    sets = (n + per_st - 1) // per_st
+    _isa(out, "CLEARINGHOUSE", "SUBMITTER", 9)
+    out.seg("GS", "FA", "CLEARINGHOUSE", "SUBMITTER", "20250302", "0800", "9", "X", "005010X231A1")
+    out.seg("ST", "999", "0001", "005010X231A1")
+    out.seg("AK1", "HC", "1", "005010X222A1")
+    for st in range(1, sets + 1):
+        out.seg("AK2", "837", f"{st:04d}", "005010X222A1")
+        out.seg("IK5", "A")
+    out.seg("AK9", "A", str(sets), str(sets), str(sets))
+    out.seg("SE", str(2 * sets + 4), "0001")  # ST, AK1, the AK2/IK5 pairs, AK9, SE
+    out.seg("GE", "1", "9")
+    out.seg("GS", "HN", "CLEARINGHOUSE", "SUBMITTER", "20250303", "0800", "10", "X", "005010X214")
+    rejected = 0
+    batch = list(claims(n, seed))
+    for st in range(1, sets + 1):
+        chunk = batch[(st - 1) * per_st:st * per_st]
+        start = out.count
+        out.seg("ST", "277", f"{st:04d}", "005010X214")
+        out.seg("BHT", "0085", "08", f"277CA{st:05d}", "20250303", "0800", "TH")
+        out.seg("HL", "1", "", "20", "1")
+        out.seg("NM1", "PR", "2", "SYNTH HEALTH PLAN", "", "", "", "", "PI", "SYNTH01")
+        out.seg("TRN", "1", f"RCPT{st:05d}")
+        out.seg("DTP", "050", "D8", "20250302")
+        out.seg("DTP", "009", "D8", "20250303")
+        out.seg("HL", "2", "1", "21", "1")
+        out.seg("NM1", "41", "2", "SYNTH BILLING", "", "", "", "", "46", "SUBMITTER")
+        out.seg("TRN", "2", f"BATCH{st:05d}")
+        out.seg("STC", "A1:19:PR", "20250303", "WQ", money(sum((c.charge for c in chunk), Decimal(0))))
+        out.seg("HL", "3", "2", "19", "1")
+        out.seg("NM1", "85", "2", "SYNTH CLINIC", "", "", "", "", "XX", BILLING_NPI)
+        out.seg("TRN", "1", "0")
+        out.seg("STC", "A1:19:PR", "", "WQ", money(sum((c.charge for c in chunk), Decimal(0))))
+        for k, c in enumerate(chunk, 4):
+            reject = rejected_every and (k - 3 + (st - 1) * per_st) % rejected_every == 0
+            rejected += bool(reject)
+            out.seg("HL", str(k), "3", "PT")
+            out.seg("NM1", "QC", "1", c.last, c.first, "", "", "", "MI", c.member_id)
+            out.seg("TRN", "2", c.pcn)
+            if reject:
+                out.seg("STC", "A7:562:85", "20250303", "U", money(c.charge))
+            else:
+                out.seg("STC", "A2:20:PR", "20250303", "WQ", money(c.charge))
+                out.seg("REF", "1K", f"ICN{c.pcn}")
+            out.seg("DTP", "472", "D8", c.lines[0].service_date.strftime("%Y%m%d"))
+        out.seg("SE", str(out.count - start + 1), f"{st:04d}")
+    out.seg("GE", str(sets), "10")
+    out.seg("IEA", "2", f"{9:09d}")
+    out.flush()
+    return rejected
+
+
 def _adjudicate(c: SynthClaim, rng: random.Random):
     """(status, paid, patient_resp, claim CAS, [(line, paid, cas list)]) for one claim."""
     roll = rng.random()

@@ -670,3 +670,24 @@ def test_acks_show_prints_no_member_id_from_a_999_context(tmp_path):
     for args in ([], ["--json"]):
         out = runner.invoke(app, ["acks", "show", nine, *args])
         assert out.exit_code == 1 and "MEMBER98765" not in out.stdout
+
+
+def test_the_benchmarks_acknowledgements_answer_the_benchmarks_claims(tmp_path):
+    """benchmarks/synth.py's 999 and 277CA, read back: every set accepted, every claim linked, the rejected ones
+    rejected (the ledger benchmark times this import)."""
+    from benchmarks.synth import write_837 as synth_837
+    from benchmarks.synth import write_acks
+
+    with open(tmp_path / "c.837", "wb") as fp:
+        synth_837(fp, 12, per_st=5)
+    with open(tmp_path / "a.x12", "wb") as fp:
+        rejected = write_acks(fp, 12, per_st=5, rejected_every=4)
+    ledger = Ledger(f"sqlite:///{tmp_path / 'edi.db'}")
+    assert ledger.record_837(str(tmp_path / "c.837")).outcome == "imported"
+    result = ledger.import_acks(str(tmp_path / "a.x12"))
+    a = result.acknowledged
+    assert (a.transaction_sets, a.sets_rejected, a.claims, a.claims_rejected, a.claims_accepted, a.unlinked) == (
+        3, 0, 12, rejected, 12 - rejected, 0) and rejected == 3
+    assert not [p for p in result.problems if p.is_error]
+    assert ledger.check() == []
+    ledger.close()
