@@ -20,6 +20,25 @@
     usage = "T"                 # ISA15: T test, P production
     # receiver_id = "SYNTHHUB"  optional, 1000B NM109 (default: isa_id)
 
+    [clearinghouses.hub.transport]      # optional: how files reach the clearinghouse (edi.transport)
+    kind = "sftp"                       # "directory" (plain folders) or "sftp"
+    outbox = "/inbound/837"             # where 837s go (a folder, or a path on the SFTP server)
+    inbox = "/outbound"                 # where TA1, 999, 277CA and 835 files are picked up
+    host = "sftp.example.org"           # sftp only, as are the keys down to retry_delay
+    user = "synthsub01"
+    key_file = "~/.ssh/edi_hub"         # a private key; passphrase_env names the variable holding its passphrase
+    # port = 22
+    # known_hosts = "~/.ssh/known_hosts"
+    # password_env = "EDI_HUB_PASSWORD" the environment variable holding a password (never the password here)
+    # timeout = 30                      seconds, for each step (connect, handshake, login, each request)
+    # retries = 3                       further attempts after a refused, reset or timed-out connection
+    # retry_delay = 1                   seconds before the first retry, doubled each time
+    # remote_name = "{name}"            the uploaded file's name: {name} {isa13} {date} {time} {clearinghouse}
+    # after_fetch = "leave"             after an import: "leave", "delete" or "move:<folder>" (in the inbox)
+
+    Relative local paths (a directory transport's folders, key_file, known_hosts) are relative to the folder
+    of edi.toml. A ``password`` or ``passphrase`` key is refused: secrets come only from the environment.
+
     [payers.acme]               # one table per payer; encounters name "acme" in their payer field
     name = "ACME HEALTH PLAN"   # 2010BB NM103
     payer_id = "ACME01"         # 2010BB NM109 (the clearinghouse's payer id)
@@ -52,6 +71,7 @@ from types import MappingProxyType
 from typing import Any
 
 from edi.model import Address, Payer, Submitter
+from edi.transport import KINDS, TransportConfig, after_fetch_problem, remote_name_pattern_problem
 from mappings.codesets import (
     FILING_INDICATORS,
     ISA_QUALIFIERS,
@@ -100,6 +120,7 @@ class Clearinghouse:
     gs_id: str
     usage: str  # ISA15: T or P
     receiver_id: str  # 1000B NM109
+    transport: TransportConfig | None = None  # [clearinghouses.NAME.transport], when configured
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +290,7 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
         if not isinstance(ch, Mapping):
             r.error(path, f"{path} must be a table ([{path}])")
             continue
-        r.known(ch, ("name", "isa_qualifier", "isa_id", "gs_id", "usage", "receiver_id"), path)
+        r.known(ch, ("name", "isa_qualifier", "isa_id", "gs_id", "usage", "receiver_id", "transport"), path)
         ch_isa = r.text(ch, "isa_id", path, max_len=15, ascii=True) or ""
         clearinghouses[key] = Clearinghouse(
             key=key,
@@ -279,6 +300,7 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
             gs_id=r.text(ch, "gs_id", path, min_len=2, max_len=15, ascii=True) or "",
             usage=r.choice(ch, "usage", path, frozenset({"T", "P"})) or "T",
             receiver_id=r.text(ch, "receiver_id", path, required=False, min_len=2, max_len=80) or ch_isa,
+            transport=_transport(r, ch, path, Path(file).parent),
         )
 
     payers: dict[str, PayerProfile] = {}
@@ -338,6 +360,117 @@ def _address(r: _Reader, p: Mapping[str, Any], path: str) -> Address | None:
                    state=state or "", zip=zip_)
 
 
+_SFTP_KEYS = ("host", "port", "user", "key_file", "known_hosts", "passphrase_env", "password_env", "timeout",
+              "retries", "retry_delay")
+_TRANSPORT_KEYS = ("kind", "outbox", "inbox", "remote_name", "after_fetch", *_SFTP_KEYS)
+#: Keys that would put a secret in the file: refused, pointing at the ``*_env`` key to use instead.
+_SECRET_KEYS = {"password": "password_env", "passphrase": "passphrase_env"}
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _transport(r: _Reader, ch: Mapping[str, Any], ch_path: str, base: Path) -> TransportConfig | None:
+    """``[clearinghouses.NAME.transport]``, or None when the clearinghouse has none. Relative local paths
+    are made relative to ``base``, the folder of edi.toml."""
+    path = f"{ch_path}.transport"
+    t = r.table(ch, "transport", path, required=False)
+    if "transport" not in ch or not isinstance(ch.get("transport"), Mapping):
+        return None
+    for key, env_key in _SECRET_KEYS.items():
+        if key in t:
+            r.error(f"{path}.{key}", f"{path}.{key}: secrets are never read from edi.toml; put the {key} in an "
+                    f"environment variable and name that variable with {env_key}")
+    r.known({k: v for k, v in t.items() if k not in _SECRET_KEYS}, _TRANSPORT_KEYS, path)
+
+    kind = r.choice(t, "kind", path, frozenset(KINDS))
+    sftp = kind == "sftp"
+
+    def plain(key: str, *, required: bool = False, max_len: int = 1024, spaces: bool = True) -> str | None:
+        where = f"{path}.{key}"
+        value = t.get(key)
+        if value is None:
+            if required:
+                r.error(where, f"{where} is missing")
+            return None
+        if not isinstance(value, str):
+            r.error(where, f"{where} must be a string (in quotes)")
+            return None
+        value = value.strip()
+        if not 1 <= len(value) <= max_len:
+            r.error(where, f"{where} must have 1 to {max_len} characters, not {len(value)}")
+            return None
+        if _CONTROL.search(value) or (not spaces and " " in value):
+            r.error(where, f"{where} contains a control character{'' if spaces else ' or a space'}")
+            return None
+        return value
+
+    def local(value: str | None) -> str | None:
+        if value is None or value.startswith("~") or Path(value).is_absolute() or base == Path("."):
+            return value
+        return str(base / value)
+
+    def number(key: str, default: float, low: float, high: float, *, integer: bool = False,
+               low_open: bool = False) -> float:
+        where = f"{path}.{key}"
+        value = t.get(key, default)
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            r.error(where, f"{where} must be {'a whole number' if integer else 'a number'}")
+            return default
+        if value < low or value > high or (low_open and value == low):
+            r.error(where, f"{where} must be {'more than' if low_open else 'at least'} {low:g} and at most "
+                    f"{high:g}, not {value}")
+            return default
+        return value
+
+    if kind == "directory":
+        for key in _SFTP_KEYS:
+            if key in t:
+                r.error(f"{path}.{key}", f'{path}.{key} is only for kind = "sftp"')
+    outbox = plain("outbox", required=True)
+    inbox = plain("inbox", required=True)
+    if kind == "directory":
+        outbox, inbox = local(outbox), local(inbox)
+
+    remote_name = plain("remote_name", max_len=200) or "{name}"
+    problem = remote_name_pattern_problem(remote_name)
+    if problem:
+        r.error(f"{path}.remote_name", f"{path}.remote_name {problem}")
+    after_fetch = plain("after_fetch") or "leave"
+    problem = after_fetch_problem(after_fetch)
+    if problem:
+        r.error(f"{path}.after_fetch", f"{path}.after_fetch {problem}")
+
+    envs = {}
+    for key in ("passphrase_env", "password_env"):
+        envs[key] = plain(key, max_len=200)
+        if envs[key] is not None and not _ENV_NAME.match(envs[key] or ""):
+            r.error(f"{path}.{key}", f"{path}.{key} must name an environment variable (letters, digits and _, "
+                    "not starting with a digit), not hold the secret itself")
+    host = plain("host", required=sftp, max_len=253, spaces=False)
+    user = plain("user", required=sftp, max_len=128, spaces=False)
+    key_file = local(plain("key_file"))
+    if sftp:
+        if key_file is None and envs["password_env"] is None and "key_file" not in t and "password_env" not in t:
+            r.error(f"{path}.key_file", f"{path}: set key_file (a private key) or password_env (the environment "
+                    "variable holding a password), or both")
+        if envs["passphrase_env"] is not None and key_file is None and "key_file" not in t:
+            r.error(f"{path}.passphrase_env", f"{path}.passphrase_env is the passphrase of key_file, which is "
+                    "not set")
+    port = number("port", 22, 1, 65535, integer=True)
+    timeout = number("timeout", 30.0, 0, 3600, low_open=True)
+    retries = number("retries", 3, 0, 10, integer=True)
+    retry_delay = number("retry_delay", 1.0, 0, 60)
+
+    if kind is None or outbox is None or inbox is None:
+        return None
+    return TransportConfig(
+        kind=kind, outbox=outbox, inbox=inbox, host=host, port=int(port), user=user, key_file=key_file,
+        known_hosts=local(plain("known_hosts")), passphrase_env=envs["passphrase_env"],
+        password_env=envs["password_env"], remote_name=remote_name, timeout=float(timeout), retries=int(retries),
+        retry_delay=float(retry_delay), after_fetch=after_fetch)
+
+
 def parse_config(text: str, *, file: str = "edi.toml") -> Config:
     try:
         data = tomllib.loads(text)
@@ -383,6 +516,19 @@ isa_id = "EXAMPLEHUB"              # ISA08, at most 15 characters
 gs_id = "EXAMPLEHUB"               # GS03
 usage = "T"                        # ISA15: T while testing, P in production
 # receiver_id = "EXAMPLEHUB"       # 1000B NM109 (default: isa_id)
+
+# How files reach this clearinghouse (optional): a drop folder, or its SFTP mailbox.
+# [clearinghouses.example_hub.transport]
+# kind = "sftp"                    # or "directory" (outbox and inbox are then local folders)
+# outbox = "/inbound"              # where 837s are uploaded
+# inbox = "/outbound"              # where TA1, 999, 277CA and 835 files are picked up
+# host = "sftp.example.org"
+# user = "examplesub01"
+# key_file = "~/.ssh/edi_example_hub"  # its public key registered with the clearinghouse
+# passphrase_env = "EDI_KEY_PASSPHRASE"  # the environment variable holding the key's passphrase, if any
+# known_hosts = "~/.ssh/known_hosts"   # the server's key must be there: `edi transport trust example_hub`
+# remote_name = "{name}"           # or e.g. "{isa13}_{date}{time}.837"
+# after_fetch = "leave"            # or "delete", or "move:processed"
 
 # One table per payer. Encounters name the key ("example_plan") in their payer field.
 [payers.example_plan]

@@ -8,6 +8,7 @@ import pytest
 from mapping_helpers import SAMPLES
 
 from edi.model import Payer, Submitter
+from edi.transport import TransportConfig
 from mappings.config import ConfigError, load_config, parse_config, starter_toml
 
 GOOD = '''
@@ -161,3 +162,137 @@ def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe")
     with pytest.raises(ConfigError, match="cannot be read"):
         load_config(bad)
+
+
+# -- [clearinghouses.NAME.transport] --------------------------------------------------------------------------
+
+SFTP = GOOD + '''
+[clearinghouses.hub.transport]
+kind = "sftp"
+outbox = "/inbound/837"
+inbox = "/outbound"
+host = "sftp.example.org"
+user = "synbill01"
+key_file = "keys/hub_ed25519"
+passphrase_env = "EDI_HUB_KEY_PASSPHRASE"
+'''
+
+
+def test_a_clearinghouse_without_transport_has_none() -> None:
+    assert parse_config(GOOD).clearinghouses["hub"].transport is None
+
+
+def test_sftp_transport_with_its_defaults(tmp_path: Path) -> None:
+    (tmp_path / "edi.toml").write_text(SFTP, encoding="utf-8")
+    t = load_config(tmp_path / "edi.toml").clearinghouses["hub"].transport
+    assert t == TransportConfig(kind="sftp", outbox="/inbound/837", inbox="/outbound", host="sftp.example.org",
+                                port=22, user="synbill01", key_file=str(tmp_path / "keys" / "hub_ed25519"),
+                                known_hosts=None, passphrase_env="EDI_HUB_KEY_PASSPHRASE", password_env=None,
+                                remote_name="{name}", timeout=30.0, retries=3, retry_delay=1.0, after_fetch="leave")
+    assert t.known_hosts_path == Path("~/.ssh/known_hosts").expanduser()
+
+
+def test_sftp_transport_every_key() -> None:
+    text = SFTP.replace('key_file = "keys/hub_ed25519"', 'key_file = "~/.ssh/edi_hub"') + '''
+port = 2222
+known_hosts = "/etc/edi/known_hosts"
+password_env = "EDI_HUB_PASSWORD"
+remote_name = "{clearinghouse}_{isa13}_{date}{time}.x12"
+timeout = 7.5
+retries = 0
+retry_delay = 0.25
+after_fetch = "move:processed"
+'''
+    t = parse_config(text).clearinghouses["hub"].transport
+    assert t is not None
+    assert (t.port, t.key_file, t.known_hosts, t.password_env, t.remote_name, t.timeout, t.retries, t.retry_delay,
+            t.after_fetch) == (2222, "~/.ssh/edi_hub", "/etc/edi/known_hosts", "EDI_HUB_PASSWORD",
+                               "{clearinghouse}_{isa13}_{date}{time}.x12", 7.5, 0, 0.25, "move:processed")
+
+
+def test_directory_transport_folders_are_relative_to_the_configuration(tmp_path: Path) -> None:
+    text = GOOD + '''
+[clearinghouses.hub.transport]
+kind = "directory"
+outbox = "drop/out"
+inbox = "/srv/edi/hub/in"
+after_fetch = "delete"
+'''
+    (tmp_path / "edi.toml").write_text(text, encoding="utf-8")
+    t = load_config(tmp_path / "edi.toml").clearinghouses["hub"].transport
+    assert t == TransportConfig(kind="directory", outbox=str(tmp_path / "drop" / "out"), inbox="/srv/edi/hub/in",
+                                after_fetch="delete")
+    assert parse_config(text).clearinghouses["hub"].transport.outbox == "drop/out"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("key", ["password", "passphrase"])
+def test_a_secret_in_the_file_is_refused(key: str) -> None:
+    err = errors_of(SFTP + f'{key} = "hunter2-in-the-file"\n')
+    assert [k for k, _ in err.errors] == [f"clearinghouses.hub.transport.{key}"]
+    assert str(err) == (f"edi.toml: clearinghouses.hub.transport.{key}: secrets are never read from edi.toml; put "
+                        f"the {key} in an environment variable and name that variable with {key}_env")
+    assert "hunter2" not in str(err)
+
+
+@pytest.mark.parametrize(("old", "new", "key", "text"), [
+    ('kind = "sftp"', 'kind = "ftp"', "kind", 'kind is "ftp"; expected one of: directory, sftp'),
+    ('kind = "sftp"\n', "", "kind", "clearinghouses.hub.transport.kind is missing"),
+    ('outbox = "/inbound/837"\n', "", "outbox", "clearinghouses.hub.transport.outbox is missing"),
+    ('inbox = "/outbound"', "inbox = 7", "inbox", "inbox must be a string"),
+    ('host = "sftp.example.org"\n', "", "host", "clearinghouses.hub.transport.host is missing"),
+    ('user = "synbill01"', 'user = "syn bill"', "user", "user contains a control character or a space"),
+    ('key_file = "keys/hub_ed25519"\npassphrase_env = "EDI_HUB_KEY_PASSPHRASE"\n', "", "key_file",
+     "set key_file (a private key) or password_env (the environment variable holding a password), or both"),
+    ('key_file = "keys/hub_ed25519"\n', "", "passphrase_env",
+     "passphrase_env is the passphrase of key_file, which is not set"),
+    ('passphrase_env = "EDI_HUB_KEY_PASSPHRASE"', 'passphrase_env = "my key passphrase"', "passphrase_env",
+     "must name an environment variable (letters, digits and _, not starting with a digit), not hold the secret"),
+    ('user = "synbill01"', 'user = "synbill01"\nport = 0', "port", "port must be at least 1 and at most 65535, not 0"),
+    ('user = "synbill01"', 'user = "synbill01"\nport = "22"', "port", "port must be a whole number"),
+    ('user = "synbill01"', 'user = "synbill01"\ntimeout = 0', "timeout", "timeout must be more than 0"),
+    ('user = "synbill01"', 'user = "synbill01"\ntimeout = true', "timeout", "timeout must be a number"),
+    ('user = "synbill01"', 'user = "synbill01"\nretries = 11', "retries", "retries must be at least 0 and at most 10"),
+    ('user = "synbill01"', 'user = "synbill01"\nretries = 1.5', "retries", "retries must be a whole number"),
+    ('user = "synbill01"', 'user = "synbill01"\nretry_delay = -1', "retry_delay", "retry_delay must be at least 0"),
+    ('user = "synbill01"', 'user = "synbill01"\nafter_fetch = "archive"', "after_fetch",
+     'after_fetch must be "leave", "delete" or "move:<folder>"'),
+    ('user = "synbill01"', 'user = "synbill01"\nafter_fetch = "move:"', "after_fetch",
+     'after_fetch names no folder after "move:"'),
+    ('user = "synbill01"', 'user = "synbill01"\nremote_name = "{sender}.837"', "remote_name",
+     "remote_name uses {sender}; the fields are {name}, {isa13}, {date}, {time}, {clearinghouse}"),
+    ('user = "synbill01"', 'user = "synbill01"\nremote_name = "claims.837"', "remote_name",
+     "remote_name uses no field"),
+    ('user = "synbill01"', 'user = "synbill01"\nremote_name = "up/{name}"', "remote_name",
+     "remote_name holds a folder separator"),
+    ('user = "synbill01"', 'user = "synbill01"\nremote_name = "{name:>20}"', "remote_name",
+     "remote_name formats {name}: write the field alone"),
+    ('user = "synbill01"', 'user = "synbill01"\nhostname = "x"', "hostname",
+     "clearinghouses.hub.transport.hostname is not a known key (expected one of: kind, outbox, inbox"),
+    ('kind = "sftp"', 'kind = "directory"', "host", 'clearinghouses.hub.transport.host is only for kind = "sftp"'),
+])
+def test_a_wrong_transport_key_is_named(old: str, new: str, key: str, text: str) -> None:
+    assert old in SFTP
+    err = errors_of(SFTP.replace(old, new, 1))
+    assert f"clearinghouses.hub.transport.{key}" in [k for k, _ in err.errors]
+    assert text in str(err)
+    assert all(line.startswith("edi.toml: clearinghouses.hub.transport") for line in str(err).splitlines())
+
+
+def test_transport_must_be_a_table() -> None:
+    err = errors_of(GOOD.replace('usage = "T"', 'usage = "T"\ntransport = "sftp"'))
+    assert str(err) == "edi.toml: clearinghouses.hub.transport must be a table ([clearinghouses.hub.transport])"
+
+
+def test_starter_shows_a_transport_that_loads_when_uncommented() -> None:
+    text = starter_toml()
+    assert "# [clearinghouses.example_hub.transport]" in text
+    lines = text.splitlines()
+    start = lines.index("# [clearinghouses.example_hub.transport]")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        block.append(line[2:])
+    uncommented = "\n".join(lines[:start] + block + lines[start + len(block):])
+    t = parse_config(uncommented).clearinghouses["example_hub"].transport
+    assert t is not None and t.kind == "sftp" and t.passphrase_env == "EDI_KEY_PASSPHRASE"
