@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import acks, claims, ledger, remit, x12
+from cli import acks, claims, exchange, ledger, remit, x12
 
 app = typer.Typer(
     name="edi",
@@ -23,8 +23,11 @@ def _each_command(ctx: typer.Context) -> None:
 
 app.add_typer(x12.app, name="x12")
 app.add_typer(remit.app, name="remit")
+claims.app.command("submit")(exchange.submit)
 app.add_typer(claims.app, name="claims")
 app.add_typer(acks.app, name="acks")
+app.add_typer(exchange.inbox_app, name="inbox")
+app.add_typer(exchange.transport_app, name="transport")
 app.add_typer(ledger.app, name="ledger")
 app.command("reconcile")(ledger.reconcile)
 app.command("init")(claims.init)
