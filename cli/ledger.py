@@ -22,6 +22,7 @@ from cli.output import (
     problem_table,
 )
 from edi.ledger import FileResult, Ledger, LedgerError
+from edi.ledger.db import shown_url
 from edi.ledger.schema import CLAIM_STATUSES
 
 app = typer.Typer(help="The ledger: claim balances, one claim's story, write-offs, and the proof of its invariants.",
@@ -40,8 +41,12 @@ def open_ledger(db: str | None) -> Ledger:
         ledger = Ledger(db)
     except LedgerError as exc:
         fail(str(exc))
-    except Exception as exc:  # a database that cannot be reached or migrated
-        fail(f"cannot open the ledger: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    except Exception as exc:  # a database that cannot be reached or migrated: never the password in the message
+        from edi.ledger.db import resolve_url
+
+        url = resolve_url(db)
+        said = str(exc).splitlines()[0].replace(url, shown_url(url))
+        fail(f"cannot open the ledger: {type(exc).__name__}: {said}")
     _opened.append(ledger)
     return ledger
 
@@ -73,7 +78,7 @@ def init(db: Db = None) -> None:
     """Create the ledger's tables (or upgrade them); done automatically on first use too."""
     ledger = open_ledger(db)
     ledger.init()
-    console.print(f"ledger ready: {ledger.url}")
+    console.print(f"ledger ready: {shown_url(ledger.url)}")
 
 
 @app.command("claims")

@@ -11,6 +11,7 @@ retries the whole unit when PostgreSQL reports a serialization failure or a dead
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -41,12 +42,41 @@ def resolve_url(url: str | None = None) -> str:
     return url
 
 
+def shown_url(url: str) -> str:
+    """``url`` as it may be printed: its password masked."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy reads: show its scheme only
+        return url.split("://", 1)[0] + "://..." if "://" in url else "(a database URL)"
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file of ``url`` readable by its owner only (0600) before SQLite does (it would use the
+    umask: 0644 as a rule); SQLite gives its -wal and -shm files the same mode. The ledger holds patient data."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        database = make_url(url).database
+    except Exception:
+        return
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
     """An engine for ``url`` (see module docstring). ``schema`` (PostgreSQL) puts every table in that schema
     (tests use one schema each)."""
     url = resolve_url(url)
     try:
         if url.startswith("sqlite"):
+            _private_sqlite_file(url)
             engine = create_engine(url, connect_args={"timeout": 60})
 
             @event.listens_for(engine, "connect")
@@ -66,8 +96,9 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
         else:
             opts = {"connect_args": {"options": f"-csearch_path={schema}"}} if schema else {}
             engine = create_engine(url, pool_pre_ping=True, **opts)
-    except Exception as exc:  # bad URL, missing driver
-        raise LedgerError(f"cannot use database {url!r}: {exc}") from exc
+    except Exception as exc:  # bad URL, missing driver: never the password in the message
+        said = str(exc).replace(url, shown_url(url))
+        raise LedgerError(f"cannot use database {shown_url(url)!r}: {said}") from exc
     return engine
 
 
