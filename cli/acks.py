@@ -9,16 +9,14 @@ import typer
 
 from cli.ledger import Db, open_ledger, report_files
 from cli.output import (
-    OK,
     PROBLEMS,
     check_readable,
     console,
     dumps,
     err_console,
     exit_code,
-    fail,
     problem_table,
-    quiet_stdout,
+    streamed,
 )
 from edi.acks.model import (
     ClaimAck,
@@ -143,7 +141,7 @@ def show(
     rejected = False
     count = 0
     out = console.file
-    try:
+    with streamed(file):
         if json_:
             out.write('{\n  "file": ' + dumps(file) + ',\n  "acknowledgements": [')
         for item in reader:
@@ -159,11 +157,6 @@ def show(
         if json_:
             out.write(("\n  ]" if count else "]") + ',\n  "problems": '
                       + dumps([p.as_dict() for p in reader.problems], indent=None) + "\n}\n")
-    except BrokenPipeError:
-        quiet_stdout()
-        raise typer.Exit(OK) from None
-    except OSError as exc:
-        fail(f"{file}: {exc.strerror or exc}")
     if not json_:
         if reader.problems:
             err_console.print(problem_table(reader.problems, title=f"{file}: problems"))

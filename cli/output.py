@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -106,6 +107,19 @@ def quiet_stdout() -> None:
     """Standard output was closed by the reader (a pipe into head): send the rest to /dev/null."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+@contextmanager
+def streamed(file: str) -> Iterator[None]:
+    """Around a command that prints what it reads from ``file`` as it goes: a reader that leaves (`| head`) ends
+    the command quietly (exit 0: nothing is wrong); a file that fails while it is read is one line (exit 2)."""
+    try:
+        yield
+    except BrokenPipeError:
+        quiet_stdout()
+        raise typer.Exit(OK) from None
+    except OSError as exc:
+        fail(f"{file}: {exc.strerror or exc}")
 
 
 def exit_code(problems: Iterable[Problem]) -> int:

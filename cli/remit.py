@@ -10,7 +10,6 @@ from rich.table import Table
 
 from cli import ledger
 from cli.output import (
-    OK,
     PROBLEMS,
     check_readable,
     console,
@@ -21,7 +20,7 @@ from cli.output import (
     fail,
     marked,
     problem_table,
-    quiet_stdout,
+    streamed,
 )
 from edi.x835.export import TABLES, Exporter, open_table
 from edi.x835.reader import read_remittances
@@ -50,17 +49,12 @@ def show(
         except (OSError, ValueError) as exc:
             fail(f"descriptions: {exc}")
     reader = read_remittances(file)
-    try:
+    with streamed(file):
         if json_:
             _show_json(file, reader)
         else:
             for p in payments(reader):
                 _render_payment(p, texts)
-    except BrokenPipeError:
-        quiet_stdout()
-        raise typer.Exit(OK) from None
-    except OSError as exc:
-        fail(f"{file}: {exc.strerror or exc}")
     if not json_:
         if reader.problems:
             err_console.print(problem_table(reader.problems, title=f"{file}: problems"))

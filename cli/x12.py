@@ -24,6 +24,7 @@ from cli.output import (
     print_json,
     problem_table,
     quiet_stdout,
+    streamed,
     unreadable,
 )
 from edi.acks.writer import AckError, AckResult, acknowledge
@@ -46,16 +47,11 @@ def view(
     """Show one segment per line, indented by envelope level, with segment numbers."""
     check_readable(file)
     tok = Tokenizer(file=file)
-    try:
+    with streamed(file):  # `edi x12 view big.835 | head`: the reader left, nothing is wrong
         if json_:
             _view_json(file, tok)
         else:
             _view_text(file, tok)
-    except BrokenPipeError:  # `edi x12 view big.835 | head`: the reader left, nothing is wrong
-        quiet_stdout()
-        raise typer.Exit(0) from None
-    except OSError as exc:
-        fail(f"{file}: {exc.strerror or exc}")
     if tok.problems:
         err_console.print(problem_table(tok.problems, title=f"{file}: syntax problems"))
     raise typer.Exit(exit_code(tok.problems))

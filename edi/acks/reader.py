@@ -31,7 +31,6 @@ segment completes, ``close()`` the rest. It holds only the loop being read.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -52,11 +51,9 @@ from edi.acks.model import (
     TransactionSetAck,
 )
 from edi.model import Source
-from edi.problems import ERROR, WARNING, Problem, Severity, Where, by_position
-from edi.x12.envelope import ENVELOPE_TAGS, EnvelopeChecker
-from edi.x12.io import open_input, read_chunks
+from edi.problems import ERROR, WARNING, Problem, Severity, Where
+from edi.x12.io import StreamedReader, parse_all
 from edi.x12.segment import Segment
-from edi.x12.tokenizer import Tokenizer
 
 Elements = list[str]
 
@@ -921,59 +918,12 @@ _DISPATCH = {
 del P
 
 
-class AckReader:
+class AckReader(StreamedReader):
     """Iterate the acknowledgements of a file; ``problems`` holds every problem found (syntax, envelope,
     content) once iteration ends, by position, and ``segments`` / ``bytes`` what was read."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-        self.segments = 0
-        self.bytes = 0
-
-    def __iter__(self) -> Iterator[Ack]:
-        with open_input(self.path) as fp:
-            yield from self._read(read_chunks(fp))
-
-    def _read(self, chunks: Iterable[bytes]) -> Iterator[Ack]:
-        tok = Tokenizer(file=self.path)
-        env = EnvelopeChecker(self.path)
-        parser = AckParser(self.path)
-        envelope = ENVELOPE_TAGS
-        idx = 0
-        counted = 0  # the segments up to this number have been counted by the envelope checker
-        last: Elements = []  # the segment before the current one
-        try:
-            for chunk in _with_end(chunks):
-                self.bytes += len(chunk)
-                for els in tok.elements(chunk):
-                    idx += 1
-                    if els[0] in envelope:
-                        body = idx - 1 - counted  # the body segments since the last envelope segment, at once
-                        env.body(body, Segment(last, idx - 1) if body else None)
-                        counted = idx
-                        env.segment(Segment(els, idx, 0, tok.delimiters))
-                        if tok.delimiters is not None:
-                            parser.component = tok.delimiters.component
-                    items = parser.feed(els, idx)
-                    if items:
-                        yield from items
-                    last = els
-            body = idx - counted
-            env.body(body, Segment(last, idx) if body else None)
-            yield from parser.close()
-            env.close()
-        finally:
-            self.segments = idx
-            self.problems = by_position(tok.problems + env.problems + parser.problems)
-
-
-def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The chunks (empty ones left out), then ``b""`` (end of input for the tokenizer)."""
-    for chunk in chunks:
-        if chunk:
-            yield chunk
-    yield b""
+    def make_parser(self, path: str) -> AckParser:
+        return AckParser(path)
 
 
 def read_acks(path: str) -> AckReader:
@@ -983,13 +933,4 @@ def read_acks(path: str) -> AckReader:
 
 def parse_acks(data: bytes, file: str = "<bytes>") -> tuple[list[Ack], list[Problem]]:
     """Every acknowledgement of an in-memory file, and the problems by position (for tests and small inputs)."""
-    tok = Tokenizer(file=file)
-    env = EnvelopeChecker(file)
-    parser = AckParser(file)
-    items: list[Ack] = []
-    for seg in tok.feed(data) + tok.close():
-        env.segment(seg)
-        items += parser.segment(seg)
-    items += parser.close()
-    env.close()
-    return items, by_position(tok.problems + env.problems + parser.problems)
+    return parse_all(data, AckParser(file), file)

@@ -44,7 +44,7 @@ from edi.model import (
 )
 from edi.problems import ERROR, WARNING, Problem, Where, by_position
 from edi.x12.envelope import ENVELOPE_TAGS, EnvelopeChecker
-from edi.x12.io import open_input, read_chunks
+from edi.x12.io import open_input, parse_all, read_chunks, with_end
 from edi.x12.segment import Segment
 from edi.x12.tokenizer import Tokenizer
 from edi.x835 import balance
@@ -807,7 +807,7 @@ class RemitReader:
         try:
             with open_input(self.path) as fp:
                 chunks = read_chunks(fp)
-                for chunk in _with_end(chunks):
+                for chunk in with_end(chunks):
                     self.bytes += len(chunk)
                     for els in tok.elements(chunk):
                         idx += 1
@@ -843,12 +843,6 @@ class RemitReader:
             self.problems = by_position(tok.problems + env.problems + parser.problems)
 
 
-def _with_end(chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """The chunks, then ``b""`` (end of input for the tokenizer)."""
-    yield from chunks
-    yield b""
-
-
 def read_remittances(path: str) -> RemitReader:
     """The items of an 835 file (``-`` for standard input), streamed. See the module docstring."""
     return RemitReader(path)
@@ -856,13 +850,4 @@ def read_remittances(path: str) -> RemitReader:
 
 def parse_remittances(data: bytes, file: str = "<bytes>") -> tuple[list[Item], list[Problem]]:
     """Every item of an in-memory 835, and the problems (for tests and small inputs)."""
-    tok = Tokenizer(file=file)
-    env = EnvelopeChecker(file)
-    parser = RemitParser(file)
-    items: list[Item] = []
-    for seg in tok.feed(data) + tok.close():
-        env.segment(seg)
-        items += parser.segment(seg)
-    items += parser.close()
-    env.close()
-    return items, by_position(tok.problems + env.problems + parser.problems)
+    return parse_all(data, RemitParser(file), file)

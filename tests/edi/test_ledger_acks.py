@@ -64,6 +64,20 @@ def ack_file(tmp: Path, name: str, body: str, *, control: int = 900, functional_
     return str(path)
 
 
+def ca277(tmp: Path, name: str, *claims: str, batch: str = "BATCH0001", payer_id: str = "SYNTH01",
+          control: int = 900) -> str:
+    """A 277CA from the payer to SUBMITTER: its source, receiver (batch id ``batch``) and provider levels, then a
+    patient level per claim, each given as the segments of its 2200D loop (TRN*2, STC, REF, DTP)."""
+    body = ["BHT*0085*08*277CA1*20250306*1030*TH~", "HL*1**20*1~",
+            f"NM1*PR*2*SYNTH HEALTH PLAN*****PI*{payer_id}~", "TRN*1*RCPT1~", "HL*2*1*21*1~",
+            "NM1*41*2*SYNTH BILLING*****46*SUBMITTER~", f"TRN*2*{batch}~", "STC*A1:19:PR*20250306*WQ~",
+            "HL*3*2*19*1~", "NM1*85*2*SYNTH CLINIC*****XX*1234567893~", "TRN*1*0~", "STC*A1:19:PR**WQ~"]
+    for k, segments in enumerate(claims, 4):
+        body += [f"HL*{k}*3*PT~", "NM1*QC*1*DOE*JANE****MI*M123~", segments]
+    return ack_file(tmp, name, "\n".join(body), functional_id="HN", st01="277", version="005010X214",
+                    control=control)
+
+
 def claims_json(url: str, *args: str) -> dict[str, dict]:
     result = runner.invoke(app, ["ledger", "claims", "--json", "--db", url, *args])
     assert result.exit_code == 0, result.output
@@ -225,25 +239,7 @@ def test_claims_nothing_has_answered_after_thirty_days(tmp_path, db):
     ledger.clock = clock_at(datetime(2025, 2, 20, 9, 0))
     ledger.record_837(write_837(tmp_path, "new.837", [claim("NEW1", ("99213", "80"))], control=22))
     ledger.clock = clock_at(datetime(2025, 3, 1, 9, 0))
-    two77 = ack_file(tmp_path, "a.277", """
-        BHT*0085*08*277CA0002*20250301*1030*TH~
-        HL*1**20*1~
-        NM1*PR*2*SYNTH HEALTH PLAN*****PI*SYNTH01~
-        TRN*1*RCPT0002~
-        HL*2*1*21*1~
-        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
-        TRN*2*BATCH0002~
-        STC*A1:19:PR*20250301*WQ*90~
-        HL*3*2*19*1~
-        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
-        TRN*1*0~
-        STC*A1:19:PR**WQ*90~
-        HL*4*3*PT~
-        NM1*QC*1*DOE*JANE****MI*M123~
-        TRN*2*OLD2~
-        STC*A2:20:PR*20250301*WQ*90~
-        DTP*472*D8*20250115~
-    """, functional_id="HN", st01="277", version="005010X214")
+    two77 = ca277(tmp_path, "a.277", "TRN*2*OLD2~\nSTC*A2:20:PR*20250301*WQ*90~\nDTP*472*D8*20250115~")
     assert ledger.import_acks(two77).outcome == "imported"
     lost = ledger.claims(status="submitted", older_than=30)
     assert [c.patient_control_number for c in lost] == ["OLD1"]
@@ -578,25 +574,8 @@ def test_a_late_277ca_for_a_first_submission_leaves_its_resubmission_alone(tmp_p
                                 "IK5*R*5~\nAK9*R*1*1*0~"))
     ledger.record_837(write_837(tmp_path, "again.837", [claim("L1", ("99213", "100"))], control=14))
     batch = re.search(r"BHT\*0019\*00\*([^*]+)\*", Path(first).read_text()).group(1)
-    late = ack_file(tmp_path, "late.277", f"""
-        BHT*0085*08*277CA9*20250306*1030*TH~
-        HL*1**20*1~
-        NM1*PR*2*SYNTH HEALTH PLAN*****PI*SYNTH01~
-        TRN*1*RCPT9~
-        HL*2*1*21*1~
-        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
-        TRN*2*{batch}~
-        STC*A1:19:PR*20250306*WQ*100~
-        HL*3*2*19*1~
-        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
-        TRN*1*0~
-        STC*A1:19:PR**WQ*100~
-        HL*4*3*PT~
-        NM1*QC*1*DOE*JANE****MI*M123~
-        TRN*2*L1~
-        STC*A7:562:85*20250306*U*100~
-        DTP*472*D8*20250115~
-    """, functional_id="HN", st01="277", version="005010X214")
+    late = ca277(tmp_path, "late.277", "TRN*2*L1~\nSTC*A7:562:85*20250306*U*100~\nDTP*472*D8*20250115~",
+                 batch=batch)
     assert ledger.import_acks(late).outcome == "imported"
     assert [(c.status, c.billed) for c in ledger.claims()] == [("replaced", D(0)), ("submitted", D(100))]
     ledger.close()
@@ -605,29 +584,8 @@ def test_a_late_277ca_for_a_first_submission_leaves_its_resubmission_alone(tmp_p
 def test_over_long_values_and_odd_amounts_are_kept_cut_on_every_database(tmp_path, db):
     ledger = Ledger(db)
     long_pcn = "P" * 45
-    odd = ack_file(tmp_path, "odd.277", f"""
-        BHT*0085*08*277CA8*20250306*1030*TH~
-        HL*1**20*1~
-        NM1*PR*2*SYNTH HEALTH PLAN*****PI*{"S" * 85}~
-        TRN*1*RCPT8~
-        HL*2*1*21*1~
-        NM1*41*2*SYNTH BILLING*****46*SUBMITTER~
-        TRN*2*B8~
-        STC*A1:19:PR*20250306*WQ*100~
-        HL*3*2*19*1~
-        NM1*85*2*SYNTH CLINIC*****XX*1234567893~
-        TRN*1*0~
-        STC*A1:19:PR**WQ*100~
-        HL*4*3*PT~
-        NM1*QC*1*DOE*JANE****MI*M123~
-        TRN*2*{long_pcn}~
-        STC*A2:20:PR*20250306*WQ*100.123~
-        REF*1K*{"K" * 60}~
-        HL*5*3*PT~
-        NM1*QC*1*DOE*JANE****MI*M123~
-        TRN*2*BIG1~
-        STC*A2:20:PR*20250306*WQ*99999999999999999999~
-    """, functional_id="HN", st01="277", version="005010X214")
+    odd = ca277(tmp_path, "odd.277", f"TRN*2*{long_pcn}~\nSTC*A2:20:PR*20250306*WQ*100.123~\nREF*1K*{'K' * 60}~",
+                "TRN*2*BIG1~\nSTC*A2:20:PR*20250306*WQ*99999999999999999999~", payer_id="S" * 85)
     result = ledger.import_acks(odd)
     assert result.outcome == "imported", result.message
     codes = [p.code for p in result.problems]

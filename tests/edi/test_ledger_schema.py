@@ -27,6 +27,24 @@ def test_migrations_match_the_declared_schema(tmp_path):
     engine.dispose()
 
 
+def ledger_at(tmp_path: Path, revision: str):
+    """(URL, engine) of a new SQLite ledger migrated up to ``revision`` only: a ledger an older edi left."""
+    from alembic import command
+    from alembic.config import Config
+
+    from edi.ledger.db import MIGRATIONS, make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        conn.commit()
+    return url, engine
+
+
 def test_checked_references_are_the_foreign_keys_dropped(tmp_path):
     """Each reference that is not a foreign key is proven by `edi ledger check` instead."""
     from edi.ledger.schema import CHECKED_REFERENCES
@@ -41,21 +59,11 @@ def test_migration_0003_keeps_the_rows_of_a_ledger_in_use(tmp_path):
     connects) keeps every row."""
     from datetime import datetime
 
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
     from edi.ledger import Ledger
-    from edi.ledger.db import MIGRATIONS, make_engine
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0002")
-        conn.commit()
+    url, engine = ledger_at(tmp_path, "0002")
     now = datetime(2025, 3, 1).isoformat(" ")  # as SQLAlchemy stores times in SQLite (text)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO files (id, sha256, kind, name, size, imported_at) "
@@ -91,24 +99,14 @@ def test_migration_0006_marks_a_claim_billed_twice_and_check_names_it_until_it_i
     import sys
     from datetime import datetime
 
-    from alembic import command
-    from alembic.config import Config
     from sqlalchemy import text
 
     from edi.ledger import Ledger
-    from edi.ledger.db import MIGRATIONS, make_engine
 
     sys.path.insert(0, str(Path(__file__).parent))
     from test_ledger import claim, write_837
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = make_engine(url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0005")
-        conn.commit()
+    url, engine = ledger_at(tmp_path, "0005")
     now = datetime(2025, 3, 1).isoformat(" ")
     with engine.begin() as conn:
         for i in (1, 2):
