@@ -46,7 +46,7 @@ def import_(
     number) and set claims accepted or rejected, one database transaction per file; the same file twice changes
     nothing. An acknowledgement of something the ledger does not hold is kept and reported."""
     check_readable(files, stdin=False)
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, create=True)
     raise typer.Exit(report_files([ledger.import_acks(f) for f in files], "imported"))
 
 

@@ -78,7 +78,7 @@ def build(
         fail(f"{piped} is a pipe, not a file: give --format (it can be read only once)")
     _check_out(out)
     cfg = load_config(config)
-    led = ledger.open_ledger(db)
+    led = ledger.open_ledger(db, create=True)
     # no refresh thread: worker processes are forked, and forking a process that runs threads is asking for trouble
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True,
                   auto_refresh=False) as bar:

@@ -22,7 +22,7 @@ from cli.output import (
     problem_table,
 )
 from edi.ledger import FileResult, Ledger, LedgerError
-from edi.ledger.db import shown_url
+from edi.ledger.db import ledger_exists, shown_url
 from edi.ledger.schema import CLAIM_STATUSES
 
 app = typer.Typer(help="The ledger: claim balances, one claim's story, write-offs, and the proof of its invariants.",
@@ -36,7 +36,22 @@ Db = Annotated[str | None, typer.Option("--db", envvar="EDI_DATABASE_URL", show_
 _opened: list[Ledger] = []
 
 
-def open_ledger(db: str | None) -> Ledger:
+def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
+    """The ledger ``db`` names. Only the commands that write a ledger's first rows (``create``: ledger init,
+    claims build and record, remit import, acks import) make a new one, and say so on stderr; every other command
+    refuses a ledger that does not exist (a mistyped --db must not look like an empty ledger)."""
+    try:
+        exists, place = ledger_exists(db)
+    except LedgerError as exc:
+        fail(str(exc))
+    except Exception as exc:  # a database that cannot be reached: never the password in the message
+        from edi.ledger.db import resolve_url
+
+        url = resolve_url(db)
+        fail(f"cannot open the ledger: {type(exc).__name__}: {str(exc).splitlines()[0].replace(url, shown_url(url))}")
+    if not exists and not create:
+        fail(f"no ledger at {place}: nothing recorded there yet (edi ledger init makes one; --db or EDI_DATABASE_URL "
+             "names another)")
     try:
         ledger = Ledger(db)
     except LedgerError as exc:
@@ -48,6 +63,8 @@ def open_ledger(db: str | None) -> Ledger:
         said = str(exc).splitlines()[0].replace(url, shown_url(url))
         fail(f"cannot open the ledger: {type(exc).__name__}: {said}")
     _opened.append(ledger)
+    if not exists:
+        err_console.print(f"edi: a new ledger at {place}")
     return ledger
 
 
@@ -76,7 +93,7 @@ def report_files(results: list[FileResult], verb: str) -> int:
 @app.command()
 def init(db: Db = None) -> None:
     """Create the ledger's tables (or upgrade them); done automatically on first use too."""
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, create=True)
     ledger.init()
     console.print(f"ledger ready: {shown_url(ledger.url)}")
 
@@ -252,7 +269,7 @@ def record(
 ) -> None:
     """Record the claims of 837 files (charges posted), so that remittances can be reconciled against them."""
     check_readable(files, stdin=False)
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, create=True)
     raise typer.Exit(report_files([ledger.record_837(f) for f in files], "recorded"))
 
 
@@ -263,5 +280,5 @@ def import_(
     """Post 835 remittances, one database transaction per file: the same file twice changes nothing, the same
     payment in another file is refused."""
     check_readable(files, stdin=False)
-    ledger = open_ledger(db)
+    ledger = open_ledger(db, create=True)
     raise typer.Exit(report_files([ledger.import_835(f) for f in files], "posted"))

@@ -102,6 +102,30 @@ def make_engine(url: str | None = None, *, schema: str | None = None) -> Engine:
     return engine
 
 
+def ledger_exists(url: str | None = None) -> tuple[bool, str]:
+    """Whether ``url`` holds an edi ledger already (its migrations table), without creating anything; and what
+    to call the place in a message (the SQLite file, or the URL with its password masked)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    url = resolve_url(url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if not database or database == ":memory:":
+            return False, url
+        if not Path(database).is_file():
+            return False, database
+        place = database
+    else:
+        place = shown_url(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).has_table("alembic_version"), place
+    finally:
+        engine.dispose()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates it on an empty database). Safe to run concurrently:
     on PostgreSQL it holds an advisory lock while migrating."""

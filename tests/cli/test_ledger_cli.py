@@ -24,13 +24,14 @@ def test_each_command_closes_the_ledger_it_opened(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Ledger, "close", close)
     db = f"sqlite:///{tmp_path / 'edi.db'}"
+    assert runner.invoke(app, ["ledger", "init", "--db", db]).exit_code == 0 and len(closed) == 1
     ok = runner.invoke(app, ["ledger", "claims", "--json", "--db", db])
     assert ok.exit_code == 0, ok.output
-    assert json.loads(ok.stdout) == [] and len(closed) == 1
+    assert json.loads(ok.stdout) == [] and len(closed) == 2
     missing = runner.invoke(app, ["ledger", "claim", "NOSUCHCLAIM", "--db", db])
-    assert missing.exit_code != 0 and len(closed) == 2
+    assert missing.exit_code != 0 and len(closed) == 3
     rec = runner.invoke(app, ["reconcile", "--json", "--db", db])
-    assert rec.exit_code == 0 and len(closed) == 3
+    assert rec.exit_code == 0 and len(closed) == 4
 
 
 def test_the_sqlite_ledger_is_readable_by_its_owner_only(tmp_path):
@@ -66,3 +67,18 @@ def test_a_database_password_is_never_printed(tmp_path):
         result = CliRunner().invoke(app, ["ledger", "init", "--db", url])
         assert result.exit_code == 2, (url, result.output)
         assert "s3cretpw" not in result.output, result.output
+
+
+def test_a_mistyped_database_is_refused_by_reading_commands_and_made_only_by_writing_ones(tmp_path):
+    """`--db sqlite:///typo.db` must not look like an empty ledger: reading commands refuse a ledger that does not
+    exist (exit 2, naming it) and create nothing; the commands that write a ledger's first rows make it and say so."""
+    db = f"sqlite:///{tmp_path / 'typo.db'}"
+    for args in (["ledger", "claims"], ["ledger", "claim", "X"], ["ledger", "check"], ["reconcile"],
+                 ["ledger", "writeoff", "X", "--reason", "r"], ["inbox", "fetch"], ["claims", "submit", "--all-built"]):
+        result = runner.invoke(app, [*args, "--db", db])
+        assert result.exit_code == 2, (args, result.output)
+        assert "no ledger at" in result.output and "typo.db" in result.output or "edi.toml" in result.output, args
+        assert not (tmp_path / "typo.db").exists(), args
+    made = runner.invoke(app, ["claims", "record", "samples/837/synthetic-claims.837", "--db", db])
+    assert made.exit_code == 0 and "a new ledger at" in made.output
+    assert runner.invoke(app, ["ledger", "claims", "--db", db]).exit_code == 0
