@@ -198,9 +198,13 @@ def writeoff(
     value = None
     if amount is not None:
         try:
-            value = Decimal(amount)
+            value = Decimal(amount.strip()) if amount.strip().replace(".", "", 1).isdigit() else None
         except InvalidOperation:
-            fail(f"--amount {amount!r} is not a decimal amount")
+            value = None
+        if value is None or value <= 0 or value.as_tuple().exponent < -2 or value >= 10 ** 13:
+            fail(f"--amount {amount!r} is not an amount in dollars and cents, such as 125.40 (more than 0, at "
+                 "most two decimals)")
+        value = value.quantize(Decimal("0.01"))
     try:
         written, left = open_ledger(db).write_off(pcn, reason, value)
     except LedgerError as exc:

@@ -153,7 +153,13 @@ def export(
             fail(f"--to {path}: the extension must be .csv or .ndjson")
         targets[table] = (path, "csv" if ext == ".csv" else "ndjson")
     if out:
-        Path(out).mkdir(parents=True, exist_ok=True)
+        target = Path(out)
+        if target.exists() and not target.is_dir():
+            fail(f"--out {out}: is not a folder")
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            fail(f"--out {out}: cannot be made ({exc.strerror or exc})")
         for t in TABLES:
             targets.setdefault(t, (str(Path(out) / f"{t}.{fmt}"), fmt))
     for f in files:

@@ -141,6 +141,9 @@ def _violated(exc: IntegrityError) -> str | None:
     return getattr(diag, "constraint_name", None)
 
 
+CENT = Decimal("0.01")
+
+
 def _recorded_message(result: RecordResult) -> str:
     said = f"{result.claims} claims recorded, charges {result.charges:.2f}"
     if result.resubmitted:
@@ -470,6 +473,8 @@ class Ledger:
         balance left). Raises LedgerError when there is no such claim or nothing to write off."""
         if not reason.strip():
             raise LedgerError("a write-off needs a reason")
+        if amount is not None and (not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT)):
+            raise LedgerError(f"a write-off is an amount in whole cents, more than 0 (not {amount})")
 
         def unit(conn: Connection) -> tuple[Decimal, Decimal]:
             claim = conn.execute(select(claims.c.id).where(claims.c.patient_control_number == pcn,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import IO, Protocol
@@ -91,7 +92,9 @@ class NdjsonTable:
 
 def open_table(path: str, table: str, fmt: str) -> Table:
     """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path``."""
-    fp = open(path, "w", newline="" if fmt == "csv" else None, encoding="utf-8")  # noqa: SIM115 - closed by Table
+    # created readable by its owner only: the tables hold patient control numbers and payments
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fp = open(fd, "w", newline="" if fmt == "csv" else None, encoding="utf-8")  # noqa: SIM115 - closed by Table
     cls = CsvTable if fmt == "csv" else NdjsonTable
     return cls(fp, COLUMNS[table])
 

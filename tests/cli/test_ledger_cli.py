@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -82,3 +83,29 @@ def test_a_mistyped_database_is_refused_by_reading_commands_and_made_only_by_wri
     made = runner.invoke(app, ["claims", "record", "samples/837/synthetic-claims.837", "--db", db])
     assert made.exit_code == 0 and "a new ledger at" in made.output
     assert runner.invoke(app, ["ledger", "claims", "--db", db]).exit_code == 0
+
+
+@pytest.mark.parametrize("amount", ["0.001", "NaN", "sNaN", "-5", "0", "1e3", "1_000", "99999999999999", "", "x"])
+def test_a_write_off_amount_that_is_not_dollars_and_cents_is_a_usage_error(tmp_path, amount):
+    db = f"sqlite:///{tmp_path / 'edi.db'}"
+    assert runner.invoke(app, ["claims", "record", "samples/837/synthetic-claims.837", "--db", db]).exit_code == 0
+    result = runner.invoke(app, ["ledger", "writeoff", "PCN0000001", "--reason", "small balance", "--amount", amount,
+                                 "--db", db])
+    assert result.exit_code == 2 and "Traceback" not in result.output and "dollars and cents" in result.output
+    fine = runner.invoke(app, ["ledger", "writeoff", "PCN0000001", "--reason", "small balance", "--amount", "12.5",
+                               "--db", db])
+    assert fine.exit_code == 0 and "wrote off 12.50" in fine.stdout
+
+
+def test_remit_export_refuses_an_out_that_is_a_file_and_writes_owner_only_tables(tmp_path):
+    import stat
+
+    existing = tmp_path / "existing.csv"
+    existing.write_text("keep me\n")
+    for out in (str(existing), str(existing / "sub")):
+        result = runner.invoke(app, ["remit", "export", "samples/835/synthetic-payment.835", "--out", out])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert existing.read_text() == "keep me\n"
+    result = runner.invoke(app, ["remit", "export", "samples/835/synthetic-payment.835", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 0
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "x").iterdir()} == {0o600}
