@@ -16,6 +16,7 @@ from cli.output import (
     err_console,
     exit_code,
     problem_table,
+    require_kind,
     streamed,
 )
 from edi.acks.model import (
@@ -137,6 +138,7 @@ def show(
     from edi.acks.reader import read_acks
 
     check_readable(file)
+    require_kind(file, "ack")
     reader = read_acks(file)
     rejected = False
     count = 0

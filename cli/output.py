@@ -124,3 +124,26 @@ def streamed(file: str) -> Iterator[None]:
 
 def exit_code(problems: Iterable[Problem]) -> int:
     return PROBLEMS if any(p.is_error for p in problems) else OK
+
+
+#: What each kind of X12 file holds, and the command that takes it (for refusals of the wrong file).
+KIND_WORDS = {"837": "837 claims", "835": "an 835 remittance", "ack": "acknowledgements (TA1, 999 or 277CA)",
+              "other": "another transaction set"}
+KIND_COMMANDS = {"837": "edi claims record", "835": "edi remit show", "ack": "edi acks show"}
+
+
+def require_kind(path: str, kind: str) -> None:
+    """Exit 1 with one line when ``path`` plainly holds another transaction than ``kind`` (from its first
+    segments); nothing when it holds ``kind``, no X12 at all (the reader says so), or is standard input."""
+    if path == "-":
+        return
+    from edi.x12.sniff import sniff
+
+    try:
+        what = sniff(path).kind
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+    if what is None or what == kind:
+        return
+    hint = f" ({KIND_COMMANDS[what]} reads it)" if what in KIND_COMMANDS else ""
+    fail(f"{path} holds {KIND_WORDS[what]}, not {KIND_WORDS[kind]}{hint}", PROBLEMS)

@@ -20,6 +20,7 @@ from cli.output import (
     fail,
     marked,
     problem_table,
+    require_kind,
     streamed,
 )
 from edi.x835.export import TABLES, Exporter, open_table
@@ -42,6 +43,7 @@ def show(
     """Show a remittance: payments, claims, lines, adjustments and the balancing verdict. Exit 1 when a
     balancing, envelope or content error was found."""
     check_readable(file)
+    require_kind(file, "835")
     texts: dict[str, str] = {}
     if descriptions:
         try:
@@ -152,6 +154,9 @@ def export(
         if ext not in (".csv", ".ndjson", ".jsonl"):
             fail(f"--to {path}: the extension must be .csv or .ndjson")
         targets[table] = (path, "csv" if ext == ".csv" else "ndjson")
+    for f in files:
+        check_readable(f)
+        require_kind(f, "835")
     if out:
         target = Path(out)
         if target.exists() and not target.is_dir():
@@ -162,8 +167,6 @@ def export(
             fail(f"--out {out}: cannot be made ({exc.strerror or exc})")
         for t in TABLES:
             targets.setdefault(t, (str(Path(out) / f"{t}.{fmt}"), fmt))
-    for f in files:
-        check_readable(f)
     try:
         tables = {t: open_table(path, t, f) for t, (path, f) in targets.items()}
     except OSError as exc:

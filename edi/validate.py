@@ -193,6 +193,10 @@ def validate_stream(fp: BinaryIO, *, file: str, deep: bool = False, progress: Pr
     report.problems = tok.problems + fast.envelope.problems + fast.problems
     report.transactions = fast.envelope.transactions
     report.versions = sorted(fast.envelope.versions)
+    if count == 0:  # nothing to validate is not a valid file (and pyx12 has nothing to read)
+        report.problems.append(Problem("x12.file.empty", "the file holds no X12 segment" + (
+            " (it is empty)" if size == 0 else ""), ERROR, Where(file=file)))
+        return report
     if deep and kept is not None:
         report.problems += deep_validate(b"".join(kept), file=file, progress=progress, total_segments=count)
     report.problems = by_position(report.problems)

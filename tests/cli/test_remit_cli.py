@@ -84,3 +84,33 @@ def test_export_to_a_folder_in_both_formats(tmp_path):
 def test_export_needs_a_destination():
     assert runner.invoke(app, ["remit", "export", SAMPLE]).exit_code == 2
     assert runner.invoke(app, ["remit", "export", SAMPLE, "--to", "payments.csv"]).exit_code == 2
+
+
+def test_remit_commands_refuse_a_file_that_is_not_an_835(tmp_path):
+    """An 837 or a 277CA given to `remit show` or `remit export` is named for what it is (exit 1), not shown as
+    an empty remittance (exit 0); and an 835 given to `acks show` likewise."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    runner = CliRunner()
+    for args, said in ((["remit", "show", "samples/837/synthetic-claims.837"], "holds 837 claims, not an 835"),
+                       (["remit", "show", "samples/acks/synthetic-claims.277"], "holds acknowledgements"),
+                       (["remit", "export", "samples/837/synthetic-claims.837", "--out", str(tmp_path / "x")],
+                        "holds 837 claims"),
+                       (["acks", "show", "samples/835/synthetic-payment.835"], "holds an 835 remittance")):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1 and said in result.output, (args, result.output)
+    assert not (tmp_path / "x").exists()
+
+
+def test_an_empty_file_is_not_valid_x12(tmp_path):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    empty = tmp_path / "empty.x12"
+    empty.write_bytes(b"")
+    for args in (["x12", "validate", str(empty)], ["x12", "validate", "--deep", str(empty)]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1 and "x12.file.empty" in result.output and "StringIO" not in result.output
