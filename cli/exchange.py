@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from cli import ledger
-from cli.output import OK, PROBLEMS, check_readable, console, err_console, fail, marked, print_json, problem_table
+from cli.output import (
+    OK,
+    PROBLEMS,
+    USAGE,
+    check_readable,
+    console,
+    err_console,
+    fail,
+    marked,
+    print_json,
+    printable,
+    problem_table,
+)
 
 inbox_app = typer.Typer(help="Clearinghouse inboxes: fetch acknowledgements and remittances, and import them.",
                         no_args_is_help=True)
@@ -70,7 +84,15 @@ def submit(
             console.print(marked(f"{_esc(r.file)}: [{STYLE[r.outcome]}]{r.outcome}[/] - {_esc(r.message)}"))
         if all_built and not results:
             console.print("no built file waits to be submitted")
-    raise typer.Exit(OK if all(r.ok for r in results) else PROBLEMS)
+    raise typer.Exit(_exit(results))
+
+
+def _exit(results) -> int:
+    """0 when every file went through; 2 when the configuration cannot be used as it is (a variable it names is
+    not set); else 1."""
+    if any(p.code == "transport.config" for r in results for p in r.problems):
+        return USAGE
+    return OK if all(r.ok for r in results) else PROBLEMS
 
 
 @inbox_app.command("fetch")
@@ -90,6 +112,15 @@ def fetch(
     from mappings.exchange import ExchangeError
     from mappings.exchange import fetch as get
 
+    target = Path(archive)
+    if target.exists() and not target.is_dir():
+        fail(f"--archive {archive}: is not a folder")
+    try:
+        target.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--archive {archive}: cannot be made ({exc.strerror or exc})")
+    if not os.access(target, os.W_OK | os.X_OK):
+        fail(f"--archive {archive}: cannot be written to")
     cfg = _config(config)
     led = ledger.open_ledger(db)
     with _spinner() as bar:
@@ -102,20 +133,21 @@ def fetch(
     if json_:
         print_json([r.as_dict() for r in results])
     else:
-        seen = 0
+        seen = new = 0
         for r in results:
             if r.outcome == "seen":
                 seen += 1
                 continue
-            where = f"{r.clearinghouse}:{r.remote_name}" if r.remote_name else r.clearinghouse
-            console.print(marked(f"{_esc(where)}: [{STYLE[r.outcome]}]{r.outcome}[/] - {_esc(r.message)}"
-                                 + (" (removed from the server)" if r.removed else "")))
-            shown = [p for p in r.problems if p.message != r.message]
-            if shown and r.outcome != "imported":
+            new += bool(r.remote_name)
+            where = printable(f"{r.clearinghouse}:{r.remote_name}" if r.remote_name else r.clearinghouse)
+            outcome = r.outcome if r.ok or r.outcome != "imported" else "imported with errors"
+            console.print(marked(f"{_esc(where)}: [{STYLE[r.outcome] if r.ok else 'red'}]{outcome}[/] - "
+                                 f"{_esc(printable(r.message))}" + (" (removed from the server)" if r.removed else "")))
+            shown = [p for p in r.problems if p.message != r.message and (p.is_error or r.outcome != "imported")]
+            if shown:
                 err_console.print(problem_table(shown))
-        new = len(results) - seen
         console.print(f"{new} new files" + (f", {seen} seen before" if seen else ""))
-    raise typer.Exit(OK if all(r.ok for r in results) else PROBLEMS)
+    raise typer.Exit(_exit(results))
 
 
 @transport_app.command("trust")

@@ -147,3 +147,9 @@ def require_kind(path: str, kind: str) -> None:
         return
     hint = f" ({KIND_COMMANDS[what]} reads it)" if what in KIND_COMMANDS else ""
     fail(f"{path} holds {KIND_WORDS[what]}, not {KIND_WORDS[kind]}{hint}", PROBLEMS)
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (C0, DEL, C1: a terminal's escape sequences and line breaks) shown as
+    an escape (``\\x1b``), so a value read from a file or a server cannot fake a line or steer the terminal."""
+    return "".join(ch if not (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0) else f"\\x{ord(ch):02x}" for ch in text)

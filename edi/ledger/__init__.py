@@ -89,7 +89,8 @@ class RecordedFile:
     path: str | None
     recorded_at: datetime
     statuses: dict[str, int]
-    submissions: list[tuple[str, str, datetime]]  # (clearinghouse, remote name, when)
+    submissions: list[tuple[str, str, datetime, str]]  # (clearinghouse, remote name, when, state)
+    sha256: str = ""
 
     @property
     def claims(self) -> int:
@@ -407,42 +408,59 @@ class Ledger:
     def recorded_file(self, sha256: str) -> RecordedFile | None:
         """What the ledger holds of the file with this content: its row, its claims by status, its submissions."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(files.c.id, files.c.name, files.c.kind, files.c.path, files.c.imported_at)
-                               .where(files.c.sha256 == sha256)).first()
+            row = conn.execute(select(files.c.id, files.c.name, files.c.kind, files.c.path, files.c.imported_at,
+                                      files.c.sha256).where(files.c.sha256 == sha256)).first()
             if row is None:
                 return None
             statuses = dict(conn.execute(select(claims.c.status, func.count()).where(claims.c.file_id == row.id)
                                          .group_by(claims.c.status)).all())
             sent = conn.execute(select(submissions.c.clearinghouse, submissions.c.remote_name,
-                                       submissions.c.submitted_at).where(submissions.c.file_id == row.id)
-                                .order_by(submissions.c.id)).all()
+                                       submissions.c.submitted_at, submissions.c.state)
+                                .where(submissions.c.file_id == row.id).order_by(submissions.c.id)).all()
         return RecordedFile(row.id, row.name, row.kind, row.path, row.imported_at, statuses,
-                            [(s.clearinghouse, s.remote_name, s.submitted_at) for s in sent])
+                            [(s.clearinghouse, s.remote_name, s.submitted_at, s.state) for s in sent], row.sha256)
 
     def unsubmitted_files(self) -> list[RecordedFile]:
-        """The 837 files edi built whose claims wait to be sent (status built) and that were never submitted,
-        oldest first."""
+        """The 837 files edi built whose claims wait to be sent (status built) and that were never sent (an
+        upload that was not confirmed included: the caller says so), oldest first."""
         with self.engine.connect() as conn:
             ids = conn.execute(
                 select(files.c.sha256).where(
                     files.c.kind == "837",
                     files.c.id.in_(select(claims.c.file_id).where(claims.c.status == "built")),
-                    files.c.id.notin_(select(submissions.c.file_id))).order_by(files.c.id)).scalars().all()
+                    files.c.id.notin_(select(submissions.c.file_id).where(submissions.c.state == "sent")))
+                .order_by(files.c.id)).scalars().all()
         return [f for sha in ids if (f := self.recorded_file(sha)) is not None]
 
-    def record_submission(self, file_id: int, *, clearinghouse: str, remote_name: str, sha256: str, size: int,
-                          forced: bool = False) -> int:
-        """Record that a recorded 837 was uploaded; its claims still waiting (built) become submitted. Returns the
-        number of claims marked submitted."""
+    def begin_submission(self, file_id: int, *, clearinghouse: str, remote_name: str, sha256: str, size: int,
+                         forced: bool = False) -> int | None:
+        """Record, before its upload, that a recorded 837 is being sent (state ``sending``); its id, or None when
+        the file was submitted before, or is being submitted by another process, and ``forced`` is false (the
+        database decides: ``submissions_once``)."""
+        try:
+            return transaction(self.engine, lambda conn: insert_returning_ids(conn, submissions, [{
+                "file_id": file_id, "clearinghouse": clearinghouse, "remote_name": remote_name, "sha256": sha256,
+                "size": size, "forced": forced, "state": "sending", "submitted_at": self.clock()}])[0])
+        except IntegrityError:
+            return None
+
+    def finish_submission(self, submission_id: int) -> int:
+        """The upload of ``begin_submission``'s file is in the outbox: the submission is ``sent``, and the file's
+        claims still waiting (built) become submitted. Returns how many."""
 
         def unit(conn: Connection) -> int:
-            conn.execute(submissions.insert().values(file_id=file_id, clearinghouse=clearinghouse,
-                                                     remote_name=remote_name, sha256=sha256, size=size,
-                                                     forced=forced, submitted_at=self.clock()))
+            file_id = conn.execute(update(submissions).where(submissions.c.id == submission_id)
+                                   .values(state="sent", submitted_at=self.clock())
+                                   .returning(submissions.c.file_id)).scalar_one()
             return conn.execute(update(claims).where(claims.c.file_id == file_id, claims.c.status == "built")
                                 .values(status="submitted")).rowcount or 0
 
         return transaction(self.engine, unit)
+
+    def drop_submission(self, submission_id: int) -> None:
+        """The upload of ``begin_submission``'s file certainly did not happen: forget the attempt."""
+        transaction(self.engine, lambda conn: conn.execute(
+            submissions.delete().where(submissions.c.id == submission_id, submissions.c.state == "sending")))
 
     def inbox_seen(self, clearinghouse: str, remote_name: str, size: int, mtime: int | None):
         """The last record of a file of this name, size and time in this clearinghouse's inbox, or None."""
@@ -452,6 +470,14 @@ class Ledger:
                 inbox_files.c.size == size,
                 inbox_files.c.mtime.is_(None) if mtime is None else inbox_files.c.mtime == mtime)
                 .order_by(inbox_files.c.id.desc()).limit(1)).mappings().first()
+
+    def inbox_content_seen(self, clearinghouse: str, sha256: str):
+        """The last record of a file with this content fetched from this clearinghouse (not a failed download),
+        or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(inbox_files).where(
+                inbox_files.c.clearinghouse == clearinghouse, inbox_files.c.sha256 == sha256,
+                inbox_files.c.outcome != "failed").order_by(inbox_files.c.id.desc()).limit(1)).mappings().first()
 
     def record_inbox_file(self, **values) -> int:
         """Record a file seen in an inbox (see schema.inbox_files); returns its id."""

@@ -47,7 +47,11 @@ def shown_url(url: str) -> str:
     try:
         from sqlalchemy.engine import make_url
 
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        secret = {k: "***" for k in parsed.query if k.lower() in ("password", "passwd", "pass", "sslpassword")}
+        if secret:
+            return parsed.update_query_dict(secret).render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+        return parsed.render_as_string(hide_password=True)
     except Exception:  # not a URL SQLAlchemy reads: show its scheme only
         return url.split("://", 1)[0] + "://..." if "://" in url else "(a database URL)"
 

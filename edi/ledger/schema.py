@@ -351,9 +351,14 @@ submissions = Table(
     Column("sha256", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("forced", Boolean, nullable=False, server_default=false()),  # --force: sent again on purpose
+    Column("state", String(8), nullable=False, server_default="sent"),  # sending (not confirmed), sent
     Column("submitted_at", DateTime, nullable=False),
+    CheckConstraint("state IN ('sending', 'sent')", name="submissions_state"),
     Index("submissions_file", "file_id"),
 )
+# a file is submitted once, unless forced: two processes cannot both send it (migration 0007)
+Index("submissions_once", submissions.c.file_id, unique=True, sqlite_where=text("NOT forced"),
+      postgresql_where=text("NOT forced"))
 
 #: Each file seen in a clearinghouse's inbox (``edi inbox fetch``) and what became of it.
 inbox_files = Table(

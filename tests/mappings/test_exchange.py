@@ -315,3 +315,173 @@ def test_unknown_clearinghouses_and_missing_transports_are_usage_errors(tmp_path
                  ["inbox", "fetch", "--clearinghouse", "synthhub"]):
         result = cli(ws, *args)
         assert result.exit_code == 2 and "Traceback" not in result.output, args
+
+
+# -- what a review found (each reproduced before its fix) ------------------------------------------------------
+
+
+def record(ws: Path, path: Path) -> None:
+    result = runner.invoke(app, ["claims", "record", str(path), "--db", f"sqlite:///{ws / 'edi.db'}"])
+    assert result.exit_code == 0, result.output
+
+
+def directory_workspace(tmp: Path, extra: str = "") -> tuple[Path, Path]:
+    hub = tmp / "hub"
+    (hub / "out").mkdir(parents=True)
+    (hub / "in").mkdir()
+    ws = workspace(tmp, f'kind = "directory"\noutbox = "{hub / "out"}"\ninbox = "{hub / "in"}"\n{extra}')
+    return ws, hub
+
+
+def test_all_built_refuses_a_built_file_whose_content_changed(tmp_path):
+    ws, hub = directory_workspace(tmp_path)
+    built = build(ws)
+    built.write_text(built.read_text().replace("CLM*ENC-P-0001*170.5", "CLM*ENC-P-0001*999.99"))
+    result = cli(ws, "claims", "submit", "--all-built", "--clearinghouse", "synthhub")
+    assert result.exit_code == 1 and "content changed since" in result.stdout
+    assert list((hub / "out").iterdir()) == [] and submitted(ws) == set()
+
+
+def test_all_built_for_one_clearinghouse_leaves_the_others_files_alone(tmp_path):
+    ws, hub = directory_workspace(tmp_path)
+    build(ws)
+    result = cli(ws, "claims", "submit", "--all-built", "--clearinghouse", "synthhub")
+    assert result.exit_code == 0, result.output
+    assert "testbridge" not in result.stdout
+
+
+def test_the_same_content_is_sent_once_in_a_run_and_once_across_processes(tmp_path):
+    ws, hub = directory_workspace(tmp_path)
+    built = build(ws)
+    copy = tmp_path / "copy.837"
+    copy.write_bytes(built.read_bytes())
+    result = cli(ws, "claims", "submit", str(built), str(copy))
+    assert result.exit_code == 1 and "sent in this run: not sent twice" in result.stdout
+    assert len(list((hub / "out").iterdir())) == 1
+    ledger = Ledger(f"sqlite:///{ws / 'edi.db'}")
+    from edi.ledger import sha256_of
+
+    rec = ledger.recorded_file(sha256_of(str(built))[0])
+    # what a second process would do at the same moment: the database refuses a second unforced submission
+    assert ledger.begin_submission(rec.id, clearinghouse="synthhub", remote_name="x", sha256="s", size=1) is None
+    ledger.close()
+
+
+def test_an_upload_the_ledger_could_not_confirm_is_not_sent_again_without_force(tmp_path, monkeypatch):
+    ws, hub = directory_workspace(tmp_path)
+    built = build(ws)
+
+    def broken(self, submission_id):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(Ledger, "finish_submission", broken)
+    first = cli(ws, "claims", "submit", str(built))
+    assert first.exit_code == 1 and "but the ledger could not record it" in first.stdout
+    assert (hub / "out" / "synthhub-000000001.837").exists() and submitted(ws) == set()
+    monkeypatch.undo()
+    (hub / "out" / "synthhub-000000001.837").unlink()  # the clearinghouse picked it up
+    again = cli(ws, "claims", "submit", str(built))
+    assert again.exit_code == 1 and "did not finish, and the file may have arrived" in again.stdout
+    assert list((hub / "out").iterdir()) == []  # not sent twice behind the user's back
+    forced = cli(ws, "claims", "submit", str(built), "--force")
+    assert forced.exit_code == 0, forced.output
+
+
+def test_an_upload_whose_end_is_unknown_stays_unconfirmed(tmp_path, monkeypatch):
+    from edi.transport import TransportError
+    from edi.transport.directory import DirectoryTransport
+
+    ws, hub = directory_workspace(tmp_path)
+    built = build(ws)
+
+    def lost(self, local_path, remote_name):
+        exc = TransportError("the connection was lost after the rename was asked for")
+        exc.outcome_unknown = True
+        raise exc
+
+    monkeypatch.setattr(DirectoryTransport, "upload", lost)
+    assert cli(ws, "claims", "submit", str(built)).exit_code == 1
+    monkeypatch.undo()
+    again = cli(ws, "claims", "submit", str(built))
+    assert again.exit_code == 1 and "did not finish" in again.stdout
+
+
+def test_a_half_written_277ca_is_imported_with_errors_and_left_on_the_server(tmp_path):
+    ws, hub = directory_workspace(tmp_path, 'after_fetch = "delete"\n')
+    record(ws, SAMPLES / "837" / "synthetic-claims.837")
+    (hub / "in" / "today.277").write_bytes((SAMPLES / "acks" / "synthetic-claims.277").read_bytes()[:1000])
+    result = cli(ws, "inbox", "fetch", "--archive", str(ws / "inbox"))
+    assert result.exit_code == 1 and "imported with errors" in result.stdout
+    assert (hub / "in" / "today.277").exists()
+
+
+def test_a_file_the_importer_cannot_take_is_kept_reported_once_and_the_others_go_on(tmp_path, monkeypatch):
+    ws, hub = directory_workspace(tmp_path)
+    record(ws, SAMPLES / "837" / "synthetic-claims.837")
+    (hub / "in" / "a.835").write_bytes((SAMPLES / "835" / "synthetic-payment.835").read_bytes())
+    (hub / "in" / "b.999").write_bytes((SAMPLES / "acks" / "synthetic-claims.999").read_bytes())
+
+    def crash(self, path, **kwargs):
+        raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(Ledger, "import_835", crash)
+    config = load_config(ws / "edi.toml")
+    ledger = Ledger(f"sqlite:///{ws / 'edi.db'}")
+    first = {r.remote_name: r.outcome for r in fetch(config, ledger, now=datetime(2025, 3, 6), archive=ws / "in")}
+    assert first == {"a.835": "refused", "b.999": "imported"}
+    again = {r.remote_name: r.outcome for r in fetch(config, ledger, now=datetime(2025, 3, 6), archive=ws / "in")}
+    assert again == {"a.835": "seen", "b.999": "seen"}
+    ledger.close()
+
+
+def test_a_small_file_reused_under_its_name_with_new_content_is_fetched(tmp_path):
+    import os
+
+    ws, hub = directory_workspace(tmp_path)
+    record(ws, SAMPLES / "837" / "synthetic-claims.837")
+    first = (SAMPLES / "acks" / "synthetic-claims.277").read_bytes()
+    daily = hub / "in" / "daily.277"
+    daily.write_bytes(first)
+    os.utime(daily, (1_741_000_000, 1_741_000_000))
+    assert cli(ws, "inbox", "fetch", "--archive", str(ws / "inbox")).exit_code == 0
+    second = first.replace(b"STC*A2:20:PR*20250304*WQ*479.64", b"STC*A7:562:85*20250304*U*479.64")  # same size
+    assert len(second) == len(first) and second != first
+    daily.write_bytes(second)
+    os.utime(daily, (1_741_000_000, 1_741_000_000))  # same name, size and time
+    result = cli(ws, "inbox", "fetch", "--archive", str(ws / "inbox"))
+    assert "synthhub:daily.277: imported" in result.stdout, result.output
+
+
+def test_archive_names_are_reserved_so_two_fetches_never_share_one(tmp_path):
+    from mappings.exchange import _archive_path
+
+    a = _archive_path(tmp_path, "hub", "ack.999", datetime(2025, 3, 6))
+    b = _archive_path(tmp_path, "hub", "ack.999", datetime(2025, 3, 6))
+    assert (a.name, b.name) == ("ack.999", "ack-2.999")
+    odd = _archive_path(tmp_path, "hub", ".hidden\x1b[31m\nname", datetime(2025, 3, 6))
+    assert odd.name == "hidden_[31m_name"
+
+
+def test_usage_errors_of_inbox_fetch(tmp_path):
+    ws, hub = directory_workspace(tmp_path)
+    record(ws, SAMPLES / "837" / "synthetic-claims.837")
+    a_file = tmp_path / "afile"
+    a_file.write_text("x")
+    for archive in (str(a_file), str(a_file / "sub")):
+        result = cli(ws, "inbox", "fetch", "--archive", archive)
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+
+
+def test_a_missing_environment_variable_is_a_usage_error(tmp_path, sftp_server, monkeypatch):
+    monkeypatch.delenv("EDI_TEST_NO_SUCH_PASSWORD", raising=False)
+    ws = workspace(tmp_path, sftp_toml(sftp_server, key_file=None, password_env="EDI_TEST_NO_SUCH_PASSWORD"))
+    built = build(ws)
+    assert cli(ws, "claims", "submit", str(built)).exit_code == 2
+    assert cli(ws, "inbox", "fetch", "--archive", str(ws / "inbox")).exit_code == 2
+
+
+def test_control_characters_from_a_server_are_printed_escaped():
+    from cli.output import printable
+
+    assert printable("fake\x1b[31m.835\nsynthhub:other: imported") == \
+        "fake\\x1b[31m.835\\x0asynthhub:other: imported"

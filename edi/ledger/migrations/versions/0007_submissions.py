@@ -2,7 +2,10 @@
 
 - ``files.path``: where the file was when it was recorded (absolute), so that ``edi claims submit --all-built``
   finds the 837s a build wrote.
-- ``submissions``: each upload of a recorded 837 to a clearinghouse (remote name, time, sha256, forced or not).
+- ``submissions``: each upload of a recorded 837 to a clearinghouse (remote name, time, sha256, forced or not),
+  recorded as ``sending`` before the upload and ``sent`` once it is in the outbox: an upload whose end is not
+  known stays ``sending``, and the file is not sent again without ``--force``. One submission per file unless
+  forced (``submissions_once``), so two processes cannot both send it.
 - ``inbox_files``: each file seen in a clearinghouse's inbox (remote name, size, time, sha256 once downloaded),
   what became of it (imported, already, refused, unknown, failed) and where its archive copy is; a file seen
   again under the same name, size and time is not downloaded twice, and one whose content was imported is
@@ -34,9 +37,14 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(64), nullable=False),
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("forced", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("state", sa.String(8), nullable=False, server_default="sent"),
         sa.Column("submitted_at", sa.DateTime, nullable=False),
+        sa.CheckConstraint("state IN ('sending', 'sent')", name="submissions_state"),
     )
     op.create_index("submissions_file", "submissions", ["file_id"])
+    # a file is submitted once (a second time only with --force): two processes cannot both send it
+    op.create_index("submissions_once", "submissions", ["file_id"], unique=True,
+                    sqlite_where=sa.text("NOT forced"), postgresql_where=sa.text("NOT forced"))
     op.create_table(
         "inbox_files",
         sa.Column("id", sa.Integer, primary_key=True),
