@@ -570,8 +570,14 @@ class LedgerControlNumbers:
                                                                     control_numbers.c.scope == self.scope)
                                .with_for_update()).first()
             if row is None:
-                conn.execute(control_numbers.insert().values(kind=kind, scope=self.scope, last=1))
-                return 1
+                try:  # the first number for this receiver; another process may insert it at the same moment
+                    with conn.begin_nested():
+                        conn.execute(control_numbers.insert().values(kind=kind, scope=self.scope, last=1))
+                    return 1
+                except IntegrityError:
+                    row = conn.execute(select(control_numbers.c.last).where(
+                        control_numbers.c.kind == kind, control_numbers.c.scope == self.scope)
+                        .with_for_update()).one()
             n = row.last + 1
             conn.execute(update(control_numbers).where(control_numbers.c.kind == kind,
                                                        control_numbers.c.scope == self.scope).values(last=n))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, func, select, type_coerce, update
+from sqlalchemy import BigInteger, func, or_, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from edi.ledger.db import driver
@@ -91,11 +91,12 @@ def _reversal_key(cp: ClaimPayment) -> str:
 
 
 def payer_key(rem: Remittance) -> str:
-    """Who paid, for the (payer, trace number) identity of a payment: TRN03, else the payer's id, else name."""
-    if rem.trace_originator:
-        return rem.trace_originator
+    """Who paid, for the (payer, trace number) identity of a payment: TRN03, else the payer's id, else name
+    (trimmed: padding is not identity)."""
+    if rem.trace_originator and rem.trace_originator.strip():
+        return rem.trace_originator.strip()
     if rem.payer is not None:
-        return rem.payer.reference("2U") or rem.payer.id or rem.payer.name
+        return ((rem.payer.reference("2U") or rem.payer.id or rem.payer.name) or "").strip() or "(unknown payer)"
     return "(unknown payer)"
 
 
@@ -159,17 +160,22 @@ class RemittancePoster:
 
     def _start(self, rem: Remittance) -> None:
         key = payer_key(rem)
-        trace = rem.trace_number or f"(no trace) {self.file_name}:{rem.control_number}"
+        trace = (rem.trace_number or "").strip() or f"(no trace) {self.file_name}:{rem.control_number}"
+        payer_name = rem.payer.name.strip() if rem.payer is not None and rem.payer.name else None
+        # the same payment: the same trace number from the same payer, named by TRN03 or, when one file leaves
+        # TRN03 out, by the payer's name
+        same_payer = remittances.c.payer_key == key
+        if payer_name:
+            same_payer = or_(same_payer, remittances.c.payer_name == payer_name)
         existing = self.db.execute(
-            select(remittances.c.id).where(remittances.c.payer_key == key, remittances.c.trace_number == trace)
-        ).scalar()
+            select(remittances.c.id).where(same_payer, remittances.c.trace_number == trace)).scalar()
         if existing is not None:
             raise DuplicatePayment(f"payment {trace} from payer {key} was already posted from another file; "
                                    "nothing from this file was posted")
         amount = rem.amount if rem.credit_debit != "D" else -rem.amount
         self.remittance = rem
         self.remittance_id = insert_returning_ids(self.db, remittances, [{
-            "file_id": self.file_id, "payer_key": key, "payer_name": rem.payer.name if rem.payer else None,
+            "file_id": self.file_id, "payer_key": key, "payer_name": payer_name,
             "trace_number": trace, "amount": amount, "handling": rem.handling, "method": rem.method,
             "payment_date": rem.payment_date, "control_number": rem.control_number,
             "segment": rem.source.segment if rem.source else None, "created_at": self.now}])[0]

@@ -341,6 +341,24 @@ def test_the_same_file_twice_and_the_same_payment_in_another_file(tmp_path, db):
     assert_check(db)
 
 
+def test_the_same_payment_with_a_padded_trace_or_no_trn03_is_not_posted_twice(tmp_path, db):
+    """A payment is the same whatever padding its TRN02 carries, and whether or not a resent file keeps TRN03
+    (found by an attack on the importer: each posted the money again, and ledger check said nothing)."""
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCN8", ("99213", "100"))]), db=db)
+    body = "CLP*PCN8*1*100*100**12*ICN8*11*1~\nNM1*QC*1*DOE*JANE****MI*M123~\n"
+    assert cli("remit", "import", write_835(tmp_path, "r.835", body, "100", "EFT8T"), db=db).exit_code == 0
+    before = claims_json(db)
+    padded = write_835(tmp_path, "padded.835", body, "100", " EFT8T ")
+    no_trn03 = tmp_path / "no-trn03.835"
+    no_trn03.write_bytes(Path(write_835(tmp_path, "x.835", body, "100", "EFT8T")).read_bytes()
+                         .replace(b"TRN*1*EFT8T*1512345678~", b"TRN*1*EFT8T~"))
+    for path in (padded, str(no_trn03)):
+        dup = cli("remit", "import", path, db=db)
+        assert dup.exit_code == 1 and "already posted from another file" in dup.stdout, (path, dup.output)
+    assert claims_json(db) == before
+    assert_check(db)
+
+
 def test_a_file_another_process_recorded_at_the_same_moment_is_already_there(tmp_path, db, monkeypatch):
     """Two importers can both find a file new and race to write its row; the loser's unique violation (raised by
     the driver, inside COPY on PostgreSQL) must read as "already", never as a crash or a half import."""

@@ -63,3 +63,32 @@ def test_four_processes_eight_files_and_a_duplicate(tmp_path, pg_url):
         assert {p: int(v) for p, v in paid.items()} == {p: expected.get(p, 0) for p in pcns}
     finally:
         ledger.close()
+
+
+def _numbers(args: tuple[str, str, float]) -> list[int]:
+    import time
+
+    url, scope, start = args
+    ledger = Ledger(url)
+    try:
+        control = ledger.control_numbers(scope)
+        time.sleep(max(0.0, start - time.time()))  # every process asks at the same moment
+        return [control.next("interchange") for _ in range(5)]
+    finally:
+        ledger.close()
+
+
+def test_four_processes_take_control_numbers_of_a_new_receiver_at_once(pg_url):
+    """The first number for a receiver is a new row: four processes asking at the same moment each get their own
+    numbers (one crashed with a unique violation before)."""
+    if pg_url is None:
+        pytest.skip("EDI_TEST_POSTGRES_URL is not set: PostgreSQL tests skipped")
+    Ledger(pg_url).close()
+    ctx = multiprocessing.get_context("spawn")
+    import time
+
+    for round_ in range(3):
+        with ctx.Pool(4) as pool:
+            got = pool.map(_numbers, [(pg_url, f"ZZ:NEWHUB{round_}", time.time() + 4)] * 4)
+        numbers = sorted(n for part in got for n in part)
+        assert numbers == list(range(1, 21)), numbers
