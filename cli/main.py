@@ -16,8 +16,20 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"edi {version('edi')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("edi (not installed)")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _each_command(ctx: typer.Context) -> None:
+def _each_command(ctx: typer.Context, _v: bool = typer.Option(False, "--version", callback=_version,
+                                                                is_eager=True, help="Print edi's version.")) -> None:
     ctx.call_on_close(ledger.close_opened)
 
 

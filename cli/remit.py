@@ -78,8 +78,10 @@ def _show_json(file: str, reader) -> None:
 
 
 def _indent(text: str, n: int) -> str:
+    """Each line of JSON text indented: split at "\\n" only (splitlines() also splits at U+2028, U+2029 and
+    U+0085, which a value may hold: the output was not JSON any more)."""
     pad = " " * n
-    return "\n".join(pad + line for line in text.splitlines())
+    return "\n".join(pad + line for line in text.split("\n"))
 
 
 def _code(group: str | None, reason: str, texts: dict[str, str]) -> str:

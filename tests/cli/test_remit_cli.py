@@ -114,3 +114,27 @@ def test_an_empty_file_is_not_valid_x12(tmp_path):
     for args in (["x12", "validate", str(empty)], ["x12", "validate", "--deep", str(empty)]):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 1 and "x12.file.empty" in result.output and "StringIO" not in result.output
+
+
+def test_remit_show_json_stays_json_when_a_value_holds_a_unicode_line_separator(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    text = Path("samples/835/synthetic-payment.835").read_text()
+    odd = tmp_path / "odd.835"
+    odd.write_text(text.replace("N1*PR*", "N1*PR*SYNTH\u2028PAYER\u0085X ", 1), encoding="utf-8")
+    result = CliRunner().invoke(app, ["remit", "show", str(odd), "--json"])
+    doc = json.loads(result.stdout)
+    assert "\u2028" in doc["payments"][0]["payer"]["name"]
+
+
+def test_edi_version():
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("edi ")
