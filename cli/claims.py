@@ -192,7 +192,7 @@ def demo(
     console.print(f"Paid to claims:           {t['matched_paid']}")
     console.print(f"Unmatched (in suspense):  {t['suspense']}")
     console.print(f"Provider adjustments:     {t['provider_adjustments']}")
-    console.print(f"Every payment balances:   {'yes' if t['balanced'] else 'NO'}")
+    console.print(f"Every payment balances:   {'yes' if t['balanced'] and not t['unbalanced_payments'] else 'NO'}")
     console.print("Ledger check:             " + ("ok" if not r.check else f"{len(r.check)} violations"))
     if r.check:
         err_console.print(problem_table(r.check))

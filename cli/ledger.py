@@ -240,7 +240,7 @@ def reconcile(
     rec = open_ledger(db).reconcile()
     if json_:
         print_json(rec)
-        raise typer.Exit(OK if rec["totals"]["balanced"] else PROBLEMS)
+        raise typer.Exit(OK if rec["totals"]["balanced"] and not rec["totals"]["unbalanced_payments"] else PROBLEMS)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("trace", "payer", "date", "amount", "matched", "paid", "unmatched", "in suspense", "PLB", "posted",
                 ""):
@@ -255,7 +255,10 @@ def reconcile(
     t = rec["totals"]
     console.print(marked(f"{t['payments']} payments, {t['amount']} received; claims paid {t['matched_paid']}, in "
                          f"suspense {t['suspense']}, provider adjustments {t['provider_adjustments']}: "
-                         + ("[green]every payment balances[/]" if t["balanced"] else "[red]some payments differ[/]")))
+                         + ("[green]every payment balances[/]" if t["balanced"] and not t["unbalanced_payments"]
+                            else "[red]some payments differ[/]" if not t["balanced"]
+                            else f"[red]{t['unbalanced_payments']} payments do not balance: BPR02 differs from their "
+                                 "claims and provider adjustments, the difference is in suspense[/]")))
     if rec["suspense"]:
         s = Table(title="suspense", title_justify="left", box=None, pad_edge=False, header_style="bold")
         for col in ("kind", "claim", "amount", "trace", "segment", "reason"):
@@ -264,7 +267,7 @@ def reconcile(
             s.add_row(i["kind"], i["patient_control_number"] or "", i["amount"], i["trace_number"],
                       str(i["segment"] or ""), i["reason"])
         console.print(s)
-    raise typer.Exit(OK if t["balanced"] else PROBLEMS)
+    raise typer.Exit(OK if t["balanced"] and not t["unbalanced_payments"] else PROBLEMS)
 
 
 def record(

@@ -278,7 +278,7 @@ suspense_items = Table(
     Column("id", Integer, primary_key=True),
     Column("remittance_id", Integer, ForeignKey("remittances.id"), nullable=False),
     Column("claim_payment_id", Integer, ForeignKey("claim_payments.id")),
-    Column("kind", String(16), nullable=False),  # unmatched_claim, unbalanced_payment, unmatched_line
+    Column("kind", String(24), nullable=False),  # unmatched_claim, unbalanced_payment, unmatched_line
     Column("patient_control_number", String(38)),
     Column("amount", Money, nullable=False),
     Column("reason", Text, nullable=False),

@@ -266,10 +266,16 @@ def reconcile(conn: Connection) -> dict:
                                       .join(remittances, remittances.c.id == suspense_items.c.remittance_id)
                                       .order_by(suspense_items.c.id)).mappings()]
     held = sum((Decimal(s["amount"]) for s in suspense if s["kind"] != "unmatched_line"), ZERO)
+    # a payment whose BPR02 differs from what its claims and PLBs say: its cash is posted (to suspense for the
+    # difference), but it does not balance, and no one should read "every payment balances"
+    unbalanced = sorted({s["trace_number"] for s in suspense if s["kind"] == "unbalanced_payment"})
+    for p in out:
+        p["detail_balanced"] = p["trace_number"] not in unbalanced
     return {
         "payments": out,
         "totals": {k: (_m(v) if isinstance(v, Decimal) else v) for k, v in totals.items()} | {
-            "balanced": all(p["balanced"] for p in out), "suspense": _m(held)},
+            "balanced": all(p["balanced"] for p in out), "suspense": _m(held),
+            "unbalanced_payments": len(unbalanced)},
         "suspense": suspense,
     }
 

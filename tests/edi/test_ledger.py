@@ -702,3 +702,17 @@ def test_a_file_that_replaces_and_voids_its_own_claims(tmp_path, db, monkeypatch
         ("PCO1", "replaced", "0.00", "0.00"), ("PCO2", "voided", "0.00", "0.00"),
         ("PCO1", "submitted", "140.00", "140.00"), ("PCO2", "voided", "0.00", "0.00")]
     assert_check(db)
+
+
+def test_reconcile_does_not_say_every_payment_balances_when_one_does_not(tmp_path, db):
+    """A payment whose BPR02 differs from its claims is posted (the difference to suspense), and reconcile says
+    it does not balance (it said "every payment balances" before)."""
+    cli("claims", "record", write_837(tmp_path, "c.837", [claim("PCN7", ("99213", "100"))]), db=db)
+    body = "CLP*PCN7*1*100*90**12*ICN7*11*1~\nCAS*CO*45*10~\nNM1*QC*1*DOE*JANE****MI*M123~\n"
+    cli("remit", "import", write_835(tmp_path, "r.835", body, "100", "EFT7"), db=db)
+    rec = cli("reconcile", db=db)
+    assert rec.exit_code == 1 and "1 payments do not balance" in rec.stdout and "every payment balances" not in \
+        rec.stdout
+    as_json = json.loads(cli("reconcile", "--json", db=db).stdout)
+    assert as_json["totals"]["unbalanced_payments"] == 1 and as_json["payments"][0]["detail_balanced"] is False
+    assert_check(db)

@@ -1,5 +1,6 @@
 """submissions to clearinghouses, and the files fetched from their inboxes
 
+- ``suspense_items.kind`` takes 24 characters (``unbalanced_payment`` did not fit: PostgreSQL refused it).
 - ``files.path``: where the file was when it was recorded (absolute), so that ``edi claims submit --all-built``
   finds the 837s a build wrote.
 - ``submissions``: each upload of a recorded 837 to a clearinghouse (remote name, time, sha256, forced or not),
@@ -28,6 +29,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("files") as batch:
         batch.add_column(sa.Column("path", sa.Text()))
+    # "unbalanced_payment" is 18 characters: PostgreSQL refused the suspense item of every 835 whose BPR02
+    # differs from its detail (SQLite, which ignores lengths, took it)
+    with op.batch_alter_table("suspense_items") as batch:
+        batch.alter_column("kind", type_=sa.String(24), existing_type=sa.String(16), existing_nullable=False)
     op.create_table(
         "submissions",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -67,6 +72,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("suspense_items") as batch:
+        batch.alter_column("kind", type_=sa.String(16), existing_type=sa.String(24), existing_nullable=False)
     op.drop_table("inbox_files")
     op.drop_table("submissions")
     with op.batch_alter_table("files") as batch:
