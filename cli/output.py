@@ -27,16 +27,35 @@ _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
 # No markup in what is printed: file names, messages and values print as they are (a "[/x]" in a claim's
 # frequency or a file name once crashed rich, and "[submitter]" vanished from a configuration error). Styled
 # text is built with ``marked()``, its values escaped with ``esc()``.
-console = Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+#: Control characters a value read from a file may hold (C0 but tab and line feed, DEL, C1): printed as they are,
+#: an ESC sequence in a payer's name or a trace number would steer the terminal (clear it, retitle it, fake
+#: lines). Everything printed for a person goes through ``clean``; JSON output escapes them by itself.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (0x09, 0x0A)}
+
+
+def clean(text: str) -> str:
+    """``text`` with its control characters (but tab and line feed) shown as escapes (``\\x1b``)."""
+    return text.translate(_CONTROL)
+
+
+class _Console(Console):
+    """rich's console, with the control characters of every string it renders shown as escapes."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        return super().render_str(clean(text), **kwargs)
+
+
+console = _Console(highlight=False, soft_wrap=True, width=_WIDTH, markup=False)
+err_console = _Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 #: A value put inside ``marked()`` text, its brackets escaped.
 esc = escape
 
 
 def marked(markup: str) -> Text:
-    """Text styled with rich markup (the values inside escaped with ``esc``)."""
-    return Text.from_markup(markup)
+    """Text styled with rich markup (the values inside escaped with ``esc``; control characters shown as
+    escapes)."""
+    return Text.from_markup(clean(markup))
 
 
 def _default(value: Any) -> Any:

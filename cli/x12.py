@@ -14,6 +14,7 @@ from cli.output import (
     PROBLEMS,
     USAGE,
     check_readable,
+    clean,
     console,
     dumps,
     err_console,
@@ -71,7 +72,7 @@ def _view_text(file: str, tok: Tokenizer) -> None:
             indent = level
         else:
             indent = level
-        out.write(f"{seg.index:>7}  {'  ' * indent}{seg.text()}\n")
+        out.write(f"{seg.index:>7}  {'  ' * indent}{clean(seg.text())}\n")
 
 
 def _view_json(file: str, tok: Tokenizer) -> None:

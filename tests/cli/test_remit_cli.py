@@ -138,3 +138,22 @@ def test_edi_version():
 
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("edi ")
+
+
+def test_terminal_escape_sequences_in_a_file_never_reach_the_terminal_raw(tmp_path):
+    """An ESC sequence in a payer's name or a trace number (clear the screen, retitle the window) is printed as
+    an escape by every human view; JSON escapes it by itself."""
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    text = Path("samples/835/synthetic-payment.835").read_text()
+    evil = tmp_path / "evil.835"
+    evil.write_text(text.replace("N1*PR*", "N1*PR*\x1b]0;owned\x07\x1b[2J", 1).replace("TRN*1*", "TRN*1*\x1b[31m", 1))
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path / 'edi.db'}"
+    for args in (["remit", "show", str(evil)], ["x12", "view", str(evil)], ["x12", "validate", str(evil)],
+                 ["remit", "import", str(evil), "--db", db], ["reconcile", "--db", db]):
+        result = runner.invoke(app, args)
+        assert "\x1b" not in result.output and "Traceback" not in result.output, args
+    assert "\\x1b[2J" in runner.invoke(app, ["remit", "show", str(evil)]).output
