@@ -29,8 +29,10 @@
     key_file = "~/.ssh/edi_hub"         # a private key; passphrase_env names the variable holding its passphrase
     # port = 22
     # known_hosts = "~/.ssh/known_hosts"
-    # password_env = "EDI_HUB_PASSWORD" the environment variable holding a password (never the password here)
-    # timeout = 30                      seconds, for each step (connect, handshake, login, each request)
+    # password_env = "EDI_HUB_PASSWORD" the environment variable holding a password (never the password here);
+    #                                   like passphrase_env, a name of capitals, digits and _
+    # timeout = 30                      seconds, for each step (connect, handshake, login, each request); a
+    #                                   whole transfer gets twice that plus its size at 64 KiB/s
     # retries = 3                       further attempts after a refused, reset or timed-out connection
     # retry_delay = 1                   seconds before the first retry, doubled each time
     # remote_name = "{name}"            the uploaded file's name: {name} {isa13} {date} {time} {clearinghouse}
@@ -62,6 +64,7 @@ before any encounter, and nothing useful can happen without it.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -71,7 +74,7 @@ from types import MappingProxyType
 from typing import Any
 
 from edi.model import Address, Payer, Submitter
-from edi.transport import KINDS, TransportConfig, after_fetch_problem, remote_name_pattern_problem
+from edi.transport import KINDS, TransportConfig, after_fetch_problem, is_env_name, remote_name_pattern_problem
 from mappings.codesets import (
     FILING_INDICATORS,
     ISA_QUALIFIERS,
@@ -365,7 +368,6 @@ _SFTP_KEYS = ("host", "port", "user", "key_file", "known_hosts", "passphrase_env
 _TRANSPORT_KEYS = ("kind", "outbox", "inbox", "remote_name", "after_fetch", *_SFTP_KEYS)
 #: Keys that would put a secret in the file: refused, pointing at the ``*_env`` key to use instead.
 _SECRET_KEYS = {"password": "password_env", "passphrase": "passphrase_env"}
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -417,6 +419,9 @@ def _transport(r: _Reader, ch: Mapping[str, Any], ch_path: str, base: Path) -> T
         if isinstance(value, bool) or not isinstance(value, kinds):
             r.error(where, f"{where} must be {'a whole number' if integer else 'a number'}")
             return default
+        if not math.isfinite(value):  # TOML has nan and inf: no comparison below would catch nan
+            r.error(where, f"{where} must be a finite number, not {value}")
+            return default
         if value < low or value > high or (low_open and value == low):
             r.error(where, f"{where} must be {'more than' if low_open else 'at least'} {low:g} and at most "
                     f"{high:g}, not {value}")
@@ -444,9 +449,11 @@ def _transport(r: _Reader, ch: Mapping[str, Any], ch_path: str, base: Path) -> T
     envs = {}
     for key in ("passphrase_env", "password_env"):
         envs[key] = plain(key, max_len=200)
-        if envs[key] is not None and not _ENV_NAME.match(envs[key] or ""):
-            r.error(f"{path}.{key}", f"{path}.{key} must name an environment variable (letters, digits and _, "
-                    "not starting with a digit), not hold the secret itself")
+        if envs[key] is not None and not is_env_name(envs[key]):
+            # the value is never echoed: it may be the secret itself, pasted in place of a name
+            r.error(f"{path}.{key}", f"{path}.{key} must name an environment variable (capital letters, digits "
+                    "and _, not starting with a digit, as in EDI_HUB_PASSWORD), not hold the secret itself; "
+                    "the value is not shown")
     host = plain("host", required=sftp, max_len=253, spaces=False)
     user = plain("user", required=sftp, max_len=128, spaces=False)
     key_file = local(plain("key_file"))

@@ -7,12 +7,18 @@
   ``sftp_server.config(**changes)`` is a ready :class:`TransportConfig` for it (known_hosts trusting its
   key, the client key, timeout 5 s, retries 0, retry_delay 0.01 s); ``sftp_server.fail_writes(pattern, n)``
   drops the connection once ``n`` bytes of a matching file have been written; ``sftp_server.stall_opens(pattern)``
-  never answers the opening of a matching file; ``put_inbox(name, data)`` and ``path("/out/x")`` reach the
-  served files; ``connections`` and ``logins_refused`` count what the server saw.
+  never answers the opening of a matching file; ``stall_sessions(at)`` never answers a session's channel
+  opening (``"open"``), its ``sftp`` subsystem request (``"subsystem"``) or the SFTP greeting (``"sftp"``);
+  ``trickle_reads(pattern, delay)`` answers each read of a matching file with one byte after ``delay`` s;
+  ``slow_writes(pattern, delay)`` answers each write after ``delay`` s; ``refuse_keys()`` offers password
+  logins only; ``put_inbox(name, data)`` and ``path("/out/x")`` reach the served files; ``connections`` and
+  ``logins_refused`` count what the server saw.
 * ``silent_port`` (function): a port whose listener accepts TCP connections and never says a word.
 * ``closed_port`` (function): a port nothing listens on (connection refused).
 * ``sshd_server`` (function): OpenSSH's ``sshd`` (when ``/usr/sbin/sshd`` is installed; else the test is
-  skipped) as an :class:`OpenSSHServer` with the same ``config()``; it serves the real file system.
+  skipped) as an :class:`OpenSSHServer` with the same ``config()``; it serves the real file system. It takes
+  passwords too (``PasswordAuthentication yes``), which, without PAM, it checks against the system's: the
+  tests never know one, so a password login there is always refused (which shows that it was tried).
 
 Use: ``pytest_plugins = ["sftp_server"]`` in a test module (tests/ is on sys.path); import the classes for
 annotations under ``if TYPE_CHECKING:`` (a plain import before pytest registers the module costs its assertion
@@ -134,6 +140,10 @@ class SFTPTestServer(_ServerBase):
         self.logins_refused = 0
         self._faults: list[_WriteFault] = []
         self._stalls: list[str] = []
+        self._stall_sessions: str | None = None
+        self._trickles: list[tuple[str, float]] = []
+        self._slow_writes: list[tuple[str, float]] = []
+        self.accept_keys = True
         self._release: asyncio.Event | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sftp-test-server", daemon=True)
@@ -156,6 +166,26 @@ class SFTPTestServer(_ServerBase):
     def stall_opens(self, pattern: str) -> None:
         """Never answer a request to open a file whose name matches ``pattern`` (until the server stops)."""
         self._stalls.append(pattern)
+
+    def stall_sessions(self, at: str) -> None:
+        """From now on, hang every new session after the login: never answer the opening of its channel
+        (``"open"``), its request for the ``sftp`` subsystem (``"subsystem"``), or, the subsystem granted, the
+        client's SFTP greeting (``"sftp"``)."""
+        assert at in ("open", "subsystem", "sftp")
+        self._stall_sessions = at
+
+    def trickle_reads(self, pattern: str, delay: float) -> None:
+        """Answer each read of a file whose name matches ``pattern`` with a single byte, after ``delay`` s
+        (each request is answered well within a timeout longer than ``delay``; the file takes for ever)."""
+        self._trickles.append((pattern, delay))
+
+    def slow_writes(self, pattern: str, delay: float) -> None:
+        """Answer each write into a file whose name matches ``pattern`` after ``delay`` s."""
+        self._slow_writes.append((pattern, delay))
+
+    def refuse_keys(self) -> None:
+        """Offer password logins only (a server where the client's key is not registered at all)."""
+        self.accept_keys = False
 
     def start(self) -> SFTPTestServer:
         for folder in (self.outbox, self.inbox):
@@ -187,9 +217,32 @@ class SFTPTestServer(_ServerBase):
     async def _listen(self) -> Any:
         server = self
 
+        def never_answer(*args: object) -> None:
+            return None  # a request handler that sends no reply: the client waits
+
         class Server(asyncssh.SSHServer):
             def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
                 server.connections += 1
+                self._conn = conn
+                # the stalls that asyncssh offers no hook for: per connection, over its private dispatch
+                if server._stall_sessions == "open":
+                    handlers = dict(conn._packet_handlers)
+                    handlers[asyncssh.constants.MSG_CHANNEL_OPEN] = never_answer
+                    conn._packet_handlers = handlers
+                elif server._stall_sessions == "subsystem":
+                    create = conn.create_server_channel
+
+                    def create_server_channel(*args: Any, **kwargs: Any) -> Any:
+                        channel = create(*args, **kwargs)
+                        channel._process_subsystem_request = never_answer
+                        return channel
+
+                    conn.create_server_channel = create_server_channel
+
+            def begin_auth(self, username: str) -> bool:
+                if not server.accept_keys:
+                    self._conn.set_authorized_keys(None)
+                return True
 
             def password_auth_supported(self) -> bool:
                 return server.password is not None
@@ -217,7 +270,24 @@ class SFTPTestServer(_ServerBase):
                 self._names[id(handle)] = posixpath.basename(path)
                 return handle
 
-            def write(self, file_obj: object, offset: int, data: bytes) -> int:
+            def _delay(self, file_obj: object, rules: list[tuple[str, float]]) -> float | None:
+                name = os.fsdecode(self._names.get(id(file_obj), b""))
+                return next((delay for pattern, delay in rules if fnmatch.fnmatchcase(name, pattern)), None)
+
+            async def read(self, file_obj: object, offset: int, size: int) -> bytes:
+                delay = self._delay(file_obj, server._trickles)
+                if delay is not None:
+                    await asyncio.sleep(delay)
+                    size = min(size, 1)
+                return super().read(file_obj, offset, size)
+
+            async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+                delay = self._delay(file_obj, server._slow_writes)
+                if delay is not None:
+                    await asyncio.sleep(delay)
+                return self._write(file_obj, offset, data)
+
+            def _write(self, file_obj: object, offset: int, data: bytes) -> int:
                 if self._cut:
                     raise asyncssh.SFTPConnectionLost("connection lost")
                 name = self._names.get(id(file_obj), b"")
@@ -234,11 +304,22 @@ class SFTPTestServer(_ServerBase):
                         fault.written[name] = done + len(data)
                 return super().write(file_obj, offset, data)
 
+        def sftp_factory(chan: asyncssh.SSHServerChannel) -> Any:
+            if server._stall_sessions != "sftp":
+                return SFTP(chan)
+
+            async def never() -> SFTP:  # the subsystem is granted, the SFTP greeting never answered
+                assert server._release is not None
+                await server._release.wait()
+                return SFTP(chan)
+
+            return never()
+
         self._release = asyncio.Event()
         authorized = asyncssh.import_authorized_keys(self.keys.client_public)
         return await asyncssh.listen(
             "127.0.0.1", 0, server_factory=Server, server_host_keys=[self.keys.host_key],
-            authorized_client_keys=authorized, sftp_factory=SFTP, allow_scp=False, login_timeout=30)
+            authorized_client_keys=authorized, sftp_factory=sftp_factory, allow_scp=False, login_timeout=30)
 
 
 class OpenSSHServer(_ServerBase):
@@ -264,7 +345,7 @@ class OpenSSHServer(_ServerBase):
         (w / "sshd_config").write_text(
             f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {w / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {w / 'authorized_keys'}\nStrictModes no\nUsePAM no\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+            "PasswordAuthentication yes\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
             "PermitRootLogin prohibit-password\nAllowTcpForwarding no\nX11Forwarding no\n"
             "Subsystem sftp internal-sftp\nLogLevel VERBOSE\n", encoding="ascii")
         if os.geteuid() == 0:

@@ -3,9 +3,12 @@ its inbox. Two kinds: ``directory`` (plain folders) and ``sftp`` (paramiko; see 
 
     with open_transport(config, clearinghouse="synthhub") as mailbox:
         mailbox.upload("out/synthhub-000000001.837", "synthhub-000000001.837")
-        for remote in mailbox.list_inbox():
+        inbox = mailbox.list_inbox()                  # the files that can be fetched, by name
+        for remote in inbox:
             mailbox.download(remote.name, Path("inbox") / remote.name)
             mailbox.after_fetch(remote.name)          # leave, delete or move, as configured
+        for name, reason in inbox.skipped:            # names no transport can fetch safely, set aside
+            print(f"not fetched: {name!r} {reason}")
 
 Every failure is a ``TransportError`` with a stable ``code`` and a one-line message that never holds a
 secret. This package knows files, not claims.
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from edi.transport.base import (
     AFTER_FETCH,
     KINDS,
+    MIN_TRANSFER_RATE,
     REMOTE_NAME_FIELDS,
     AlreadyExists,
     AuthFailed,
@@ -26,9 +30,11 @@ from edi.transport.base import (
     HostKeyChanged,
     HostKeyError,
     HostKeyUnknown,
+    Inbox,
     KeyFileError,
     NotFound,
     RemoteFile,
+    SkippedFile,
     Transport,
     TransportConfig,
     TransportConfigError,
@@ -36,6 +42,7 @@ from edi.transport.base import (
     TransportTimeout,
     after_fetch_problem,
     format_remote_name,
+    is_env_name,
     name_problem,
     remote_name_pattern_problem,
 )
@@ -44,11 +51,11 @@ if TYPE_CHECKING:
     import paramiko
 
 __all__ = [
-    "AFTER_FETCH", "KINDS", "REMOTE_NAME_FIELDS", "AlreadyExists", "AuthFailed", "BadName", "ConnectFailed",
-    "HostKeyChanged", "HostKeyError", "HostKeyUnknown", "KeyFileError", "NotFound", "RemoteFile", "Transport",
-    "TransportConfig", "TransportConfigError", "TransportError", "TransportTimeout", "after_fetch_problem",
-    "fetch_host_key", "format_remote_name", "name_problem", "open_transport", "remote_name_pattern_problem",
-    "trust_host_key",
+    "AFTER_FETCH", "KINDS", "MIN_TRANSFER_RATE", "REMOTE_NAME_FIELDS", "AlreadyExists", "AuthFailed", "BadName",
+    "ConnectFailed", "HostKeyChanged", "HostKeyError", "HostKeyUnknown", "Inbox", "KeyFileError", "NotFound",
+    "RemoteFile", "SkippedFile", "Transport", "TransportConfig", "TransportConfigError", "TransportError",
+    "TransportTimeout", "after_fetch_problem", "fetch_host_key", "format_remote_name", "is_env_name",
+    "name_problem", "open_transport", "remote_name_pattern_problem", "trust_host_key",
 ]
 
 

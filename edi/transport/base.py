@@ -1,11 +1,18 @@
 """What every transport shares: its configuration, its errors, the remote file record, and the rules for names.
 
 A transport moves whole files between this machine and a clearinghouse's mailbox: 837s up into the outbox,
-acknowledgements and remittances down from the inbox. Two rules hold for every kind:
+acknowledgements and remittances down from the inbox. Three rules hold for every kind:
 
-* **Nothing half-written is ever visible under its final name.** A file is written under a temporary name
-  (``.<name>.part``) beside its destination, then renamed; the rename refuses to replace a file that is
-  already there, so a clearinghouse never picks up half a file and a resubmission never overwrites one.
+* **Nothing half-written is ever visible under its final name.** A file is written under a temporary name of
+  its own (``.<name>.edi-<12 random hex digits>.part``, created exclusively: two uploads of one name never
+  share it) beside its destination, then renamed; the rename refuses to replace a file that is already there,
+  so a clearinghouse never picks up half a file, a resubmission never overwrites one, and of two uploads of
+  the same name one wins whole and the other is refused. Our temporary files left behind by a lost
+  connection are removed from the outbox by a later upload once they are an hour old (:data:`LEFTOVER_AGE`).
+* **Only the clearinghouse's files are fetched.** Listings leave out folders, links, hidden files (a leading
+  dot: ``.DS_Store``, anyone's ``.part`` files) and set aside, in ``Inbox.skipped`` with the reason, the
+  names a transport cannot fetch safely (a control character, a folder separator, not valid text); every
+  name a listing returns can be downloaded into any local path.
 * **No secret is ever in the configuration, a message or a log.** The configuration names environment
   variables (``password_env``, ``passphrase_env``); their values are read when connecting and kept only in
   the objects that use them.
@@ -14,18 +21,23 @@ acknowledgements and remittances down from the inbox. Two rules hold for every k
 from __future__ import annotations
 
 import errno
+import logging
+import math
 import os
+import re
+import secrets
 import stat
 import string
-import tempfile
+import time
+import unicodedata
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from edi.problems import Problem
 
@@ -33,11 +45,22 @@ KINDS = ("directory", "sftp")
 #: The fields a ``remote_name`` pattern may use (see :func:`format_remote_name`).
 REMOTE_NAME_FIELDS = ("name", "isa13", "date", "time", "clearinghouse")
 AFTER_FETCH = ("leave", "delete", "move:<folder>")
-#: Our temporary names: ``.<name>.part``. Listings skip them; nothing else is ever written under them.
+#: Our temporary names: ``.<name>.edi-<12 hex digits>.part`` (see :func:`temp_name`). Listings skip them, as
+#: they skip every hidden file; nothing else is ever written under them.
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".part"
-#: Bytes a final name may take, so that its temporary name still fits the 255 bytes most file systems allow.
-MAX_NAME_BYTES = 255 - len(TEMP_PREFIX) - len(TEMP_SUFFIX)
+TEMP_MARK = ".edi-"
+#: Bytes a file name may take: what most file systems allow. Temporary names are shortened to fit it too.
+MAX_NAME_BYTES = 255
+#: Seconds after which one of our temporary files still in the outbox is a leftover (a lost connection's)
+#: that the next upload removes. An upload in progress keeps its file's time fresh, so it is never one.
+LEFTOVER_AGE = 3600.0
+#: The slowest transfer an SFTP upload or download may be, in bytes per second: each is given twice
+#: ``timeout`` plus its size at this rate, all told, and fails with ``transport.timeout`` past it.
+MIN_TRANSFER_RATE = 64 * 1024
+
+log = logging.getLogger("edi.transport")
+_OUR_TEMP = re.compile(r"\..*\.edi-[0-9a-f]{12}\.part\Z", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +71,13 @@ class TransportConfig:
     paths on the server for ``sftp`` (relative ones start in the login folder). The other fields are for
     ``sftp`` only, except ``remote_name`` and ``after_fetch``, which both kinds use. ``password_env`` and
     ``passphrase_env`` name environment variables: the secrets themselves never live here.
+
+    ``timeout`` bounds every step of an SFTP session: the TCP connect, the SSH greeting and key exchange, the
+    login, opening the SFTP channel and subsystem, and each request. A whole transfer (an upload or a
+    download) is also bounded: it must end within twice ``timeout`` (opening the file, a first answer)
+    plus its size at :data:`MIN_TRANSFER_RATE` (64 KiB/s; 60 s + 16 s for a 1 MiB file with the default
+    30 s), else it fails with ``transport.timeout``: a server that answers each request in time, but a byte
+    at a time, cannot hold it for hours. (A request no answer comes to is the per-request ``timeout``'s.)
     """
 
     kind: str  # "directory" or "sftp"
@@ -61,7 +91,9 @@ class TransportConfig:
     passphrase_env: str | None = None
     password_env: str | None = None
     remote_name: str = "{name}"
-    timeout: float = 30.0  # seconds, for each of: TCP connect, SSH greeting and handshake, login, each request
+    # seconds, for each of: TCP connect, SSH greeting and handshake, login, opening the SFTP session, each
+    # request; a whole upload or download is given 2 x timeout + its size at MIN_TRANSFER_RATE (64 KiB/s)
+    timeout: float = 30.0
     retries: int = 3  # further attempts after a transient failure (refused, reset, timed out)
     retry_delay: float = 1.0  # seconds before the first retry; doubled before each next one
     after_fetch: str = "leave"  # "leave", "delete" or "move:<folder>" (relative to the inbox)
@@ -84,6 +116,23 @@ class RemoteFile:
     name: str
     size: int  # bytes
     mtime: datetime  # last modification, timezone-aware (UTC)
+
+
+class SkippedFile(NamedTuple):
+    """A file of the inbox that a listing set aside, and why (its name cannot be fetched safely)."""
+
+    name: str  # as listed (print it with repr(): it may hold a control character)
+    reason: str  # "holds a control character", ...
+
+
+class Inbox(list[RemoteFile]):
+    """What ``list_inbox`` returns: the files that can be fetched, sorted by name (a list), and in
+    ``skipped`` the regular files it set aside because their names cannot be fetched safely. Hidden files
+    (a leading dot) are not the clearinghouse's files and appear in neither."""
+
+    def __init__(self, files: Iterable[RemoteFile] = (), skipped: Iterable[SkippedFile] = ()) -> None:
+        super().__init__(sorted(files, key=lambda f: f.name))
+        self.skipped: list[SkippedFile] = sorted(skipped)
 
 
 # -- errors ---------------------------------------------------------------------------------------------------
@@ -168,26 +217,83 @@ class BadName(TransportError):
     code = "transport.name"
 
 
+#: What an environment variable named by ``password_env`` or ``passphrase_env`` must look like (the usual
+#: convention): a value that does not is refused in edi.toml and never echoed, in case it is the secret itself.
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*\Z")
+
+
+def is_env_name(name: str | None) -> bool:
+    return isinstance(name, str) and ENV_NAME.match(name) is not None
+
+
+def check_timing(config: TransportConfig, clearinghouse: str) -> None:
+    """Refuse a ``timeout``, ``retries`` or ``retry_delay`` no connection could use (not a number, NaN,
+    infinite, negative; ``timeout`` 0), naming the key: ``edi.toml`` refuses them already, this guards a
+    configuration built in code."""
+    for key, value, low_open in (("timeout", config.timeout, True), ("retry_delay", config.retry_delay, False)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                or value < 0 or (low_open and value == 0):
+            raise TransportConfigError(f"{clearinghouse}: {key} must be a finite number of seconds, "
+                                       f"{'more than' if low_open else 'at least'} 0, not {value!r}")
+    if isinstance(config.retries, bool) or not isinstance(config.retries, int) or config.retries < 0:
+        raise TransportConfigError(f"{clearinghouse}: retries must be a whole number, at least 0, "
+                                   f"not {config.retries!r}")
+
+
 # -- names ----------------------------------------------------------------------------------------------------
 
 
 def temp_name(name: str) -> str:
-    return f"{TEMP_PREFIX}{name}{TEMP_SUFFIX}"
+    """A fresh temporary name for ``name``: ``.<name>.edi-<12 random hex digits>.part``, ``name`` shortened
+    (whole characters) so that the result fits in :data:`MAX_NAME_BYTES`. Create it exclusively."""
+    tail = f"{TEMP_MARK}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    return TEMP_PREFIX + _shorten(name, MAX_NAME_BYTES - len(TEMP_PREFIX) - len(tail)) + tail
+
+
+def _shorten(name: str, limit: int) -> str:
+    """``name`` cut to at most ``limit`` bytes of UTF-8 (or of the file system's bytes, for a name that holds
+    undecodable bytes), between two characters."""
+    size = 0
+    for index, ch in enumerate(name):
+        try:
+            size += len(ch.encode("utf-8", "surrogateescape"))
+        except UnicodeEncodeError:
+            size += 3
+        if size > limit:
+            return name[:index]
+    return name
 
 
 def is_temp_name(name: str) -> bool:
+    """A name of the temporary kind (``.<something>.part``): ours, or another tool's upload in progress."""
     return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
 
 
+def is_our_temp_name(name: str) -> bool:
+    """A temporary name :func:`temp_name` makes (so one of our uploads or downloads wrote the file)."""
+    return _OUR_TEMP.match(name) is not None
+
+
+def is_hidden(name: str) -> bool:
+    return name.startswith(".")
+
+
+def _is_control(ch: str) -> bool:
+    # C0, DEL and C1 controls, and the Unicode line and paragraph separators: all would break a one-line message
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
 def name_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a file name in a mailbox, or None when it can."""
+    """Why ``name`` cannot be a file name in a mailbox, or None when it can. The same rule serves uploads and
+    downloads: a plain name (no folder separator), not hidden, no control character, valid text, at most
+    :data:`MAX_NAME_BYTES` bytes."""
     if not isinstance(name, str) or not name:
         return "is empty"
     if "/" in name or "\\" in name:
         return "holds a folder separator"
     if name.startswith("."):
         return "starts with a dot (hidden, and our temporary names start so)"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+    if any(_is_control(ch) for ch in name):
         return "holds a control character"
     try:
         size = len(name.encode("utf-8"))
@@ -196,6 +302,24 @@ def name_problem(name: str) -> str | None:
     if size > MAX_NAME_BYTES:
         return f"is longer than {MAX_NAME_BYTES} bytes"
     return None
+
+
+def inbox_listing(entries: Iterable[tuple[str, int | None, int | None, float | None]], *,
+                  clearinghouse: str) -> Inbox:
+    """The :class:`Inbox` of a folder's ``(name, mode, size, mtime)`` entries: regular files only, hidden
+    ones (a leading dot) left out, and those whose name cannot be fetched safely set aside in ``skipped``
+    (and logged)."""
+    files, skipped = [], []
+    for name, mode, size, mtime in entries:
+        if not is_regular(mode) or is_hidden(name):
+            continue
+        problem = name_problem(name)
+        if problem:
+            log.warning("%s: the inbox file %r is not fetched: its name %s", clearinghouse, name, problem)
+            skipped.append(SkippedFile(name, problem))
+            continue
+        files.append(RemoteFile(name, size or 0, datetime.fromtimestamp(mtime or 0, UTC)))
+    return Inbox(files, skipped)
 
 
 def check_name(name: str, clearinghouse: str) -> str:
@@ -297,17 +421,65 @@ def install_file(temp: Path, final: Path, *, replace: bool, what: str) -> None:
     os.unlink(temp)
 
 
+def create_temp(folder: Path, name: str, mode: int) -> tuple[int, Path]:
+    """Create a fresh temporary file for ``name`` in ``folder`` (:func:`temp_name`; ``O_EXCL``, never
+    following a link) and return its open descriptor and path."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temp = folder / temp_name(name)
+        try:
+            return os.open(temp, flags, mode), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
+
+
+def leftover_age(timeout: float) -> float:
+    """How old one of our temporary files must be to count as a leftover: :data:`LEFTOVER_AGE`, or twice
+    the request timeout when that is longer."""
+    return max(LEFTOVER_AGE, 2 * timeout)
+
+
+def transfer_allowance(timeout: float, size: int) -> float:
+    """Seconds a whole transfer of ``size`` bytes may take: twice ``timeout`` (the wait for the file to open
+    and for a first answer; more than one ``timeout``, so that a request with no answer at all is reported
+    as such) plus the size at :data:`MIN_TRANSFER_RATE`."""
+    return 2 * timeout + max(0, size) / MIN_TRANSFER_RATE
+
+
+def sweep_leftovers(folder: Path, *, older_than: float, what: str) -> list[str]:
+    """Remove our own temporary files (:func:`is_our_temp_name`) older than ``older_than`` seconds from
+    ``folder``; best effort (what cannot be listed or removed stays). Returns the names removed."""
+    removed = []
+    cutoff = time.time() - older_than
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if not is_our_temp_name(entry.name):
+                    continue
+                with suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    if is_regular(st.st_mode) and st.st_mtime < cutoff:
+                        os.unlink(entry.path)
+                        removed.append(entry.name)
+    except OSError as exc:
+        log.debug("%s: leftovers not swept: %s", what, exc.strerror or exc.__class__.__name__)
+    for name in removed:
+        log.info("%s: removed the leftover temporary file %s", what, name)
+    return removed
+
+
 def write_local(local_path: str | os.PathLike[str], fill: Callable[[BinaryIO], int], *, replace: bool,
                 what: str) -> Path:
     """Write a local file through ``fill`` (which writes into the open file and returns the bytes written)
-    under a temporary name in the destination folder, then give it its name. Folders are created 0700, the
-    file 0600. A failure leaves no temporary file behind."""
+    under a temporary name in the destination folder (:func:`temp_name`, shortened so that it fits whatever
+    the final name's length), then give it its name. Folders are created 0700, the file 0600. A failure
+    leaves no temporary file behind."""
     final = Path(local_path)
     make_private_dirs(final.parent)
     if not replace and os.path.lexists(final):
         raise AlreadyExists(f"{what}: {final} already exists; nothing was replaced")
-    fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=TEMP_PREFIX + final.name + ".", suffix=TEMP_SUFFIX)
-    temp = Path(tmp)
+    fd, temp = create_temp(final.parent, final.name, 0o600)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as out:
@@ -370,8 +542,12 @@ class Transport(ABC):
         Raises ``AlreadyExists`` when the outbox already holds a file of that name."""
 
     @abstractmethod
-    def list_inbox(self) -> list[RemoteFile]:
-        """The regular files of the inbox, sorted by name (our temporary ``.<name>.part`` files left out)."""
+    def list_inbox(self) -> Inbox:
+        """The regular files of the inbox that can be fetched, sorted by name: an :class:`Inbox` (a list of
+        ``RemoteFile``). Hidden files (a leading dot: temporary files, ``.DS_Store``) are left out; files
+        whose name cannot be fetched safely (a control character, a backslash, not valid text) are left out
+        too, and listed with the reason in the result's ``skipped``. ``download`` accepts every name
+        returned."""
 
     @abstractmethod
     def download(self, name: str, local_path: str | os.PathLike[str], *, replace: bool = False) -> Path:

@@ -1,10 +1,13 @@
 """The ``directory`` transport: the mailbox is two plain folders (a mounted share, or a folder a
 clearinghouse's own agent watches).
 
-Uploads are written to ``.<name>.part`` in the outbox, flushed to disk, then given their name with a hard
-link, which fails when the name is taken: an existing file is never replaced, and the watcher never sees a
-half-written file under a final name. Outbox files are created mode 0640 (owner and group): the agent that
-collects them often runs as another user of the same group, and claims hold patient data.
+Uploads are written to a temporary name of their own in the outbox (``.<name>.edi-<random>.part``, created
+with ``O_EXCL``: two uploads of one name never write into the same file), flushed to disk, then given their
+name with a hard link, which fails when the name is taken: an existing file is never replaced, and the watcher
+never sees a half-written file under a final name. The first upload of a transport removes our temporary
+files more than an hour old from the outbox (leftovers of a crash; best effort). Outbox files are created
+mode 0640 (owner and group): the agent that collects them often runs as another user of the same group, and
+claims hold patient data.
 """
 
 from __future__ import annotations
@@ -12,22 +15,24 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from edi.transport.base import (
     AlreadyExists,
+    Inbox,
     NotFound,
-    RemoteFile,
     Transport,
+    TransportConfig,
     TransportError,
     check_name,
+    create_temp,
+    inbox_listing,
     install_file,
     is_regular,
-    is_temp_name,
+    leftover_age,
+    sweep_leftovers,
     sync_folder,
-    temp_name,
     write_local,
 )
 
@@ -36,6 +41,10 @@ _CHUNK = 1 << 20
 
 class DirectoryTransport(Transport):
     kind = "directory"
+
+    def __init__(self, config: TransportConfig, *, clearinghouse: str) -> None:
+        super().__init__(config, clearinghouse=clearinghouse)
+        self._swept = False
 
     @property
     def outbox(self) -> Path:
@@ -53,45 +62,42 @@ class DirectoryTransport(Transport):
     def upload(self, local_path: str | os.PathLike[str], remote_name: str) -> str:
         name = check_name(remote_name, self.clearinghouse)
         outbox = self._folder(self.outbox, "outbox")
-        final, temp = outbox / name, outbox / temp_name(name)
+        final = outbox / name
         what = f"{self.clearinghouse}: upload of {name}"
+        if not self._swept:
+            self._swept = True
+            sweep_leftovers(outbox, older_than=leftover_age(0), what=f"{self.clearinghouse}: outbox {outbox}")
         if os.path.lexists(final):
             raise AlreadyExists(f"{what}: {final} already exists; nothing was replaced")
+        temp = None
         try:
             with open(local_path, "rb") as src:
-                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o640)
+                fd, temp = create_temp(outbox, name, 0o640)
                 with os.fdopen(fd, "wb") as out:
                     shutil.copyfileobj(src, out, _CHUNK)
                     out.flush()
                     os.fsync(out.fileno())
-        except OSError as exc:
-            _unlink_quietly(temp)
-            raise _io_error(f"{what}", exc) from None
-        try:
             install_file(temp, final, replace=False, what=what)
-        except AlreadyExists:
-            _unlink_quietly(temp)
+        except BaseException as exc:
+            if temp is not None:
+                _unlink_quietly(temp)
+            if isinstance(exc, OSError):
+                raise _io_error(what, exc) from None
             raise
-        except OSError as exc:
-            _unlink_quietly(temp)
-            raise _io_error(what, exc) from None
         sync_folder(outbox)
         return str(final)
 
-    def list_inbox(self) -> list[RemoteFile]:
+    def list_inbox(self) -> Inbox:
         inbox = self._folder(self.inbox, "inbox")
-        files = []
+        entries = []
         try:
-            with os.scandir(inbox) as entries:
-                for entry in entries:
-                    if is_temp_name(entry.name):
-                        continue
+            with os.scandir(inbox) as found:
+                for entry in found:
                     st = entry.stat(follow_symlinks=False)
-                    if is_regular(st.st_mode):
-                        files.append(RemoteFile(entry.name, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)))
+                    entries.append((entry.name, st.st_mode, st.st_size, st.st_mtime))
         except OSError as exc:
             raise _io_error(f"{self.clearinghouse}: listing the inbox {inbox}", exc) from None
-        return sorted(files, key=lambda f: f.name)
+        return inbox_listing(entries, clearinghouse=self.clearinghouse)
 
     def _inbox_file(self, name: str) -> Path:
         check_name(name, self.clearinghouse)

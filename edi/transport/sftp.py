@@ -8,8 +8,12 @@ team already has work unchanged.
 Safety, in the order a connection meets it:
 
 * **Timeouts everywhere.** ``timeout`` bounds the TCP connect, the wait for the server's SSH greeting, the
-  key exchange, the login and every SFTP request, so a server that accepts the connection and then says
-  nothing is an error after that long, never a hang.
+  key exchange, the login, each step of opening the SFTP session (the channel, the ``sftp`` subsystem, the
+  SFTP greeting) and every SFTP request, so a server that accepts the connection and then says nothing is
+  an error after that long, never a hang. A whole upload or download must also end within twice ``timeout``
+  plus its size at 64 KiB/s (``MIN_TRANSFER_RATE``): a server that answers every request but trickles the
+  bytes is a ``transport.timeout`` too. Where paramiko has no timeout of its own (the subsystem request, a
+  transfer), a watchdog closes the connection when the time is up, which ends the blocked call.
 * **Host keys are checked, never trusted on first use.** The key the server presents must be the one the
   configured ``known_hosts`` file (default ``~/.ssh/known_hosts``) holds for it (``host``, or ``[host]:port``
   on another port than 22). An unknown key is refused (``transport.hostkey.unknown``, with its type and
@@ -18,16 +22,29 @@ Safety, in the order a connection meets it:
   :func:`trust_host_key` are that command's two steps.
 * **Secrets only from the environment.** ``passphrase_env`` names the variable holding the key file's
   passphrase, ``password_env`` the one holding a password. Their values are read when connecting and
-  appear in no message and no log.
+  appear in no message and no log; nor does a variable name that does not look like one (capitals, digits
+  and ``_``), in case it is the secret pasted in its place.
+* **Key, then password.** With both ``key_file`` and ``password_env``, the key is tried first and the
+  password after it on the same connection (also when the server accepted the key only as a first factor).
+  The second attempt does not ask for the login service again: OpenSSH tolerates that, other servers
+  (asyncssh) drop the connection.
 * **Retries for what may pass.** A refused or reset connection and a timeout are retried ``retries`` times
   with exponential backoff (``retry_delay``, doubled each time). A refused login or host key is not: trying
   again cannot help, and repeated failed logins can lock the account. Reads (listing, downloads) retry on a
   lost connection too; an upload retries only until its final rename has been asked for, because after that
   the file may already be in the outbox (a second attempt would then be refused as ``transport.exists``,
   which says so).
-* **Atomic uploads.** The file is written as ``.<name>.part`` in the outbox, its size checked, then renamed
-  with SFTP's plain rename, which does not replace an existing file (the server refuses; the name is also
-  checked before sending a byte).
+* **Atomic uploads.** The file is written under a temporary name of its own in the outbox
+  (``.<name>.edi-<random>.part``, opened with CREATE|EXCL, so two uploads of one name never share it), its
+  size checked, then renamed with SFTP's plain rename, which does not replace an existing file (the server
+  refuses; the name is also checked before sending a byte). The first upload of each connection removes our
+  temporary files more than an hour old from the outbox (leftovers of lost connections; best effort:
+  an outbox that cannot be listed is left as it is). The age is the server's clock against ours, so a
+  server clock more than an hour behind could make a concurrent upload's file look old: that upload then
+  fails (its rename finds nothing) and nothing half-written is ever published.
+* **Only fetchable names are listed.** ``list_inbox`` leaves out hidden files and sets aside (``skipped``)
+  the names that cannot be fetched safely, including names that are not UTF-8, which paramiko's own listing
+  cannot even read.
 """
 
 from __future__ import annotations
@@ -44,32 +61,40 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 import paramiko
+from paramiko.auth_handler import AuthOnlyHandler
+from paramiko.common import cMSG_USERAUTH_REQUEST
 from paramiko.hostkeys import HostKeyEntry
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR
 
+from edi.transport import base
 from edi.transport.base import (
     AlreadyExists,
     AuthFailed,
     ConnectFailed,
     HostKeyChanged,
     HostKeyUnknown,
+    Inbox,
     KeyFileError,
     NotFound,
-    RemoteFile,
     Transport,
     TransportConfig,
     TransportConfigError,
     TransportError,
     TransportTimeout,
     check_name,
+    check_timing,
+    inbox_listing,
+    is_env_name,
+    is_our_temp_name,
     is_regular,
-    is_temp_name,
+    leftover_age,
     make_private_dirs,
     temp_name,
+    transfer_allowance,
     write_local,
 )
 
@@ -77,6 +102,8 @@ log = logging.getLogger("edi.transport")
 T = TypeVar("T")
 #: The longest wait between two attempts, however many retries are configured.
 MAX_RETRY_DELAY = 60.0
+#: Bytes per SFTP read or write request (what paramiko and most servers use).
+_CHUNK = 32768
 
 
 # -- host keys ------------------------------------------------------------------------------------------------
@@ -247,9 +274,100 @@ def _names_host(name: str, host: str) -> bool:
 
 
 class _Upload:
-    """How far an upload got: it may be retried only until the rename has been asked for."""
+    """How far an upload got: it may be retried only until the rename has been asked for; the temporary
+    names its attempts used (an attempt removes the ones before it)."""
 
-    renaming = False
+    def __init__(self) -> None:
+        self.renaming = False
+        self.temps: list[str] = []
+
+
+class _Watchdog:
+    """Closes ``ssh`` once ``allowance()`` seconds have passed since the ``with`` block began (re-read when
+    due: a transfer of unknown size earns time as its bytes arrive), so that a paramiko call that has no
+    timeout of its own ends (it raises); ``expired`` then says why. Leaving the block disarms it."""
+
+    def __init__(self, ssh: paramiko.Transport, allowance: Callable[[], float]) -> None:
+        self._ssh = ssh
+        self._allowance = allowance
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._start = 0.0
+        self._thread = threading.Thread(target=self._run, name="edi-sftp-watchdog", daemon=True)
+        self.expired = False
+
+    def __enter__(self) -> _Watchdog:
+        self._start = time.monotonic()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done.set()
+
+    def _run(self) -> None:
+        while True:
+            left = self._start + self._allowance() - time.monotonic()
+            if left <= 0:
+                break
+            if self._done.wait(left):
+                return
+        with self._lock:
+            if self._done.is_set():
+                return
+            self.expired = True
+        with suppress(Exception):  # closing a connection that is going anyway must not raise here
+            self._ssh.close()
+
+
+class _LaterLogin(AuthOnlyHandler):
+    """paramiko's handler for a second login attempt on one connection (the password after a refused key):
+    the server granted the "ssh-userauth" service to the first attempt, and asking for it again is a
+    protocol error some servers (asyncssh) answer by disconnecting, though OpenSSH lets it pass. Unlike
+    ``AuthOnlyHandler``, it arms its wait before sending the request, so a quick answer is not missed."""
+
+    def send_auth_request(self, username: str, method: str,
+                          finish_message: Callable[[paramiko.Message], None] | None = None) -> list[str]:
+        self.auth_method = method
+        self.username = username
+        m = paramiko.Message()
+        m.add_byte(cMSG_USERAUTH_REQUEST)
+        m.add_string(username)
+        m.add_string("ssh-connection")
+        m.add_string(method)
+        if finish_message is not None:
+            finish_message(m)
+        event = threading.Event()
+        self.auth_event = event
+        with self.transport.lock:
+            self.transport._send_message(m)
+        return self.wait_for_response(event)
+
+
+def _listdir(sftp: paramiko.SFTPClient, path: str) -> list[tuple[str, paramiko.SFTPAttributes]]:
+    """``(name, attributes)`` of the entries of the server folder ``path``, as ``listdir_attr`` would give,
+    except that a name that is not UTF-8 comes back with its bytes escaped (``surrogateescape``, as Python
+    does for local names) instead of making the whole listing fail."""
+    kind, msg = sftp._request(CMD_OPENDIR, path)
+    if kind != CMD_HANDLE:
+        raise paramiko.SFTPError("Expected handle")
+    handle = msg.get_binary()
+    entries = []
+    while True:  # on a failure the handle is left to the connection, which is then suspect (and closed)
+        try:
+            kind, msg = sftp._request(CMD_READDIR, handle)
+        except EOFError:  # the end of the folder
+            break
+        if kind != CMD_NAME:
+            raise paramiko.SFTPError("Expected name response")
+        for _ in range(msg.get_int()):
+            name = msg.get_string().decode("utf-8", "surrogateescape")
+            longname = msg.get_string().decode("utf-8", "replace")
+            attrs = paramiko.SFTPAttributes._from_msg(msg, name, longname)
+            if name not in (".", ".."):
+                entries.append((name, attrs))
+    sftp._request(CMD_CLOSE, handle)
+    return entries
 
 
 class SFTPTransport(Transport):
@@ -258,12 +376,14 @@ class SFTPTransport(Transport):
     def __init__(self, config: TransportConfig, *, clearinghouse: str,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(config, clearinghouse=clearinghouse)
+        check_timing(config, clearinghouse)
         self._sleep = sleep
         self._ssh: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
         self._key: paramiko.PKey | None = None
         self._password: str | None = None
         self._credentials_read = False
+        self._swept = False  # the outbox's leftovers were looked for on this connection
 
     # -- connection -----------------------------------------------------------------------------------------
 
@@ -273,6 +393,7 @@ class SFTPTransport(Transport):
     def close(self) -> None:
         sftp, ssh = self._sftp, self._ssh
         self._sftp = self._ssh = None
+        self._swept = False
         for thing in (sftp, ssh):
             if thing is not None:
                 with suppress(Exception):  # closing a broken connection must not raise
@@ -298,9 +419,18 @@ class SFTPTransport(Transport):
         value = os.environ.get(variable)
         if not value:
             state = "is not set" if value is None else "is empty"
-            raise TransportConfigError(f"{self.clearinghouse}: the environment variable {variable} (named by "
-                                       f"{option}) {state}")
+            if is_env_name(variable):
+                raise TransportConfigError(f"{self.clearinghouse}: the environment variable {variable} (named "
+                                           f"by {option}) {state}")
+            raise TransportConfigError(f"{self.clearinghouse}: the environment variable named by {option} "
+                                       f"{state} (and its name, not shown, is not one an environment variable "
+                                       "would have, capitals, digits and _: is it the secret itself?)")
         return value
+
+    @staticmethod
+    def _variable(name: str | None) -> str:
+        """An environment variable's name for a message: itself when it looks like one, else not shown."""
+        return name if is_env_name(name) else "the variable named by passphrase_env"
 
     def _load_key(self, path: Path, passphrase: str | None) -> paramiko.PKey:
         where = f"{self.clearinghouse}: key_file {path}"
@@ -324,7 +454,8 @@ class SFTPTransport(Transport):
                 raise KeyFileError(encrypted) from None
             if passphrase is not None:
                 raise KeyFileError(f"{where} cannot be decrypted with the passphrase from "
-                                   f"{self.config.passphrase_env}, or is not a private key") from None
+                                   f"{self._variable(self.config.passphrase_env)}, or is not a private key"
+                                   ) from None
             raise KeyFileError(f"{where} is not a private key edi can read") from None
 
     def _tcp(self) -> socket.socket:
@@ -384,38 +515,57 @@ class SFTPTransport(Transport):
         return ConnectFailed(f"{self._where}: SSH handshake failed: {text}", transient=True)
 
     def _authenticate(self, ssh: paramiko.Transport) -> None:
+        """Log in with the key, then the password (each one configured), on this connection. A refusal is
+        final (``AuthFailed``, never retried: failed logins can lock an account); no answer within
+        ``timeout`` is a ``TransportTimeout``; a connection lost before any answer is transient."""
         cfg = self.config
         user = cfg.user or ""
-        tried = []
-        try:
-            if self._key is not None:
-                tried.append("its key")
-                try:
-                    ssh.auth_publickey(user, self._key)
-                except paramiko.BadAuthenticationType:
-                    pass
-                except paramiko.AuthenticationException as exc:
-                    if "timeout" in str(exc).lower():
-                        raise
-            if not ssh.is_authenticated() and self._password is not None:
-                tried.append("the password")
-                try:
-                    ssh.auth_password(user, self._password, fallback=False)
-                except paramiko.BadAuthenticationType:
-                    pass
-                except paramiko.AuthenticationException as exc:
-                    if "timeout" in str(exc).lower():
-                        raise
-        except paramiko.AuthenticationException:
-            raise TransportTimeout(f"{self._where}: no answer to the login of user {user} within "
-                                   f"{cfg.timeout:g} s") from None
-        except (paramiko.SSHException, EOFError, OSError):
-            raise ConnectFailed(f"{self._where}: the connection was lost during the login",
-                                transient=True) from None
-        if not ssh.is_authenticated():
-            how = " and ".join(tried) or "no key_file or password_env"
-            raise AuthFailed(f"{self._where}: the server refused the login of user {user} with {how}; check "
-                             "user, key_file (the key registered with the clearinghouse) and the password")
+        methods = []
+        if self._key is not None:
+            methods.append(("its key", "publickey"))
+        if self._password is not None:
+            methods.append(("the password", "password"))
+        tried: list[str] = []
+        for label, method in methods:
+            if tried and not ssh.is_active():
+                break  # the server closed the connection after refusing: that is its answer
+            tried.append(label)
+            try:
+                self._login(ssh, user, method, first=len(tried) == 1)
+            except paramiko.BadAuthenticationType:
+                continue  # the server does not offer this method
+            except paramiko.AuthenticationException as exc:
+                if "timeout" in str(exc).lower():
+                    if ssh.is_authenticated():  # the answer came, paramiko missed it
+                        return
+                    raise TransportTimeout(f"{self._where}: no answer to the login of user {user} within "
+                                           f"{cfg.timeout:g} s") from None
+                continue  # refused (or the connection closed on a refusal)
+            except (paramiko.SSHException, EOFError, OSError):
+                if len(tried) > 1:
+                    break  # an earlier attempt was refused: do not try again elsewhere
+                raise ConnectFailed(f"{self._where}: the connection was lost during the login",
+                                    transient=True) from None
+            if ssh.is_authenticated():
+                return
+            # else a partial success (the key was a first factor): go on to the password
+        how = " and ".join(tried) or "no key_file or password_env"
+        raise AuthFailed(f"{self._where}: the server refused the login of user {user} with {how}; check "
+                         "user, key_file (the key registered with the clearinghouse) and the password")
+
+    def _login(self, ssh: paramiko.Transport, user: str, method: str, *, first: bool) -> None:
+        if first:  # paramiko's usual handler asks for the login service, then logs in
+            if method == "publickey":
+                ssh.auth_publickey(user, self._key)
+            else:
+                ssh.auth_password(user, self._password or "", fallback=False)
+            return
+        handler = _LaterLogin(ssh)  # the service was granted to the first attempt: do not ask again
+        ssh.auth_handler = handler
+        if method == "publickey":
+            handler.auth_publickey(user, self._key)
+        else:
+            handler.auth_password(user, self._password or "")
 
     def _open_session(self) -> paramiko.SFTPClient:
         self._read_credentials()
@@ -424,19 +574,58 @@ class SFTPTransport(Transport):
         try:
             _check_host_key(ssh.get_remote_server_key(), known, self.config, self.clearinghouse)
             self._authenticate(ssh)
-            try:
-                sftp = paramiko.SFTPClient.from_transport(ssh)
-            except (paramiko.SSHException, EOFError, OSError) as exc:
-                raise ConnectFailed(f"{self._where}: the server refused an SFTP session: {exc}") from None
-            if sftp is None:
-                raise ConnectFailed(f"{self._where}: the server refused an SFTP session")
-            sftp.get_channel().settimeout(self.config.timeout)
+            sftp = self._start_sftp(ssh)
         except BaseException:
             ssh.close()
             raise
         self._ssh = ssh
         log.info("%s: connected to %s as %s", self.clearinghouse, self.config.address, self.config.user)
         return sftp
+
+    def _start_sftp(self, ssh: paramiko.Transport) -> paramiko.SFTPClient:
+        """Open the session channel, start the ``sftp`` subsystem and read the SFTP greeting: each step
+        bounded by ``timeout`` (``SFTPClient.from_transport`` waits for ever on the last two)."""
+        timeout = self.config.timeout
+        late = TransportTimeout(f"{self._where}: the SFTP session did not start within {timeout:g} s",
+                                transient=True)
+        try:
+            channel = ssh.open_session(timeout=timeout)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            if "timeout" in str(exc).lower():
+                raise late from None
+            raise ConnectFailed(f"{self._where}: the server refused an SFTP session: {exc}") from None
+        channel.settimeout(timeout)  # every later read and write on the channel, the SFTP greeting included
+        watchdog = _Watchdog(ssh, lambda: timeout)
+        try:
+            with watchdog:
+                channel.invoke_subsystem("sftp")  # paramiko waits for the answer with no timeout
+            return paramiko.SFTPClient(channel)
+        except (paramiko.SSHException, paramiko.SFTPError, EOFError, OSError) as exc:
+            if watchdog.expired or isinstance(exc, TimeoutError):
+                raise late from None
+            raise ConnectFailed(f"{self._where}: the server refused an SFTP session: {exc}") from None
+
+    def _transfer(self, what: str, size: int | None, work: Callable[[list[int]], T]) -> T:
+        """Run ``work`` (a transfer, which counts the bytes it moved in ``done[0]``) within twice ``timeout``
+        plus its size (else its bytes so far) at ``MIN_TRANSFER_RATE`` (``transfer_allowance``); past that
+        the connection is closed and the transfer fails with ``TransportTimeout``."""
+        assert self._ssh is not None
+        timeout = self.config.timeout
+        done = [0]
+        watchdog = _Watchdog(self._ssh, lambda: transfer_allowance(timeout, size if size is not None else done[0]))
+        try:
+            with watchdog:
+                result = work(done)
+        except Exception:
+            if not watchdog.expired:
+                raise
+            result = None
+        if watchdog.expired:
+            allowed = transfer_allowance(timeout, size if size is not None else done[0])
+            raise TransportTimeout(f"{self.clearinghouse}: {what}: not done within {allowed:.3g} s ({done[0]} of "
+                                   f"{'?' if size is None else size} bytes; a transfer may take {2 * timeout:g} s plus "
+                                   f"its size at {base.MIN_TRANSFER_RATE // 1024} KiB/s)", transient=True) from None
+        return result  # type: ignore[return-value]
 
     def _attempts(self, attempt: Callable[[], T], retry: Callable[[TransportError], bool] | None = None) -> T:
         """Run ``attempt`` until it succeeds, retrying transient failures (those ``retry`` allows) with
@@ -470,7 +659,7 @@ class SFTPTransport(Transport):
             try:
                 try:
                     return op(self._sftp)
-                except (OSError, EOFError, paramiko.SSHException) as exc:
+                except (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError) as exc:
                     raise self._op_error(what, exc) from None
             except TransportError as err:
                 if err.transient:
@@ -487,7 +676,8 @@ class SFTPTransport(Transport):
         if isinstance(exc, TimeoutError):
             return TransportTimeout(f"{prefix}: no answer from {self.config.address} within "
                                     f"{self.config.timeout:g} s", transient=True)
-        if isinstance(exc, EOFError | ConnectionError | paramiko.SSHException):
+        if isinstance(exc, EOFError | ConnectionError | paramiko.SSHException) or self._connection_lost():
+            # (paramiko says "Socket is closed", a plain OSError, for a write on a connection that went)
             return TransportError(f"{prefix}: the connection to {self.config.address} was lost", transient=True)
         if isinstance(exc, OSError) and exc.errno == errno.ENOENT:
             return NotFound(f"{prefix}: no such file or folder on the server")
@@ -495,6 +685,18 @@ class SFTPTransport(Transport):
             return TransportError(f"{prefix}: permission denied by the server")
         reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or "failed"
         return TransportError(f"{prefix}: {reason}")
+
+    def _connection_lost(self) -> bool:
+        """Whether the connection (or its SFTP channel) is gone."""
+        ssh, sftp = self._ssh, self._sftp
+        if ssh is None:
+            return False  # not connected: nothing to lose
+        if not ssh.is_active():
+            return True
+        try:
+            return sftp is not None and sftp.get_channel().closed
+        except Exception:  # noqa: BLE001 - a client in a state paramiko did not foresee: treat it as gone
+            return True
 
     # -- paths ----------------------------------------------------------------------------------------------
 
@@ -518,7 +720,7 @@ class SFTPTransport(Transport):
 
     def upload(self, local_path: str | os.PathLike[str], remote_name: str) -> str:
         name = check_name(remote_name, self.clearinghouse)
-        final, temp = self._outbox_path(name), self._outbox_path(temp_name(name))
+        final = self._outbox_path(name)
         what = f"upload of {name} to {self.config.outbox}"
         try:
             size = os.stat(local_path).st_size
@@ -529,6 +731,9 @@ class SFTPTransport(Transport):
 
         def op(sftp: paramiko.SFTPClient) -> str:
             progress.renaming = False
+            self._sweep_outbox(sftp)
+            for earlier in progress.temps:  # an attempt that lost its connection left it
+                self._remove_quietly(sftp, earlier)
             if self._exists(sftp, final):
                 raise AlreadyExists(f"{self.clearinghouse}: {what}: the outbox already holds {final}; nothing "
                                     "was replaced")
@@ -537,8 +742,15 @@ class SFTPTransport(Transport):
             except OSError as exc:
                 raise TransportError(f"{self.clearinghouse}: {what}: the local file {local_path} cannot be read: "
                                      f"{exc.strerror or exc.__class__.__name__}") from None
+            temp = self._outbox_path(temp_name(name))
+            progress.temps.append(temp)
             with src:
-                sftp.putfo(src, temp, file_size=size, confirm=True)
+                self._transfer(what, size, lambda done: self._put(sftp, src, temp, done))
+            sent = sftp.stat(temp).st_size
+            if sent != size:
+                self._remove_quietly(sftp, temp)
+                raise TransportError(f"{self.clearinghouse}: {what}: the server holds {sent} of {size} bytes; "
+                                     "try again", transient=True)
             progress.renaming = True
             try:
                 sftp.rename(temp, final)
@@ -550,6 +762,7 @@ class SFTPTransport(Transport):
                     raise AlreadyExists(f"{self.clearinghouse}: {what}: the outbox already holds {final}; "
                                         "nothing was replaced") from None
                 raise
+            progress.temps.remove(temp)
             log.info("%s: uploaded %s", self.clearinghouse, final)
             return final
 
@@ -561,21 +774,59 @@ class SFTPTransport(Transport):
                 err.message = (f"{err.message}; the rename to {name} was asked for, so the file may be in the "
                                "outbox: list it before uploading again")
                 err.args = (err.message,)
+            elif not err.transient and self._sftp is not None:
+                for temp in progress.temps:  # the connection is still there: leave nothing behind
+                    self._remove_quietly(self._sftp, temp)
             raise
 
     @staticmethod
+    def _put(sftp: paramiko.SFTPClient, src: BinaryIO, temp: str, done: list[int]) -> None:
+        """Write ``src`` into a new server file ``temp``: created exclusively (CREATE|EXCL: never a file
+        someone else is writing), writes pipelined, every write answered before it returns."""
+        with sftp.open(temp, "wbx") as out:
+            out.set_pipelined(True)
+            while data := src.read(_CHUNK):
+                out.write(data)
+                done[0] += len(data)
+
+    def _sweep_outbox(self, sftp: paramiko.SFTPClient) -> None:
+        """Once per connection, remove our own temporary files (``.<name>.edi-<hex>.part``) that have not
+        changed for an hour (``LEFTOVER_AGE``) from the outbox: leftovers of connections lost mid-upload.
+        Best effort: an outbox that cannot be listed (some are write-only) or a file that cannot be removed
+        is left as it is."""
+        if self._swept:
+            return
+        self._swept = True
+        cutoff = time.time() - leftover_age(self.config.timeout)
+        try:
+            entries = _listdir(sftp, self.config.outbox)
+        except (TimeoutError, EOFError, ConnectionError):
+            raise  # the connection is in trouble: the upload will say so
+        except (OSError, paramiko.SSHException) as exc:
+            log.debug("%s: the outbox %s was not swept of leftovers: %s", self.clearinghouse, self.config.outbox,
+                      exc)
+            return
+        for name, attrs in entries:
+            if is_our_temp_name(name) and is_regular(attrs.st_mode) and attrs.st_mtime is not None \
+                    and attrs.st_mtime < cutoff:
+                path = self._outbox_path(name)
+                try:
+                    sftp.remove(path)
+                except (TimeoutError, EOFError, ConnectionError):
+                    raise
+                except (OSError, paramiko.SSHException):
+                    continue
+                log.info("%s: removed the leftover temporary file %s", self.clearinghouse, path)
+
+    @staticmethod
     def _remove_quietly(sftp: paramiko.SFTPClient, path: str) -> None:
-        with suppress(OSError, paramiko.SSHException):
+        with suppress(OSError, EOFError, paramiko.SSHException):
             sftp.remove(path)
 
-    def list_inbox(self) -> list[RemoteFile]:
-        def op(sftp: paramiko.SFTPClient) -> list[RemoteFile]:
-            files = [
-                RemoteFile(a.filename, a.st_size or 0, datetime.fromtimestamp(a.st_mtime or 0, UTC))
-                for a in sftp.listdir_attr(self.config.inbox)
-                if is_regular(a.st_mode) and not is_temp_name(a.filename)
-            ]
-            return sorted(files, key=lambda f: f.name)
+    def list_inbox(self) -> Inbox:
+        def op(sftp: paramiko.SFTPClient) -> Inbox:
+            entries = [(name, a.st_mode, a.st_size, a.st_mtime) for name, a in _listdir(sftp, self.config.inbox)]
+            return inbox_listing(entries, clearinghouse=self.clearinghouse)
 
         return self._call(f"listing the inbox {self.config.inbox}", op)
 
@@ -588,11 +839,21 @@ class SFTPTransport(Transport):
             attrs = sftp.stat(path)
             if not is_regular(attrs.st_mode):
                 raise NotFound(f"{self.clearinghouse}: {what}: not a regular file")
+            size = attrs.st_size
+
+            def get(done: list[int], out: BinaryIO) -> int:
+                with sftp.open(path, "rb") as src:
+                    if size:
+                        src.prefetch(size)
+                    while data := src.read(_CHUNK):
+                        out.write(data)
+                        done[0] += len(data)
+                return done[0]
 
             def fill(out: BinaryIO) -> int:
-                got = sftp.getfo(path, out)
-                if attrs.st_size is not None and got != attrs.st_size:
-                    raise TransportError(f"{self.clearinghouse}: {what}: got {got} of {attrs.st_size} bytes "
+                got = self._transfer(what, size, lambda done: get(done, out))
+                if size is not None and got != size:
+                    raise TransportError(f"{self.clearinghouse}: {what}: got {got} of {size} bytes "
                                          "(the file changed while it was read); try again", transient=True)
                 return got
 

@@ -246,7 +246,8 @@ def test_a_secret_in_the_file_is_refused(key: str) -> None:
     ('key_file = "keys/hub_ed25519"\n', "", "passphrase_env",
      "passphrase_env is the passphrase of key_file, which is not set"),
     ('passphrase_env = "EDI_HUB_KEY_PASSPHRASE"', 'passphrase_env = "my key passphrase"', "passphrase_env",
-     "must name an environment variable (letters, digits and _, not starting with a digit), not hold the secret"),
+     "must name an environment variable (capital letters, digits and _, not starting with a digit, as in "
+     "EDI_HUB_PASSWORD), not hold the secret itself; the value is not shown"),
     ('user = "synbill01"', 'user = "synbill01"\nport = 0', "port", "port must be at least 1 and at most 65535, not 0"),
     ('user = "synbill01"', 'user = "synbill01"\nport = "22"', "port", "port must be a whole number"),
     ('user = "synbill01"', 'user = "synbill01"\ntimeout = 0', "timeout", "timeout must be more than 0"),
@@ -276,6 +277,32 @@ def test_a_wrong_transport_key_is_named(old: str, new: str, key: str, text: str)
     assert f"clearinghouses.hub.transport.{key}" in [k for k, _ in err.errors]
     assert text in str(err)
     assert all(line.startswith("edi.toml: clearinghouses.hub.transport") for line in str(err).splitlines())
+
+
+@pytest.mark.parametrize("key", ["timeout", "retry_delay"])
+@pytest.mark.parametrize("value", ["nan", "+nan", "-nan", "inf", "+inf", "-inf"])
+def test_a_timing_that_is_not_a_finite_number_is_refused(key: str, value: str) -> None:
+    """TOML has nan and inf; nan passes every comparison, and either would fail later, when connecting."""
+    err = errors_of(SFTP + f"{key} = {value}\n")
+    assert [k for k, _ in err.errors] == [f"clearinghouses.hub.transport.{key}"]
+    assert str(err) == f"edi.toml: clearinghouses.hub.transport.{key} must be a finite number, not {float(value)}"
+
+
+@pytest.mark.parametrize("value", ["hunter2", "Sup3r secret!", "edi_hub_password", "1PASSWORD", "EDI-HUB", "ÉDI"])
+@pytest.mark.parametrize("key", ["password_env", "passphrase_env"])
+def test_an_environment_variable_name_must_look_like_one(key: str, value: str) -> None:
+    """Only a conventional name (capitals, digits, _) is taken: anything else may be the secret pasted in its
+    place, so it is refused and never echoed."""
+    err = errors_of(SFTP.replace('passphrase_env = "EDI_HUB_KEY_PASSPHRASE"\n', "") + f'{key} = "{value}"\n')
+    assert [k for k, _ in err.errors] == [f"clearinghouses.hub.transport.{key}"]
+    assert value not in str(err)
+    assert "must name an environment variable" in str(err)
+
+
+def test_conventional_environment_variable_names_are_taken() -> None:
+    for name in ("EDI_HUB_PASSWORD", "_PW", "X1", "A"):
+        t = parse_config(SFTP + f'password_env = "{name}"\n').clearinghouses["hub"].transport
+        assert t is not None and t.password_env == name
 
 
 def test_transport_must_be_a_table() -> None:
