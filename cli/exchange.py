@@ -32,7 +32,8 @@ transport_app = typer.Typer(help="Clearinghouse connections: trust an SFTP serve
 Config = Annotated[str, typer.Option("--config", help="The configuration file.")]
 Clearinghouse = Annotated[str | None, typer.Option("--clearinghouse", help="Only this clearinghouse (its key in "
                                                    "the clearinghouses table of edi.toml).")]
-STYLE = {"submitted": "green", "imported": "green", "already": "yellow", "seen": "dim", "refused": "red",
+STYLE = {"submitted": "green", "imported": "green", "already": "yellow", "seen": "dim", "skipped": "yellow",
+         "refused": "red",
          "failed": "red", "unknown": "red"}
 
 
@@ -138,7 +139,7 @@ def fetch(
             if r.outcome == "seen":
                 seen += 1
                 continue
-            new += bool(r.remote_name)
+            new += bool(r.remote_name) and r.outcome != "skipped"
             where = printable(f"{r.clearinghouse}:{r.remote_name}" if r.remote_name else r.clearinghouse)
             outcome = r.outcome if r.ok or r.outcome != "imported" else "imported with errors"
             console.print(marked(f"{_esc(where)}: [{STYLE[r.outcome] if r.ok else 'red'}]{outcome}[/] - "

@@ -82,7 +82,8 @@ class Submission:
 class Fetched:
     """What became of one inbox file: ``imported``, ``already`` (its content was imported before), ``refused``
     (the importer refused it), ``unknown`` (not a TA1, 999, 277CA or 835: kept), ``failed`` (not downloaded),
-    or ``seen`` (seen by an earlier fetch: not downloaded again)."""
+    ``seen`` (seen by an earlier fetch: not downloaded again) or ``skipped`` (a name the transport cannot fetch
+    safely, such as one holding control characters: left on the server, reported)."""
 
     clearinghouse: str
     remote_name: str
@@ -96,7 +97,7 @@ class Fetched:
     @property
     def ok(self) -> bool:
         """Fetched and imported (or seen before), with no error found in it."""
-        return self.outcome in ("imported", "already", "seen") and not any(p.is_error for p in self.problems)
+        return self.outcome in ("imported", "already", "seen", "skipped") and not any(p.is_error for p in self.problems)
 
     def as_dict(self) -> dict:
         return {"clearinghouse": self.clearinghouse, "remote_name": self.remote_name, "outcome": self.outcome,
@@ -357,7 +358,11 @@ def fetch(config, ledger: Ledger, *, now: datetime, archive: str | os.PathLike[s
         try:
             with open_transport(ch.transport, clearinghouse=ch.key, **(transport_options or {})) as box:
                 done: list[tuple[Fetched, object, int]] = []  # imported, to delete or move once all are in
-                for remote in box.list_inbox():
+                listing = box.list_inbox()
+                for skipped in getattr(listing, "skipped", ()):
+                    results.append(Fetched(ch.key, skipped.name, "skipped", f"not fetched: {skipped.reason}",
+                                           problems=[Problem("inbox.skipped", f"{skipped.reason}", WARNING)]))
+                for remote in listing:
                     count += 1
                     if progress is not None:
                         progress(count)

@@ -485,3 +485,14 @@ def test_control_characters_from_a_server_are_printed_escaped():
 
     assert printable("fake\x1b[31m.835\nsynthhub:other: imported") == \
         "fake\\x1b[31m.835\\x0asynthhub:other: imported"
+
+
+def test_an_inbox_name_that_cannot_be_fetched_safely_is_reported_escaped_and_left(tmp_path):
+    ws, hub = directory_workspace(tmp_path)
+    record(ws, SAMPLES / "837" / "synthetic-claims.837")
+    odd = hub / "in" / "fake\nsynthhub:era.835: imported\x1b[2J.999"
+    odd.write_bytes((SAMPLES / "acks" / "synthetic-claims.999").read_bytes())
+    result = cli(ws, "inbox", "fetch", "--archive", str(ws / "inbox"))
+    assert result.exit_code == 0 and "skipped" in result.stdout
+    assert "\x1b" not in result.stdout and "\nsynthhub:era.835" not in result.stdout
+    assert odd.exists()
