@@ -22,6 +22,7 @@ from cli.output import (
     marked,
     print_json,
     problem_table,
+    writable_folder,
 )
 
 #: Workers by default (each holds about 70 MB): more cores than this are left to the database and the rest.
@@ -76,7 +77,7 @@ def build(
     piped = next((p for p in inputs if p != "-" and not Path(p).is_file()), None)
     if piped is not None and fmt is None:  # detecting the format would read what the pipe gives only once
         fail(f"{piped} is a pipe, not a file: give --format (it can be read only once)")
-    _check_out(out)
+    writable_folder("--out", out)
     cfg = load_config(config)
     led = ledger.open_ledger(db, create=True)
     # no refresh thread: worker processes are forked, and forking a process that runs threads is asking for trouble
@@ -116,20 +117,6 @@ def build(
             if r.problems:
                 err_console.print(problem_table(r.problems))
     raise typer.Exit(OK if result.ok and result.written else PROBLEMS)
-
-
-def _check_out(out: str) -> None:
-    """``fail()`` (usage error) when ``--out`` is not a folder this process can write files into (made if it
-    does not exist yet)."""
-    target = Path(out)
-    if target.exists() and not target.is_dir():
-        fail(f"--out {out}: is not a folder")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"--out {out}: cannot be made ({exc.strerror or exc})")
-    if not os.access(target, os.W_OK | os.X_OK):
-        fail(f"--out {out}: cannot be written to")
 
 
 def init(

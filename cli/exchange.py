@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,6 +21,7 @@ from cli.output import (
     print_json,
     printable,
     problem_table,
+    writable_folder,
 )
 
 inbox_app = typer.Typer(help="Clearinghouse inboxes: fetch acknowledgements and remittances, and import them.",
@@ -113,15 +112,7 @@ def fetch(
     from mappings.exchange import ExchangeError
     from mappings.exchange import fetch as get
 
-    target = Path(archive)
-    if target.exists() and not target.is_dir():
-        fail(f"--archive {archive}: is not a folder")
-    try:
-        target.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"--archive {archive}: cannot be made ({exc.strerror or exc})")
-    if not os.access(target, os.W_OK | os.X_OK):
-        fail(f"--archive {archive}: cannot be written to")
+    writable_folder("--archive", archive, mode=0o700)
     cfg = _config(config)
     led = ledger.open_ledger(db)
     with _spinner() as bar:

@@ -172,3 +172,18 @@ def printable(text: str) -> str:
     """``text`` with every control character (C0, DEL, C1: a terminal's escape sequences and line breaks) shown as
     an escape (``\\x1b``), so a value read from a file or a server cannot fake a line or steer the terminal."""
     return "".join(ch if not (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0) else f"\\x{ord(ch):02x}" for ch in text)
+
+
+def writable_folder(option: str, path: str, *, mode: int = 0o777) -> Path:
+    """``path`` as a folder this process can write files into, made (with ``mode``) if it does not exist yet; a
+    usage error naming ``option`` when it is a file, cannot be made or cannot be written to."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        fail(f"{option} {path}: is not a folder")
+    try:
+        target.mkdir(mode=mode, parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"{option} {path}: cannot be made ({exc.strerror or exc})")
+    if not os.access(target, os.W_OK | os.X_OK):
+        fail(f"{option} {path}: cannot be written to")
+    return target

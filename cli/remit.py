@@ -22,6 +22,7 @@ from cli.output import (
     problem_table,
     require_kind,
     streamed,
+    writable_folder,
 )
 from edi.x835.export import TABLES, Exporter, open_table
 from edi.x835.reader import read_remittances
@@ -160,13 +161,7 @@ def export(
         check_readable(f)
         require_kind(f, "835")
     if out:
-        target = Path(out)
-        if target.exists() and not target.is_dir():
-            fail(f"--out {out}: is not a folder")
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            fail(f"--out {out}: cannot be made ({exc.strerror or exc})")
+        writable_folder("--out", out)
         for t in TABLES:
             targets.setdefault(t, (str(Path(out) / f"{t}.{fmt}"), fmt))
     try:

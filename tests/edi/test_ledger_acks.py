@@ -64,6 +64,13 @@ def ack_file(tmp: Path, name: str, body: str, *, control: int = 900, functional_
     return str(path)
 
 
+def rejecting_999(tmp: Path, sent_837: str, name: str = "r.999") -> str:
+    """A 999 from CH01 rejecting the (one) transaction set of ``sent_837``: IK5 R 5, AK9 R."""
+    _, gs06, st02 = envelope_numbers(sent_837)
+    return ack_file(tmp, name, f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\nIK5*R*5~\n"
+                    "AK9*R*1*1*0~")
+
+
 def ca277(tmp: Path, name: str, *claims: str, batch: str = "BATCH0001", payer_id: str = "SYNTH01",
           control: int = 900) -> str:
     """A 277CA from the payer to SUBMITTER: its source, receiver (batch id ``batch``) and provider levels, then a
@@ -527,9 +534,7 @@ def test_a_claim_rejected_by_the_wrong_payer_and_sent_to_the_right_one_is_billed
     ledger = Ledger(db)
     path = write_837(tmp_path, "c.837", [claim("W1", ("99213", "100"))], control=9)
     ledger.record_837(path)
-    _, gs06, st02 = envelope_numbers(path)
-    ledger.import_acks(ack_file(tmp_path, "r.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
-                                "IK5*R*5~\nAK9*R*1*1*0~"))
+    ledger.import_acks(rejecting_999(tmp_path, path))
     moved = ledger.record_837(write_837(tmp_path, "right.837", [claim_to(OTHER_PAYER, "W1", ("99213", "100"))],
                                         control=10))
     assert moved.recorded.resubmitted == 1
@@ -548,9 +553,7 @@ def test_a_rejected_replacement_or_void_gives_the_corrected_claim_back(tmp_path,
                                           claim("V1", ("99213", "80"), frequency="8", icn="IV1")], control=12)
     ledger.record_837(fixes)
     assert sum((c.billed for c in ledger.claims()), D(0)) == D(120)
-    _, gs06, st02 = envelope_numbers(fixes)
-    ledger.import_acks(ack_file(tmp_path, "r.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
-                                "IK5*R*5~\nAK9*R*1*1*0~"))
+    ledger.import_acks(rejecting_999(tmp_path, fixes))
     shown = [(c.patient_control_number, c.status, c.billed) for c in ledger.claims()]
     assert shown == [("P1", "submitted", D(100)), ("V1", "submitted", D(80)), ("P1", "rejected", D(0)),
                      ("V1", "rejected", D(0))]
@@ -569,9 +572,7 @@ def test_a_late_277ca_for_a_first_submission_leaves_its_resubmission_alone(tmp_p
     ledger = Ledger(db)
     first = write_837(tmp_path, "first.837", [claim("L1", ("99213", "100"))], control=13)
     ledger.record_837(first)
-    _, gs06, st02 = envelope_numbers(first)
-    ledger.import_acks(ack_file(tmp_path, "r.999", f"AK1*HC*{gs06}*005010X222A1~\nAK2*837*{st02}*005010X222A1~\n"
-                                "IK5*R*5~\nAK9*R*1*1*0~"))
+    ledger.import_acks(rejecting_999(tmp_path, first))
     ledger.record_837(write_837(tmp_path, "again.837", [claim("L1", ("99213", "100"))], control=14))
     batch = re.search(r"BHT\*0019\*00\*([^*]+)\*", Path(first).read_text()).group(1)
     late = ca277(tmp_path, "late.277", "TRN*2*L1~\nSTC*A7:562:85*20250306*U*100~\nDTP*472*D8*20250115~",
