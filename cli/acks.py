@@ -109,19 +109,17 @@ def _line(item: Any) -> str:
                 f"{t.rejected_count if t.rejected_count is not None else '-'}"
                 f" ({t.rejected_amount if t.rejected_amount is not None else '-'})")
     if isinstance(item, ClaimAck):
-        from edi.ledger.acks import status_words
-
         said = f"{seg:>7}  277CA  claim {item.patient_control_number}: {item.outcome}"
         if item.charge is not None:
             said += f", charge {item.charge}"
         if item.payer_claim_number:
             said += f", payer claim number {item.payer_claim_number}"
         for s in item.statuses:
-            said += f"\n           {status_words(s)}"
+            said += f"\n           {s.words()}"
         for ln in item.lines:
             said += f"\n           line {ln.procedure or ln.revenue_code or '?'}" + \
                 (f" ({ln.line_control_number})" if ln.line_control_number else "") + ": " + \
-                "; ".join(status_words(s) for s in ln.statuses)
+                "; ".join(s.words() for s in ln.statuses)
         return said
     return f"{seg:>7}  {type(item).__name__}"
 

@@ -16,6 +16,7 @@ from cli.output import (
     check_readable,
     console,
     err_console,
+    esc,
     fail,
     marked,
     print_json,
@@ -81,7 +82,7 @@ def submit(
         print_json([r.as_dict() for r in results])
     else:
         for r in results:
-            console.print(marked(f"{_esc(r.file)}: [{STYLE[r.outcome]}]{r.outcome}[/] - {_esc(r.message)}"))
+            console.print(marked(f"{esc(r.file)}: [{STYLE[r.outcome]}]{r.outcome}[/] - {esc(r.message)}"))
         if all_built and not results:
             console.print("no built file waits to be submitted")
     raise typer.Exit(_exit(results))
@@ -133,8 +134,8 @@ def fetch(
             new += bool(r.remote_name) and r.outcome != "skipped"
             where = printable(f"{r.clearinghouse}:{r.remote_name}" if r.remote_name else r.clearinghouse)
             outcome = r.outcome if r.ok or r.outcome != "imported" else "imported with errors"
-            console.print(marked(f"{_esc(where)}: [{STYLE[r.outcome] if r.ok else 'red'}]{outcome}[/] - "
-                                 f"{_esc(printable(r.message))}" + (" (removed from the server)" if r.removed else "")))
+            console.print(marked(f"{esc(where)}: [{STYLE[r.outcome] if r.ok else 'red'}]{outcome}[/] - "
+                                 f"{esc(printable(r.message))}" + (" (removed from the server)" if r.removed else "")))
             shown = [p for p in r.problems if p.message != r.message and (p.is_error or r.outcome != "imported")]
             if shown:
                 err_console.print(problem_table(shown))
@@ -175,9 +176,3 @@ def trust(
         fail(f"{name}: {exc.message}", PROBLEMS)
     where = ch.transport.known_hosts_path
     console.print(f"{name}: {'trusted' if added else 'already trusted'} in {where}")
-
-
-def _esc(text: str) -> str:
-    from cli.output import esc
-
-    return esc(text)

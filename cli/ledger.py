@@ -22,7 +22,7 @@ from cli.output import (
     problem_table,
 )
 from edi.ledger import FileResult, Ledger, LedgerError
-from edi.ledger.db import ledger_exists, shown_url
+from edi.ledger.db import ledger_exists, resolve_url, shown_url
 from edi.ledger.schema import CLAIM_STATUSES
 
 app = typer.Typer(help="The ledger: claim balances, one claim's story, write-offs, and the proof of its invariants.",
@@ -42,26 +42,16 @@ def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
     refuses a ledger that does not exist (a mistyped --db must not look like an empty ledger)."""
     try:
         exists, place = ledger_exists(db)
-    except LedgerError as exc:
-        fail(str(exc))
-    except Exception as exc:  # a database that cannot be reached: never the password in the message
-        from edi.ledger.db import resolve_url
-
-        url = resolve_url(db)
-        fail(f"cannot open the ledger: {type(exc).__name__}: {str(exc).splitlines()[0].replace(url, shown_url(url))}")
-    if not exists and not create:
-        fail(f"no ledger at {place}: nothing recorded there yet (edi ledger init makes one; --db or EDI_DATABASE_URL "
-             "names another)")
-    try:
-        ledger = Ledger(db)
+        ledger = Ledger(db) if exists or create else None
     except LedgerError as exc:
         fail(str(exc))
     except Exception as exc:  # a database that cannot be reached or migrated: never the password in the message
-        from edi.ledger.db import resolve_url
-
         url = resolve_url(db)
         said = str(exc).splitlines()[0].replace(url, shown_url(url))
         fail(f"cannot open the ledger: {type(exc).__name__}: {said}")
+    if ledger is None:
+        fail(f"no ledger at {place}: nothing recorded there yet (edi ledger init makes one; --db or EDI_DATABASE_URL "
+             "names another)")
     _opened.append(ledger)
     if not exists:
         err_console.print(f"edi: a new ledger at {place}")
@@ -238,9 +228,11 @@ def reconcile(
     """Per payment: amount, claims matched and their paid total, unmatched claim payments, provider-level
     adjustments and whether BPR02 equals what was posted; totals; the suspense items."""
     rec = open_ledger(db).reconcile()
+    t = rec["totals"]
+    balances = t["balanced"] and not t["unbalanced_payments"]  # cash equals BPR02, and BPR02 equals the detail
     if json_:
         print_json(rec)
-        raise typer.Exit(OK if rec["totals"]["balanced"] and not rec["totals"]["unbalanced_payments"] else PROBLEMS)
+        raise typer.Exit(OK if balances else PROBLEMS)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for col in ("trace", "payer", "date", "amount", "matched", "paid", "unmatched", "in suspense", "PLB", "posted",
                 ""):
@@ -252,10 +244,9 @@ def reconcile(
                       p["provider_adjustments"], p["posted"],
                       marked("[green]ok[/]" if p["balanced"] else "[red]differs[/]"))
     console.print(table)
-    t = rec["totals"]
     console.print(marked(f"{t['payments']} payments, {t['amount']} received; claims paid {t['matched_paid']}, in "
                          f"suspense {t['suspense']}, provider adjustments {t['provider_adjustments']}: "
-                         + ("[green]every payment balances[/]" if t["balanced"] and not t["unbalanced_payments"]
+                         + ("[green]every payment balances[/]" if balances
                             else "[red]some payments differ[/]" if not t["balanced"]
                             else f"[red]{t['unbalanced_payments']} payments do not balance: BPR02 differs from their "
                                  "claims and provider adjustments, the difference is in suspense[/]")))
@@ -267,7 +258,7 @@ def reconcile(
             s.add_row(i["kind"], i["patient_control_number"] or "", i["amount"], i["trace_number"],
                       str(i["segment"] or ""), i["reason"])
         console.print(s)
-    raise typer.Exit(OK if t["balanced"] and not t["unbalanced_payments"] else PROBLEMS)
+    raise typer.Exit(OK if balances else PROBLEMS)
 
 
 def record(

@@ -31,6 +31,7 @@ _WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
 #: an ESC sequence in a payer's name or a trace number would steer the terminal (clear it, retitle it, fake
 #: lines). Everything printed for a person goes through ``clean``; JSON output escapes them by itself.
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0)) if c not in (0x09, 0x0A)}
+_ONE_LINE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 def clean(text: str) -> str:
@@ -145,9 +146,7 @@ def exit_code(problems: Iterable[Problem]) -> int:
     return PROBLEMS if any(p.is_error for p in problems) else OK
 
 
-#: What each kind of X12 file holds, and the command that takes it (for refusals of the wrong file).
-KIND_WORDS = {"837": "837 claims", "835": "an 835 remittance", "ack": "acknowledgements (TA1, 999 or 277CA)",
-              "other": "another transaction set"}
+#: The command that reads each kind of X12 file (``edi.x12.sniff`` kinds), for refusals of the wrong file.
 KIND_COMMANDS = {"837": "edi claims record", "835": "edi remit show", "ack": "edi acks show"}
 
 
@@ -156,7 +155,7 @@ def require_kind(path: str, kind: str) -> None:
     segments); nothing when it holds ``kind``, no X12 at all (the reader says so), or is standard input."""
     if path == "-":
         return
-    from edi.x12.sniff import sniff
+    from edi.x12.sniff import KIND_WORDS, sniff
 
     try:
         what = sniff(path).kind
@@ -169,9 +168,9 @@ def require_kind(path: str, kind: str) -> None:
 
 
 def printable(text: str) -> str:
-    """``text`` with every control character (C0, DEL, C1: a terminal's escape sequences and line breaks) shown as
-    an escape (``\\x1b``), so a value read from a file or a server cannot fake a line or steer the terminal."""
-    return "".join(ch if not (ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0) else f"\\x{ord(ch):02x}" for ch in text)
+    """``text`` on one line: like ``clean``, and tab and line feed shown as escapes too, so that a name read from a
+    server cannot fake a line of its own."""
+    return text.translate(_ONE_LINE)
 
 
 def writable_folder(option: str, path: str, *, mode: int = 0o777) -> Path:

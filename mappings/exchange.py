@@ -45,7 +45,7 @@ from edi.transport import (
     open_transport,
 )
 from edi.transport.base import make_private_dirs
-from edi.x12.sniff import sniff
+from edi.x12.sniff import KIND_WORDS, sniff
 
 #: Failures of the connection itself: every later file of that clearinghouse would fail the same way.
 CONNECTION_ERRORS = (ConnectFailed, AuthFailed, HostKeyError, TransportTimeout, TransportConfigError)
@@ -105,6 +105,19 @@ class Fetched:
                 "problems": [p.as_dict() for p in self.problems]}
 
 
+def _with_transport(config, key: str, purpose: str):
+    """The clearinghouse ``key`` names, which must have a transport; ``ExchangeError`` otherwise."""
+    where = config.file or "the configuration"
+    ch = config.clearinghouses.get(key)
+    if ch is None:
+        raise ExchangeError(f"no clearinghouse {key!r} in {where} (there are: "
+                            f"{', '.join(config.clearinghouses) or 'none'})")
+    if ch.transport is None:
+        raise ExchangeError(f"clearinghouse {key} has no [clearinghouses.{key}.transport] in {where}: edi does not "
+                            f"know where to {purpose}")
+    return ch
+
+
 # -- submit ---------------------------------------------------------------------------------------------------
 
 
@@ -117,9 +130,8 @@ def _clearinghouse_for(path: str, config, asked: str | None) -> tuple[object | N
     """The clearinghouse a file goes to, its ISA13, or a refusal."""
     what = sniff(path, limit=None)
     if what.kind != "837":
-        said = {"835": "an 835", "ack": "acknowledgements", "other": "another transaction set"}.get(what.kind or "",
-                                                                                                  "no X12")
-        return None, None, _refuse(path, "submit.kind", f"{Path(path).name} holds {said}, not 837 claims: not sent")
+        return None, None, _refuse(path, "submit.kind", f"{Path(path).name} holds {KIND_WORDS[what.kind]}, not "
+                                   "837 claims: not sent")
     receivers = what.receivers
     if len(receivers) != 1:
         return None, None, _refuse(path, "submit.receiver", f"{Path(path).name} is addressed to several receivers "
@@ -150,12 +162,7 @@ def submit(paths: Iterable[str] | None, config, ledger: Ledger, *, now: datetime
     for ``clearinghouse`` when it is given). Raises ``ExchangeError`` when ``clearinghouse`` is not configured or
     has no transport."""
     if clearinghouse is not None:
-        if clearinghouse not in config.clearinghouses:
-            raise ExchangeError(f"no clearinghouse {clearinghouse!r} in {config.file or 'the configuration'} "
-                                f"(there are: {', '.join(config.clearinghouses) or 'none'})")
-        if config.clearinghouses[clearinghouse].transport is None:
-            raise ExchangeError(f"clearinghouse {clearinghouse} has no [clearinghouses.{clearinghouse}.transport] "
-                                f"in {config.file or 'the configuration'}: edi does not know where to send to")
+        _with_transport(config, clearinghouse, "send to")
     results: list[Submission] = []
     todo: dict[str, list[tuple[str, RecordedFile, str, str, int]]] = {}  # clearinghouse -> files to send
     if paths is None:
@@ -328,8 +335,7 @@ def _import(ledger: Ledger, path: str) -> tuple[str | None, str, str, list[Probl
     elif kind == "835":
         r = ledger.import_835(path)
     else:
-        said = {"837": "837 claims", "other": "another transaction set"}.get(kind or "", "no X12")
-        message = f"holds {said}, not a TA1, 999, 277CA or 835: kept in the archive, not imported"
+        message = f"holds {KIND_WORDS[kind]}, not a TA1, 999, 277CA or 835: kept in the archive, not imported"
         return kind, "unknown", message, [Problem("inbox.unknown", message, WARNING, Where(file=path))]
     return kind, r.outcome, r.message, list(r.problems)
 
@@ -340,13 +346,7 @@ def fetch(config, ledger: Ledger, *, now: datetime, archive: str | os.PathLike[s
     """See the module docstring. Raises ``ExchangeError`` when ``clearinghouse`` is not configured or has no
     transport, or when no clearinghouse has one."""
     if clearinghouse is not None:
-        if clearinghouse not in config.clearinghouses:
-            raise ExchangeError(f"no clearinghouse {clearinghouse!r} in {config.file or 'the configuration'} "
-                                f"(there are: {', '.join(config.clearinghouses) or 'none'})")
-        chosen = [config.clearinghouses[clearinghouse]]
-        if chosen[0].transport is None:
-            raise ExchangeError(f"clearinghouse {clearinghouse} has no [clearinghouses.{clearinghouse}.transport] "
-                                f"in {config.file or 'the configuration'}: edi does not know where to fetch from")
+        chosen = [_with_transport(config, clearinghouse, "fetch from")]
     else:
         chosen = [ch for ch in config.clearinghouses.values() if ch.transport is not None]
         if not chosen:
@@ -359,7 +359,7 @@ def fetch(config, ledger: Ledger, *, now: datetime, archive: str | os.PathLike[s
             with open_transport(ch.transport, clearinghouse=ch.key, **(transport_options or {})) as box:
                 done: list[tuple[Fetched, object, int]] = []  # imported, to delete or move once all are in
                 listing = box.list_inbox()
-                for skipped in getattr(listing, "skipped", ()):
+                for skipped in listing.skipped:
                     results.append(Fetched(ch.key, skipped.name, "skipped", f"not fetched: {skipped.reason}",
                                            problems=[Problem("inbox.skipped", f"{skipped.reason}", WARNING)]))
                 for remote in listing:

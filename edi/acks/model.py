@@ -149,6 +149,22 @@ class Status:
     message: str | None  # STC12 free text
     source: Source
 
+    def words(self, *, message: bool = True) -> str:
+        """The STC in words: each composite as ``A7:562:85`` with its category (and status code) meaning; then
+        its free text (STC12) unless ``message`` is false (a payer's free text may name a patient: the ledger keeps
+        it with the acknowledgement, not in the claim's status reason)."""
+        said = []
+        for c in self.codes:
+            code = ":".join(x for x in (c.category, c.code, c.entity) if x)
+            words = c.category_words + (f", {c.code_words}" if c.code_words else f", status code {c.code}")
+            if c.entity:
+                words += f" (entity {c.entity})"
+            said.append(f"{code} {words}")
+        text = "; ".join(said)
+        if self.message and message:
+            text += f" - {self.message}"
+        return text
+
     @property
     def outcome(self) -> str:
         """``accepted``, ``rejected`` or ``other`` from the categories of STC01/10/11 (a rejection wins)."""

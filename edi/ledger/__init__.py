@@ -90,11 +90,7 @@ class RecordedFile:
     recorded_at: datetime
     statuses: dict[str, int]
     submissions: list[tuple[str, str, datetime, str]]  # (clearinghouse, remote name, when, state)
-    sha256: str = ""
-
-    @property
-    def claims(self) -> int:
-        return sum(self.statuses.values())
+    sha256: str
 
 
 class _Refused(Exception):
@@ -143,6 +139,8 @@ def _violated(exc: IntegrityError) -> str | None:
 
 
 CENT = Decimal("0.01")
+#: The command that records or imports each kind of file (``files.kind``, ``edi.x12.sniff`` kinds).
+IMPORTERS = {"837": "edi claims record", "835": "edi remit import", "ack": "edi acks import"}
 
 
 def _recorded_message(result: RecordResult) -> str:
@@ -196,16 +194,13 @@ class Ledger:
     def _wrong_kind(path: str, kind: str) -> FileResult | None:
         """A refusal when the file plainly holds another transaction than ``kind`` (an 835 given to `claims
         record`), from its first segments; None when it holds ``kind`` or nothing X12 (the reader says why)."""
-        from edi.x12.sniff import sniff
+        from edi.x12.sniff import KIND_WORDS, sniff
 
         what = sniff(path).kind
         if what is None or what == kind:
             return None
-        said = {"837": "837 claims", "835": "an 835 remittance", "ack": "acknowledgements (TA1, 999 or 277CA)",
-                "other": "another transaction set"}
-        command = {"837": "edi claims record", "835": "edi remit import", "ack": "edi acks import"}
-        message = (f"{Path(path).name} holds {said[what]}, not {said[kind]}: nothing changed"
-                   + (f" ({command[what]} takes it)" if what in command else ""))
+        message = (f"{Path(path).name} holds {KIND_WORDS[what]}, not {KIND_WORDS[kind]}: nothing changed"
+                   + (f" ({IMPORTERS[what]} takes it)" if what in IMPORTERS else ""))
         return FileResult(path, "refused", message,
                           problems=[Problem("ledger.file.kind", message, ERROR, Where(file=path))])
 
@@ -217,10 +212,11 @@ class Ledger:
         with self.engine.connect() as conn:
             known = self._known(conn, sha)
         if known is not None and known.kind != kind:
-            what = {"835": "an 835", "837": "an 837", "ack": "an acknowledgement file"}
+            from edi.x12.sniff import KIND_WORDS
+
             message = (f"{Path(path).name} is the file recorded on {known.imported_at:%Y-%m-%d %H:%M} (as "
-                       f"{known.name}) as {what.get(known.kind, known.kind)}, not {what.get(kind, kind)}: nothing "
-                       "changed")
+                       f"{known.name}) as {KIND_WORDS.get(known.kind, known.kind)}, not {KIND_WORDS[kind]}: "
+                       "nothing changed")
             return FileResult(path, "refused", message, problems=[Problem("ledger.file.kind", message, ERROR,
                                                                           Where(file=path))])
         if known is not None:

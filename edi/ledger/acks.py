@@ -46,7 +46,6 @@ from edi.acks.model import (
     InterchangeAck,
     ProviderAck,
     ReceiverAck,
-    Status,
     TransactionSetAck,
 )
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
@@ -98,23 +97,6 @@ class AckResult:
         if self.unlinked:
             parts.append(f"{self.unlinked} for nothing this ledger holds (kept)")
         return "; ".join(parts)
-
-
-def status_words(s: Status, *, message: bool = True) -> str:
-    """One STC in words: each composite as ``A7:562:85`` and its category (and status code) meaning; then its
-    free text (STC12) unless ``message`` is false (a payer's free text may name a patient: it is kept in the
-    acknowledgement, not copied to the claim's status reason)."""
-    said = []
-    for c in s.codes:
-        code = ":".join(x for x in (c.category, c.code, c.entity) if x)
-        words = c.category_words + (f", {c.code_words}" if c.code_words else f", status code {c.code}")
-        if c.entity:
-            words += f" (entity {c.entity})"
-        said.append(f"{code} {words}")
-    text = "; ".join(said)
-    if s.message and message:
-        text += f" - {s.message}"
-    return text
 
 
 class AckImporter:
@@ -367,7 +349,7 @@ class AckImporter:
         for a in batch:
             claim, note = self._claim_for(a, known.get(a.patient_control_number, []))
             outcome = a.outcome
-            words = " | ".join(status_words(s, message=False) for s in a.statuses)
+            words = " | ".join(s.words(message=False) for s in a.statuses)
             first = next((c.category for s in a.statuses for c in s.codes
                           if (outcome != "rejected" or s.outcome == "rejected")), "")
             reason = f"277CA from {a.source_name or a.source_id or 'the payer'}: {words}"

@@ -294,7 +294,8 @@ class ClaimRecorder:
         for k in range(0, len(pcns), 900):  # SQLite allows 999 parameters a statement
             for row in reads.execute(
                     select(claims.c.id, claims.c.patient_control_number, claims.c.payer_id, claims.c.status,
-                           claims.c.created_at, claims.c.file_id)
+                           claims.c.created_at, files.c.name.label("file_name"))
+                    .outerjoin(files, files.c.id == claims.c.file_id)
                     .where(claims.c.patient_control_number.in_(pcns[k:k + 900]),
                            claims.c.status.notin_(WITHDRAWN_STATUSES)).order_by(claims.c.id)):
                 if row.status in NOT_STANDING_STATUSES:
@@ -318,8 +319,7 @@ class ClaimRecorder:
             earlier = standing.get(key)
             if earlier is not None or key in self.recorded:
                 if earlier is not None:
-                    name = self.db.execute(select(files.c.name).where(files.c.id == earlier.file_id)).scalar()
-                    told = (f"recorded from {name or 'a build'} on {earlier.created_at:%Y-%m-%d %H:%M}, "
+                    told = (f"recorded from {earlier.file_name or 'a build'} on {earlier.created_at:%Y-%m-%d %H:%M}, "
                             f"status {earlier.status}")
                 else:
                     told = "earlier in this file"

@@ -197,8 +197,8 @@ def _send_copy(conn: Connection, statement: str, data: bytes) -> None:
 
 
 #: The tables an import reads on its second connection (claims and lines matched against, the payments a
-#: reversal names with their journal entries and postings).
-READ_TABLES = ("claims", "claim_lines", "claim_payments", "journal_entries", "postings")
+#: reversal names with their journal entries and postings; the files a recording's standing claims came from).
+READ_TABLES = ("claims", "claim_lines", "claim_payments", "journal_entries", "postings", "files")
 #: How long the second connection waits for its table locks before the import reads on its own connection.
 READER_LOCK_TIMEOUT = "5s"
 

@@ -18,6 +18,9 @@ from edi.x12.tokenizer import Tokenizer
 
 #: Transaction sets that are acknowledgements.
 ACK_SETS = frozenset({"999", "997", "277"})
+#: What a file of each kind holds, in words (for the refusals of a file given to the wrong command).
+KIND_WORDS = {"837": "837 claims", "835": "an 835 remittance", "ack": "acknowledgements (TA1, 999 or 277CA)",
+              "other": "another transaction set", None: "no X12"}
 
 
 @dataclass
