@@ -20,15 +20,15 @@ import io
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from edi.problems import ERROR, WARNING, Problem, Where, by_position, has_errors
 from edi.x12.envelope import ENVELOPE_TAGS, EnvelopeChecker, TransactionInfo
 from edi.x12.io import CHUNK_SIZE, open_input
-from edi.x12.segment import Segment
-from edi.x12.syntax import HierarchyChecker, check_segment
+from edi.x12.segment import Delimiters, Segment
+from edi.x12.syntax import MANDATORY, HierarchyChecker, check_segment
 from edi.x12.tokenizer import Tokenizer
 
 Progress = Callable[[int, int], None]
@@ -110,6 +110,9 @@ class FastChecker:
         self._checks: list[TransactionCheck] = []
         self._current: TransactionInfo | None = None
         self._body_where = self._where()  # where body segments sit: changes only with an envelope segment
+        self.count = 0  # segments checked
+        self._counted = 0  # the segments up to this number have been counted by the envelope checker
+        self._last: list[str] = []  # the last segment's elements
 
     def _where(self) -> Where:
         env = self.envelope
@@ -118,23 +121,11 @@ class FastChecker:
                      transaction=env.transaction.control if env.transaction else None)
 
     def segment(self, seg: Segment) -> None:
+        """Check one segment."""
         env = self.envelope
         tag = seg.elements[0]  # seg.tag, without the property call (every segment)
         if tag in ENVELOPE_TAGS:
-            if self._current is not None:  # SE, or a header/trailer where SE is missing
-                self._end_transaction(seg if tag == "SE" else None)
-            env.segment(seg)
-            where = self._body_where = self._where()
-            if tag == "ST" and env.transaction is not None:
-                self._current = env.transaction
-                self._hier = HierarchyChecker()
-                self._checks = _transaction_checks(env.transaction.st01)
-                for check in self._checks:
-                    check.start(seg, where)
-            if tag != "ISA":  # the ISA has its own fixed-width checks
-                p = check_segment(seg, where)
-                if p:
-                    self.problems.append(p)
+            self._envelope_segment(seg, tag)
             return
         env.segment(seg)
         where = self._body_where
@@ -149,6 +140,108 @@ class FastChecker:
             found = check.segment(seg, where)
             if found:
                 self.problems += found
+
+    def _envelope_segment(self, seg: Segment, tag: str) -> None:
+        env = self.envelope
+        if self._current is not None:  # SE, or a header/trailer where SE is missing
+            self._end_transaction(seg if tag == "SE" else None)
+        env.segment(seg)
+        where = self._body_where = self._where()
+        if tag == "ST" and env.transaction is not None:
+            self._current = env.transaction
+            self._hier = HierarchyChecker()
+            self._checks = _transaction_checks(env.transaction.st01)
+            for check in self._checks:
+                check.start(seg, where)
+        if tag != "ISA":  # the ISA has its own fixed-width checks
+            p = check_segment(seg, where)
+            if p:
+                self.problems.append(p)
+
+    def run(self, elements: Iterable[list[str]], delimiters: Callable[[], Delimiters]) -> int:
+        """Check segments given as element lists (``Tokenizer.elements``), numbered from ``self.count + 1``;
+        returns how many. The same findings, in the same order, as ``segment()`` fed each one: body segments,
+        which are nearly all of a file, are checked here without building a ``Segment`` (one is made only for a
+        finding, an HL, or a check that wants one), the envelope checker counts them in runs, and an 835's body
+        goes straight to the reader's dispatch."""
+        env = self.envelope
+        problems = self.problems
+        envelope_tags = ENVELOPE_TAGS
+        mandatory = MANDATORY.get
+        idx = self.count
+        counted = self._counted
+        last = self._last
+        parser, checks, hier, inside = self._state()
+        where = self._body_where
+        for els in elements:
+            idx += 1
+            tag = els[0]
+            if tag in envelope_tags:
+                body = idx - 1 - counted
+                env.body(body, Segment(last, idx - 1) if body else None)
+                counted = idx
+                self._envelope_segment(Segment(els, idx, 0, delimiters()), tag)
+                parser, checks, hier, inside = self._state()
+                where = self._body_where
+                last = els
+                continue
+            if not inside:  # outside a transaction set (rare): the envelope checker sees it, to report it
+                body = idx - 1 - counted
+                env.body(body, Segment(last, idx - 1) if body else None)
+                env.segment(Segment(els, idx, 0, delimiters()))
+                counted = idx
+            last = els
+            wanted = mandatory(tag)
+            if wanted:
+                n = len(els)
+                for i in wanted:
+                    if i >= n or not els[i]:
+                        problems.append(check_segment(Segment(els, idx, 0, delimiters()), where))
+                        break
+            if not inside:
+                continue
+            if tag == "HL" and hier is not None:
+                problems += hier.hl(Segment(els, idx, 0, delimiters()), where)
+            if parser is not None:
+                # RemitParser.feed(els, idx), inlined as the 835 reader does: this runs for every segment
+                handler = parser._table.get(tag)
+                if handler is not None:
+                    handler(parser, els, idx)
+                elif parser._loop is not None:
+                    parser._stray(els, idx)
+                if parser.problems:
+                    problems += checks[0].take()  # the Balancing835 whose parser this is
+            elif checks:
+                seg = Segment(els, idx, 0, delimiters())
+                for check in checks:
+                    found = check.segment(seg, where)
+                    if found:
+                        problems += found
+        self._counted = counted
+        self._last = last
+        ran = idx - self.count
+        self.count = idx
+        return ran
+
+    def _state(self) -> tuple:
+        """What ``run`` needs of the transaction set being read: the 835 reader when it is an 835 (fed
+        directly), the other checks, the HL checker, and whether a transaction set is open."""
+        if self._current is None:
+            return None, (), None, False
+        parser = None
+        if len(self._checks) == 1:
+            from edi.x835.checks import Balancing835
+
+            check = self._checks[0]
+            if isinstance(check, Balancing835):
+                parser = check.parser
+        return parser, self._checks, self._hier, True
+
+    def finish_run(self) -> None:
+        """After the last ``run``: the envelope checker counts the body segments since the last envelope one."""
+        body = self.count - self._counted
+        self.envelope.body(body, Segment(self._last, self.count) if body else None)
+        self._counted = self.count
 
     def _end_transaction(self, se: Segment | None = None) -> None:
         t = self._current
@@ -175,18 +268,18 @@ def validate_stream(fp: BinaryIO, *, file: str, deep: bool = False, progress: Pr
     kept: list[bytes] | None = [] if deep else None
     count = 0
     size = 0
+    delimiters = lambda: tok.delimiters  # noqa: E731 - read when a Segment is made: the ISA may change them
     while True:
         chunk = fp.read(CHUNK_SIZE)
         if kept is not None and chunk:
             kept.append(chunk)
         size += len(chunk)
-        for seg in tok.feed(chunk) if chunk else tok.close():
-            fast.segment(seg)
-            count += 1
+        count += fast.run(tok.elements(chunk), delimiters)
         if progress is not None and not deep and total_bytes:
             progress(size, total_bytes)
         if not chunk:
             break
+    fast.finish_run()
     fast.close()
     report.segments = count
     report.bytes = size

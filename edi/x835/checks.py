@@ -21,7 +21,8 @@ class Balancing835:
     def __init__(self) -> None:
         self.parser: RemitParser | None = None
 
-    def _take(self) -> list[Problem]:
+    def take(self) -> list[Problem]:
+        """The reader's problems since the last call, errors made warnings."""
         found, self.parser.problems = self.parser.problems, []
         return [replace(p, severity=WARNING) if p.is_error else p for p in found]
 
@@ -35,7 +36,7 @@ class Balancing835:
         if self.parser is None:
             return []
         self.parser.segment(seg)
-        return self._take() if self.parser.problems else []
+        return self.take() if self.parser.problems else []
 
     def end(self, where: Where, se: Segment | None = None) -> list[Problem]:
         if self.parser is None:
@@ -44,4 +45,4 @@ class Balancing835:
             self.parser.segment(se)
         else:
             self.parser.close()
-        return self._take()
+        return self.take()

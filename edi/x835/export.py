@@ -11,12 +11,13 @@ tools drop. Rows stream as the reader reads: a 1 GB file exports in constant mem
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections.abc import Iterable
 from decimal import Decimal
+from operator import itemgetter
 from typing import IO, Protocol
 
+from edi.encode import to_json
 from edi.model import ClaimPayment, RemittanceEnd
 from edi.problems import Problem
 from edi.x835.reader import read_remittances
@@ -46,14 +47,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _s(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return money(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+def _iso(value) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def _quantity(value: Decimal | None) -> str | None:
@@ -69,11 +64,15 @@ class Table(Protocol):
 class CsvTable:
     def __init__(self, fp: IO[str], columns: tuple[str, ...]) -> None:
         self.fp = fp
-        self.writer = csv.DictWriter(fp, fieldnames=columns, extrasaction="raise")
-        self.writer.writeheader()
+        writer = csv.writer(fp)
+        writer.writerow(columns)
+        # Each row is a dict with exactly these keys, picked in C: about three times csv.DictWriter's speed (a
+        # missing key is a KeyError, as DictWriter's extrasaction="raise" refused an extra one).
+        self._pick = itemgetter(*columns)
+        self._put = writer.writerow
 
     def write(self, row: dict) -> None:
-        self.writer.writerow(row)
+        self._put(self._pick(row))
 
     def close(self) -> None:
         self.fp.close()
@@ -84,7 +83,7 @@ class NdjsonTable:
         self.fp = fp
 
     def write(self, row: dict) -> None:
-        self.fp.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.fp.write(to_json(row).decode() + "\n")
 
     def close(self) -> None:
         self.fp.close()
@@ -117,34 +116,38 @@ class Exporter:
         for t in self.tables.values():
             t.close()
 
-    def _put(self, table: str, row: dict) -> None:
-        t = self.tables.get(table)
-        if t is not None:
-            t.write(row)
-            self.counts[table] += 1
-
     def add_file(self, path: str) -> None:
         reader = read_remittances(path)
         self.add_items(reader, path)
         self.problems += reader.problems
 
     def add_items(self, items: Iterable, path: str) -> None:
-        want_claims = "claims" in self.tables
-        want_lines = "lines" in self.tables
-        want_adj = "adjustments" in self.tables
-        for item in items:
-            if isinstance(item, ClaimPayment):
-                if want_claims:
-                    self._put("claims", claim_row(item, path))
-                if want_lines:
-                    for row in line_rows(item, path):
-                        self._put("lines", row)
-                if want_adj:
-                    for row in adjustment_rows(item, path):
-                        self._put("adjustments", row)
-            elif isinstance(item, RemittanceEnd) and want_adj:
-                for row in provider_rows(item, path):
-                    self._put("adjustments", row)
+        tables = self.tables
+        claims, lines, adjustments = (tables[t].write if t in tables else None for t in TABLES)
+        n_claims = n_lines = n_adjustments = 0
+        try:
+            for item in items:
+                kind = type(item)
+                if kind is ClaimPayment:
+                    if claims:
+                        claims(claim_row(item, path))
+                        n_claims += 1
+                    if lines and item.lines:
+                        for row in line_rows(item, path):
+                            lines(row)
+                            n_lines += 1
+                    if adjustments:
+                        for row in adjustment_rows(item, path):
+                            adjustments(row)
+                            n_adjustments += 1
+                elif kind is RemittanceEnd and adjustments:
+                    for row in provider_rows(item, path):
+                        adjustments(row)
+                        n_adjustments += 1
+        finally:
+            for table, n in zip(TABLES, (n_claims, n_lines, n_adjustments), strict=True):
+                if table in self.counts:
+                    self.counts[table] += n
 
 
 def _payment(c: ClaimPayment) -> dict:
@@ -159,17 +162,19 @@ def claim_row(c: ClaimPayment, path: str) -> dict:
     claim_adj = sum((a.amount for a in c.adjustments), Decimal(0))
     line_adj = sum((ln.adjustment_total for ln in c.lines), Decimal(0))
     return {
-        "file": path, **_payment(c), "payment_date": _s(r.payment_date if r else None),
+        "file": path, **_payment(c), "payment_date": _iso(r.payment_date if r else None),
         "payer_name": payer.name if payer else None, "payer_id": (payer.reference("2U") or payer.id) if payer else None,
         "payee_name": payee.name if payee else None,
         "payee_npi": payee.id if payee and payee.id_qualifier == "XX" else None,
         "patient_control_number": c.patient_control_number, "status": c.status, "status_text": c.status_text,
-        "charge": _s(c.charge), "paid": _s(c.paid), "patient_responsibility": _s(c.patient_responsibility),
+        "charge": money(c.charge), "paid": money(c.paid),
+        "patient_responsibility": money(c.patient_responsibility),
         "payer_claim_number": c.payer_claim_number, "filing_indicator": c.filing_indicator,
         "facility_type": c.facility_type, "frequency": c.frequency, "drg": c.drg,
         "patient_last_name": p.last_or_org if p else None, "patient_first_name": p.first if p else None,
-        "patient_id": p.id if p else None, "statement_from": _s(c.statement_from), "statement_to": _s(c.statement_to),
-        "claim_adjustments": _s(claim_adj), "line_adjustments": _s(line_adj), "line_count": len(c.lines),
+        "patient_id": p.id if p else None, "statement_from": _iso(c.statement_from),
+        "statement_to": _iso(c.statement_to),
+        "claim_adjustments": money(claim_adj), "line_adjustments": money(line_adj), "line_count": len(c.lines),
         "segment": c.source.segment if c.source else None,
     }
 
@@ -181,10 +186,10 @@ def line_rows(c: ClaimPayment, path: str) -> Iterable[dict]:
         yield {
             **base, "line": n, "procedure_qualifier": ln.procedure_qualifier, "procedure": ln.procedure,
             "modifiers": ":".join(ln.modifiers), "revenue_code": ln.revenue_code,
-            "original_procedure": ln.original_procedure, "charge": _s(ln.charge), "paid": _s(ln.paid),
-            "allowed": _s(ln.allowed), "units": _quantity(ln.units), "service_date": _s(ln.service_date),
-            "service_date_end": _s(ln.service_date_end), "line_control_number": ln.line_control_number,
-            "adjustments": _s(ln.adjustment_total), "remarks": " ".join(str(r.value) for r in ln.remarks),
+            "original_procedure": ln.original_procedure, "charge": money(ln.charge), "paid": money(ln.paid),
+            "allowed": money(ln.allowed), "units": _quantity(ln.units), "service_date": _iso(ln.service_date),
+            "service_date_end": _iso(ln.service_date_end), "line_control_number": ln.line_control_number,
+            "adjustments": money(ln.adjustment_total), "remarks": " ".join(str(r.value) for r in ln.remarks),
             "segment": ln.source.segment if ln.source else None,
         }
 
@@ -195,12 +200,12 @@ def adjustment_rows(c: ClaimPayment, path: str) -> Iterable[dict]:
             "fiscal_period": None, "reference": None}
     for a in c.adjustments:
         yield {**base, "level": "claim", "line": None, "line_control_number": None, "procedure": None,
-               "group": a.group, "reason": a.reason, "amount": _s(a.amount), "quantity": _quantity(a.quantity),
+               "group": a.group, "reason": a.reason, "amount": money(a.amount), "quantity": _quantity(a.quantity),
                "segment": a.source.segment if a.source else None}
     for n, ln in enumerate(c.lines, 1):
         for a in ln.adjustments:
             yield {**base, "level": "line", "line": n, "line_control_number": ln.line_control_number,
-                   "procedure": ln.procedure, "group": a.group, "reason": a.reason, "amount": _s(a.amount),
+                   "procedure": ln.procedure, "group": a.group, "reason": a.reason, "amount": money(a.amount),
                    "quantity": _quantity(a.quantity), "segment": a.source.segment if a.source else None}
 
 
@@ -210,6 +215,6 @@ def provider_rows(end: RemittanceEnd, path: str) -> Iterable[dict]:
         yield {"file": path, "transaction": r.control_number, "trace_number": r.trace_number, "level": "provider",
                "patient_control_number": None, "payer_claim_number": None, "claim_status": None, "line": None,
                "line_control_number": None, "procedure": None, "group": None, "reason": a.reason,
-               "amount": _s(a.amount), "quantity": None, "provider_id": a.provider_id,
-               "fiscal_period": _s(a.fiscal_period), "reference": a.reference,
+               "amount": money(a.amount), "quantity": None, "provider_id": a.provider_id,
+               "fiscal_period": _iso(a.fiscal_period), "reference": a.reference,
                "segment": a.source.segment if a.source else None}
