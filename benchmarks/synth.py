@@ -273,8 +273,9 @@ def _write_clp(out: _Out, c: SynthClaim, status: str, sign: int, paid: Decimal, 
             out.seg("LQ", "HE", "N130")
 
 
-def write_835(fp: BinaryIO, n: int, *, per_st: int = 5000, seed: int = 7) -> dict:
-    """The 835 that answers ``write_837(n, seed)``: one ST per ``per_st`` claims. Returns totals."""
+def write_835(fp: BinaryIO, n: int, *, per_st: int = 5000, seed: int = 7, one_plb: bool = False) -> dict:
+    """The 835 that answers ``write_837(n, seed)``: one ST per ``per_st`` claims. Returns totals. ``one_plb``
+    writes a transaction's provider adjustments in one PLB segment (x12sdk 2.2 fails on a second PLB)."""
     rng = random.Random(seed + 1)
     out = _Out(fp)
     _isa(out, "SYNTHPAYER", "SYNTHCLINIC", 1)
@@ -325,9 +326,13 @@ def write_835(fp: BinaryIO, n: int, *, per_st: int = 5000, seed: int = 7) -> dic
         out.flush()
         out.buf.extend(body_buf)
         out.count += body.count
-        for code, ref, a in plbs:
-            ident = f"{code}:{ref}" if ref else code
-            out.seg("PLB", BILLING_NPI, "20251231", ident, money(a))
+        if one_plb and plbs:  # every adjustment in one PLB (up to six pairs), for readers that take only one
+            pairs = [x for code, ref, a in plbs for x in (f"{code}:{ref}" if ref else code, money(a))]
+            out.seg("PLB", BILLING_NPI, "20251231", *pairs[:12])
+        else:
+            for code, ref, a in plbs:
+                ident = f"{code}:{ref}" if ref else code
+                out.seg("PLB", BILLING_NPI, "20251231", ident, money(a))
         out.seg("SE", str(out.count - start + 1), f"{st:04d}")
         out.flush()
         totals["paid"] += paid_total

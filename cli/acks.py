@@ -19,6 +19,7 @@ from cli.output import (
     require_kind,
     streamed,
 )
+from cli.progress import over_files
 from edi.acks.model import (
     ClaimAck,
     GroupAck,
@@ -48,7 +49,7 @@ def import_(
     nothing. An acknowledgement of something the ledger does not hold is kept and reported."""
     check_readable(files, stdin=False)
     ledger = open_ledger(db, create=True)
-    raise typer.Exit(report_files([ledger.import_acks(f) for f in files], "imported"))
+    raise typer.Exit(report_files([ledger.import_acks(f) for f in over_files(files, "importing")], "imported"))
 
 
 def ack_json(item: Any) -> dict:

@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from cli import ledger
+from cli import ledger, progress
 from cli.output import (
     OK,
     PROBLEMS,
@@ -19,14 +18,16 @@ from cli.output import (
     err_console,
     esc,
     fail,
+    folder_for_output,
     marked,
     print_json,
     problem_table,
-    writable_folder,
 )
 
 #: Workers by default (each holds about 70 MB): more cores than this are left to the database and the rest.
 DEFAULT_MAX_JOBS = 8
+#: The most --jobs takes: each is a forked process, and a mistyped count must not fork thousands.
+MAX_JOBS = 64
 
 app = typer.Typer(help="Claims: build 837P/837I files from coded encounters, or record existing 837 files.",
                   no_args_is_help=True)
@@ -39,6 +40,8 @@ def load_config(path: str):
     from mappings.config import ConfigError
     from mappings.config import load_config as load
 
+    if not path.strip():
+        fail("--config: give the configuration file (edi.toml)")
     if not Path(path).is_file():
         fail(f"{path}: no such configuration file (run `edi init` to write a starter edi.toml)")
     try:
@@ -59,8 +62,8 @@ def build(
     strict: Annotated[bool, typer.Option("--strict", help="Write nothing when any encounter has an error.")]
     = False,
     claims_per_st: Annotated[int, typer.Option("--claims-per-st", min=1, max=5000)] = 5000,
-    jobs: Annotated[int, typer.Option("--jobs", min=0, help="Worker processes for NDJSON input (0: one per "
-                                      f"CPU core, at most {DEFAULT_MAX_JOBS}; 1: none).")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", min=0, max=MAX_JOBS, help="Worker processes for NDJSON input (0: "
+                                      f"one per CPU core, at most {DEFAULT_MAX_JOBS}; 1: none).")] = 0,
     json_: Annotated[bool, typer.Option("--json", help="The summary as JSON on stdout.")] = False,
     db: ledger.Db = None,
 ) -> None:
@@ -77,21 +80,21 @@ def build(
     piped = next((p for p in inputs if p != "-" and not Path(p).is_file()), None)
     if piped is not None and fmt is None:  # detecting the format would read what the pipe gives only once
         fail(f"{piped} is a pipe, not a file: give --format (it can be read only once)")
-    writable_folder("--out", out)
-    cfg = load_config(config)
-    led = ledger.open_ledger(db, create=True)
-    # no refresh thread: worker processes are forked, and forking a process that runs threads is asking for trouble
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True,
-                  auto_refresh=False) as bar:
-        task = bar.add_task("reading encounters", total=None)
+    # --out is made once the inputs are known readable, and removed again if nothing was written into it
+    with folder_for_output("--out", out):
+        cfg = load_config(config)
+        led = ledger.open_ledger(db, create=True)
+        # no refresh thread: worker processes are forked, and forking a process that runs threads is asking for
+        # trouble
+        with progress.bar("reading encounters", unit="spinner", thread=False) as bar:
 
-        def progress(n: int) -> None:
-            if n % 500 == 0:
-                bar.update(task, description=f"{n:,} encounters read", refresh=True)
+            def read(n: int) -> None:
+                if n % 500 == 0:
+                    bar.update(description=f"{n:,} encounters read")
 
-        result = build_files(inputs, cfg, ledger=led, out_dir=out, today=date.today(), now=datetime.now(), fmt=fmt,
-                             strict=strict, claims_per_st=claims_per_st, validate_deep=validate == "deep",
-                             progress=progress, jobs=jobs or min(os.cpu_count() or 1, DEFAULT_MAX_JOBS))
+            result = build_files(inputs, cfg, ledger=led, out_dir=out, today=date.today(), now=datetime.now(),
+                                 fmt=fmt, strict=strict, claims_per_st=claims_per_st, validate_deep=validate == "deep",
+                                 progress=read, jobs=jobs or min(os.cpu_count() or 1, DEFAULT_MAX_JOBS))
     summary = {
         "encounters": result.encounters, "claims_written": result.claims, "written": result.written,
         "skipped": {k: [p.as_dict() for p in v] for k, v in result.skipped.items()},
@@ -109,8 +112,15 @@ def build(
         console.print(marked(f"{result.encounters} encounters: {result.claims} claims written, "
                              f"{len(result.skipped)} skipped"
                              + ("" if result.written else " - [red]--strict: nothing was written[/]")))
-        if result.problems:
-            err_console.print(problem_table(result.problems, title="problems (skipped encounters and warnings)"))
+        # a problem with a whole input (not a file of encounters, unreadable) names the file; the others their
+        # encounter
+        whole = [p for p in result.problems if p.where.file and p.where.record is None and p.where.segment is None]
+        for p in whole:
+            err_console.print(marked(f"[{'red' if p.is_error else 'yellow'}]{'error' if p.is_error else 'warning'}:[/]"
+                                     f" {esc(p.where.file)}: {esc(p.message)} ({esc(p.code)})"))
+        rest = [p for p in result.problems if p not in whole]
+        if rest:
+            err_console.print(problem_table(rest, title="problems (skipped encounters and warnings)"))
         for r in result.validation:
             verdict = "[green]valid[/]" if r.ok else f"[red]{r.errors} errors[/]"
             console.print(marked(f"{esc(r.file)}: pyx12 {verdict}"))
@@ -126,6 +136,8 @@ def init(
     """Write a commented starter edi.toml in the current folder."""
     from mappings.config import starter_toml
 
+    if not path.strip():
+        fail("--path: give the file to write (edi.toml)")
     target = Path(path)
     if target.is_dir():
         fail(f"{path} is a folder (give the file to write: --path {Path(path) / 'edi.toml'})")
@@ -142,12 +154,16 @@ def demo(
     directory: Annotated[str | None, typer.Option("--dir", help="Workspace folder, new or empty (default: a new "
                                                   "temporary folder).")] = None,
 ) -> None:
-    """The whole loop on synthetic data: build claims, post remittances, reconcile, check the ledger."""
+    """The whole loop on synthetic data: build claims, submit them to a simulated clearinghouse, fetch and import
+    its 999, 277CA and 835 answers, reconcile, check the ledger."""
     import tempfile
+    from collections import Counter
 
     from edi.demo import run_demo
 
-    workspace = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="edi-demo-"))
+    if directory is not None and not directory.strip():  # not a new temporary folder, nor one named by blanks
+        fail("--dir: give a folder (or leave the option out: the demo then makes a temporary one)")
+    workspace = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="edi-demo-"))
     try:
         r = run_demo(workspace)
     except FileExistsError as exc:
@@ -159,8 +175,17 @@ def demo(
     console.print(f"  encounters     {r.encounters}")
     for f in r.built.files:
         console.print(f"  837 built      {f.path} ({f.claims} claims)")
-    for p in r.remittances:
-        console.print(f"  835 posted     {p.file} ({p.message})")
+    for s in r.submitted:
+        console.print(f"  submitted      {s.file} ({s.message})")
+    for a in r.answered:
+        console.print(f"  answered       {a.source} ({a.accepted} claims accepted, {a.rejected} rejected; "
+                      f"{a.payments} payments in {sum(f.endswith('.835') for f in a.files)} 835 files)")
+    kinds = Counter(f.kind or "other" for f in r.fetched if f.outcome == "imported")
+    console.print(f"  fetched        {sum(kinds.values())} files imported ("
+                  + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + ")")
+    for f in r.fetched:
+        if not f.ok:
+            console.print(f"  not imported   {f.clearinghouse}:{f.remote_name} ({f.outcome}: {f.message})")
     console.print(f"  ledger         {r.database}\n")
     from rich.table import Table
 
@@ -183,6 +208,19 @@ def demo(
     console.print("Ledger check:             " + ("ok" if not r.check else f"{len(r.check)} violations"))
     if r.check:
         err_console.print(problem_table(r.check))
+    decided = sum((a.branches for a in r.answered), Counter())
+    console.print(f"\nThe payer decided: {decided['paid']} paid, {decided['line_denied']} paid with a line denied, "
+                  f"{decided['split']} split in two, {decided['reversed']} paid then reversed and corrected, "
+                  f"{decided['late']} paid late with interest, {decided['recouped']} paid then partly recouped, "
+                  f"{decided['denied']} denied, {decided['rejected']} rejected; the patient's share: "
+                  f"{decided['PR-1']} deductibles, {decided['PR-2']} coinsurance, {decided['PR-3']} copays")
+    for title, counts in (("Rejected by the 277CA, by reason", r.rejections), ("Denied, by reason", r.denials)):
+        console.print(f"\n{title}:" + ("" if counts else " none"))
+        for reason, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            console.print(f"  {n:4d}  {reason}")
+    console.print(f"\nFiles: 837s in {r.workspace / 'out'}, the clearinghouses' folders in "
+                  f"{r.workspace / 'clearinghouses'} (answered 837s in each outbox's processed/), what was fetched "
+                  f"in {r.archive}")
     # where EDI_DATABASE_URL names another ledger, the commands need --db to read the workspace's
     db = " --db sqlite:///edi.db" if os.environ.get("EDI_DATABASE_URL") else ""
     console.print(f"\nLook around: cd {r.workspace} && edi reconcile{db} && edi ledger claims{db} && "

@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from cli import ledger
+from cli import ledger, progress
 from cli.output import (
     OK,
     PROBLEMS,
@@ -18,11 +17,11 @@ from cli.output import (
     err_console,
     esc,
     fail,
+    folder_for_output,
     marked,
     print_json,
     printable,
     problem_table,
-    writable_folder,
 )
 
 inbox_app = typer.Typer(help="Clearinghouse inboxes: fetch acknowledgements and remittances, and import them.",
@@ -43,8 +42,8 @@ def _config(path: str):
     return load_config(path)
 
 
-def _spinner() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True)
+def _spinner(description: str):
+    return progress.bar(description, unit="spinner")
 
 
 def submit(
@@ -71,11 +70,10 @@ def submit(
         check_readable(files, stdin=False)
     cfg = _config(config)
     led = ledger.open_ledger(db)
-    with _spinner() as bar:
-        task = bar.add_task("submitting", total=None)
+    with _spinner("submitting") as bar:
         try:
             results = send(None if all_built else files, cfg, led, now=datetime.now(), clearinghouse=clearinghouse,
-                           force=force, progress=lambda n: bar.update(task, description=f"{n} files sent"))
+                           force=force, progress=lambda n: bar.update(description=f"{n} files sent"))
         except ExchangeError as exc:
             fail(str(exc))
     if json_:
@@ -113,16 +111,16 @@ def fetch(
     from mappings.exchange import ExchangeError
     from mappings.exchange import fetch as get
 
-    writable_folder("--archive", archive, mode=0o700)
-    cfg = _config(config)
-    led = ledger.open_ledger(db)
-    with _spinner() as bar:
-        task = bar.add_task("fetching", total=None)
-        try:
-            results = get(cfg, led, now=datetime.now(), archive=archive, clearinghouse=clearinghouse,
-                          progress=lambda n: bar.update(task, description=f"{n} inbox files"))
-        except ExchangeError as exc:
-            fail(str(exc))
+    # the archive is made for what is downloaded, and removed again if the fetch fails before anything is
+    with folder_for_output("--archive", archive, mode=0o700):
+        cfg = _config(config)
+        led = ledger.open_ledger(db)
+        with _spinner("fetching") as bar:
+            try:
+                results = get(cfg, led, now=datetime.now(), archive=archive, clearinghouse=clearinghouse,
+                              progress=lambda n: bar.update(description=f"{n} inbox files"))
+            except ExchangeError as exc:
+                fail(str(exc))
     if json_:
         print_json([r.as_dict() for r in results])
     else:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -11,7 +12,9 @@ from rich.table import Table
 from cli.output import (
     OK,
     PROBLEMS,
+    binary_stdout,
     check_readable,
+    clean,
     console,
     err_console,
     esc,
@@ -20,10 +23,16 @@ from cli.output import (
     marked,
     print_json,
     problem_table,
+    streamed,
 )
-from edi.ledger import FileResult, Ledger, LedgerError
-from edi.ledger.db import ledger_exists, resolve_url, shown_url
-from edi.ledger.schema import CLAIM_STATUSES
+from edi.encode import to_json
+from edi.model import CLAIM_STATUSES
+
+if TYPE_CHECKING:
+    from edi.ledger import FileResult, Ledger
+
+# edi.ledger (SQLAlchemy: a quarter of a second) is imported by the commands that open a ledger, not by every
+# command: `edi remit show` and `edi x12 validate` start without it.
 
 app = typer.Typer(help="The ledger: claim balances, one claim's story, write-offs, and the proof of its invariants.",
                   no_args_is_help=True)
@@ -40,6 +49,9 @@ def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
     """The ledger ``db`` names. Only the commands that write a ledger's first rows (``create``: ledger init,
     claims build and record, remit import, acks import) make a new one, and say so on stderr; every other command
     refuses a ledger that does not exist (a mistyped --db must not look like an empty ledger)."""
+    from edi.ledger import Ledger, LedgerError
+    from edi.ledger.db import ledger_exists, resolve_url, shown_url
+
     try:
         exists, place = ledger_exists(db)
         ledger = Ledger(db) if exists or create else None
@@ -85,6 +97,8 @@ def init(db: Db = None) -> None:
     """Create the ledger's tables (or upgrade them); done automatically on first use too."""
     ledger = open_ledger(db, create=True)
     ledger.init()
+    from edi.ledger.db import shown_url
+
     console.print(f"ledger ready: {shown_url(ledger.url)}")
 
 
@@ -97,40 +111,77 @@ def claims_(
     older_than: Annotated[int | None, typer.Option("--older-than", min=0, max=36500, metavar="DAYS",
                                                    help="Only claims recorded at least this many days ago (with "
                                                    "--status submitted: claims nothing has answered).")] = None,
-    json_: Annotated[bool, typer.Option("--json", help="A JSON list on stdout.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many claims (the oldest).")]
+    = None,
+    json_: Annotated[bool, typer.Option("--json", help="A JSON list on stdout (one claim per line).")] = False,
+    nl: Annotated[bool, typer.Option("--nl", help="Newline-delimited JSON: one object per claim.")] = False,
     db: Db = None,
 ) -> None:
     """One row per claim: billed, paid, adjustments, denied, written off, patient and insurance balances; with
-    --status rejected, why each was rejected."""
+    --status rejected, why each was rejected. Printed as the ledger is read, a page at a time."""
     if status and status not in CLAIM_STATUSES:
         fail(f"--status must be one of {', '.join(CLAIM_STATUSES)}")
-    rows = open_ledger(db).claims(status=status, payer=payer, older_than=older_than)
-    if json_:
-        print_json([r.as_dict() for r in rows])
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    if status == "rejected":  # the work list: what to correct, in words
-        table.add_column("claim", no_wrap=True)
-        table.add_column("payer", no_wrap=True, max_width=20, overflow="ellipsis")
-        table.add_column("billed", justify="right", no_wrap=True)
-        table.add_column("why", overflow="fold")
-        for r in rows:
-            d = r.as_dict()
-            table.add_row(d["patient_control_number"], d["payer"] or "", d["billed"], d.get("status_reason") or "")
-        console.print(table)
-        console.print(f"{len(rows)} claims")
-        return
-    for col in ("claim", "payer", "status", "billed", "paid", "CO", "PR", "OA", "PI", "denied", "written off",
-                "balance"):
-        table.add_column(col, justify="left" if col in ("claim", "payer", "status") else "right", no_wrap=True,
-                         max_width=20 if col == "payer" else None, overflow="ellipsis")
+    if json_ and nl:
+        fail("--json and --nl are two shapes of the same output: choose one")
+    rows = open_ledger(db).iter_claims(status=status, payer=payer, older_than=older_than, limit=limit)
+    with streamed("the ledger"):
+        if json_ or nl:
+            out = binary_stdout()
+            n = 0
+            if json_:
+                out.write(b"[")
+            for r in rows:
+                if json_:
+                    out.write((b"\n" if not n else b",\n") + to_json(r.as_dict()))
+                else:
+                    out.write(to_json(r.as_dict()) + b"\n")
+                n += 1
+            if json_:
+                out.write(b"\n]\n" if n else b"]\n")
+            out.flush()
+            return
+        n = _claims_table(rows, rejected=status == "rejected")
+    console.print(f"{n} claims")
+
+
+#: The columns of `edi ledger claims` (title, width, right-aligned): fixed, so that rows print as they are read
+#: (a longer value widens its own row only).
+_CLAIM_COLUMNS = (("claim", 20, False), ("payer", 20, False), ("status", 9, False), ("billed", 11, True),
+                  ("paid", 11, True), ("CO", 10, True), ("PR", 10, True), ("OA", 10, True), ("PI", 10, True),
+                  ("denied", 10, True), ("written off", 11, True), ("balance", 11, True))
+_REJECTED_COLUMNS = (("claim", 20, False), ("payer", 20, False), ("billed", 11, True), ("why", 0, False))
+
+
+def _fixed(columns, cells) -> str:
+    line = "  ".join(c.rjust(w) if right else c.ljust(w) for (_, w, right), c in zip(columns, cells, strict=True))
+    return clean(line.rstrip()) + "\n"
+
+
+def _claims_table(rows, *, rejected: bool) -> int:
+    """The claims as a table, streamed; returns how many."""
+    columns = _REJECTED_COLUMNS if rejected else _CLAIM_COLUMNS
+    console.print(marked("[bold]" + esc(_fixed(columns, [c[0] for c in columns]).rstrip("\n")) + "[/]"))
+    out = sys.stdout
+    n = 0
+    batch: list[str] = []
     for r in rows:
         d = r.as_dict()
-        a = d["adjustments"]
-        table.add_row(d["patient_control_number"], d["payer"] or "", d["status"], d["billed"], d["paid"], a["CO"],
-                      a["PR"], a["OA"], a["PI"], d["denied"], d["written_off"], d["insurance_balance"])
-    console.print(table)
-    console.print(f"{len(rows)} claims")
+        payer = d["payer"] or ""
+        payer = payer if len(payer) <= 20 else payer[:19] + "…"
+        if rejected:
+            cells = (d["patient_control_number"], payer, d["billed"], d.get("status_reason") or "")
+        else:
+            a = d["adjustments"]
+            cells = (d["patient_control_number"], payer, d["status"], d["billed"], d["paid"], a["CO"], a["PR"],
+                     a["OA"], a["PI"], d["denied"], d["written_off"], d["insurance_balance"])
+        batch.append(_fixed(columns, cells))
+        n += 1
+        if len(batch) == 500:
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
+    out.flush()
+    return n
 
 
 @app.command()
@@ -195,6 +246,8 @@ def writeoff(
             fail(f"--amount {amount!r} is not an amount in dollars and cents, such as 125.40 (more than 0, at "
                  "most two decimals)")
         value = value.quantize(Decimal("0.01"))
+    from edi.ledger import LedgerError
+
     try:
         written, left = open_ledger(db).write_off(pcn, reason, value)
     except LedgerError as exc:
@@ -268,15 +321,32 @@ def record(
     """Record the claims of 837 files (charges posted), so that remittances can be reconciled against them."""
     check_readable(files, stdin=False)
     ledger = open_ledger(db, create=True)
-    raise typer.Exit(report_files([ledger.record_837(f) for f in files], "recorded"))
+    from cli.progress import over_files
+
+    raise typer.Exit(report_files([ledger.record_837(f) for f in over_files(files, "recording")], "recorded"))
 
 
 def import_(
     files: Annotated[list[str], typer.Argument(help="835 files.")],
+    config: Annotated[str | None, typer.Option(
+        "--config", help="The configuration file whose payers' remit_ids and \\[remit] cross_payer say how an 835's "
+        "payer is matched to the payer each claim was billed to (default: edi.toml here, when there is one).")]
+    = None,
     db: Db = None,
 ) -> None:
     """Post 835 remittances, one database transaction per file: the same file twice changes nothing, the same
-    payment in another file is refused."""
+    payment in another file is refused. A claim payment is matched within its payer: one naming a claim billed
+    to another payer is held in suspense (or posted with a warning: \\[remit] cross_payer = "post")."""
+    from pathlib import Path
+
     check_readable(files, stdin=False)
+    payers = None
+    if config is not None or Path("edi.toml").is_file():
+        from cli.claims import load_config
+
+        payers = load_config(config or "edi.toml").payer_matching()
     ledger = open_ledger(db, create=True)
-    raise typer.Exit(report_files([ledger.import_835(f) for f in files], "posted"))
+    from cli.progress import over_files
+
+    raise typer.Exit(report_files([ledger.import_835(f, payers=payers) for f in over_files(files, "posting")],
+                                  "posted"))

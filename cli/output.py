@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from edi.problems import Problem
+from edi.problems import KEEP_PER_CODE, Problem, left_out
 
 OK, PROBLEMS, USAGE = 0, 1, 2
 
@@ -75,6 +75,12 @@ def print_json(value: Any) -> None:
     sys.stdout.write(dumps(value) + "\n")
 
 
+def binary_stdout():
+    """Standard output for bytes (what was printed as text before is flushed first)."""
+    sys.stdout.flush()
+    return sys.stdout.buffer
+
+
 def fail(message: str, code: int = USAGE) -> NoReturn:
     """Say what went wrong on stderr, in one line, and exit (never a traceback)."""
     err_console.print(Text.assemble(("error:", "bold red"), " ", message))
@@ -106,6 +112,10 @@ def check_readable(paths: str | Iterable[str], *, stdin: bool = True) -> None:
             fail(f"{path}: {why}")
 
 
+#: How many problems of one code a person is shown (the rest are counted on one line).
+SHOWN_PER_CODE = 50
+
+
 def problem_table(problems: Iterable[Problem], title: str | None = None) -> Table:
     """Problems for a person: segment number, tag, code and message (interchange and transaction control
     numbers are in --json)."""
@@ -114,12 +124,22 @@ def problem_table(problems: Iterable[Problem], title: str | None = None) -> Tabl
     table.add_column("tag", no_wrap=True)
     table.add_column("code", no_wrap=True)
     table.add_column("message", overflow="fold")
+    shown: dict[str, int] = {}
+    more = left_out(problems)
     for p in problems:
+        n = shown.get(p.code, 0)
+        shown[p.code] = n + 1
+        if n >= SHOWN_PER_CODE:
+            more[p.code] = more.get(p.code, 0) + 1
+            continue
         w = p.where
         style = "red" if p.is_error else "yellow"
         where = f"{w.record}: " if w.record else ""
         table.add_row("" if w.segment is None else str(w.segment), w.tag or "", Text(p.code, style=style),
                       where + p.message)
+    for code, n in more.items():
+        table.add_row("", "", Text(code, style="dim"), f"... and {n:,} more {code} (--json lists up to "
+                      f"{KEEP_PER_CODE:,} of each code)")
     return table
 
 
@@ -186,3 +206,23 @@ def writable_folder(option: str, path: str, *, mode: int = 0o777) -> Path:
     if not os.access(target, os.W_OK | os.X_OK):
         fail(f"{option} {path}: cannot be written to")
     return target
+
+
+@contextmanager
+def folder_for_output(option: str, path: str, *, mode: int = 0o777) -> Iterator[Path]:
+    """``writable_folder`` around the work that writes into it: a folder made here (and the parents made for it) is
+    removed again when the work leaves it empty (it failed, or had nothing to write), so a command that fails
+    leaves nothing behind."""
+    if not path.strip():  # not the current folder by accident
+        fail(f"{option}: give a folder")
+    target = Path(path)
+    made = [p for p in (target, *target.parents) if not p.exists()]  # innermost first
+    folder = writable_folder(option, path, mode=mode)
+    try:
+        yield folder
+    finally:
+        for p in made:
+            try:
+                p.rmdir()  # only an empty folder goes
+            except OSError:
+                break

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from cli import ledger
 from cli.output import (
     PROBLEMS,
+    binary_stdout,
     check_readable,
+    clean,
     console,
-    dumps,
     err_console,
     esc,
     exit_code,
@@ -24,9 +26,22 @@ from cli.output import (
     streamed,
     writable_folder,
 )
+from edi.encode import to_json as encode
+from edi.model import ClaimPayment, Remittance, RemittanceEnd
+from edi.x835.balance import transaction_difference
 from edi.x835.export import TABLES, Exporter, open_table
 from edi.x835.reader import read_remittances
-from edi.x835.views import Payment, load_descriptions, money, payment_json, payments
+from edi.x835.views import (
+    claim_balances,
+    claim_json,
+    claim_line_json,
+    claim_remarks,
+    load_descriptions,
+    money,
+    patient_name,
+    payment_head,
+    provider_adjustments_json,
+)
 
 app = typer.Typer(help="835 remittances: show them like a paper EOB, export them as flat tables, post them to "
                   "the ledger.", no_args_is_help=True)
@@ -36,13 +51,24 @@ app.command("import")(ledger.import_)
 @app.command()
 def show(
     file: Annotated[str, typer.Argument(help="An 835 file, or - for standard input.")],
-    json_: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="One JSON object on stdout, written as the file is read "
+                                        "(one claim per line).")] = False,
+    nl: Annotated[bool, typer.Option("--nl", help="Newline-delimited JSON: one object per claim payment, with its "
+                                     "payment's control number, trace number, payer id and date.")] = False,
     descriptions: Annotated[str | None, typer.Option(
         "--descriptions", help="CSV of code,description for CARC/RARC/PLB codes (their texts are licensed, so "
         "edi ships none).")] = None,
+    html: Annotated[str | None, typer.Option(
+        "--html", metavar="OUT", help="Write the remittance as a self-contained HTML page of EOBs to this new file "
+        "(never replaced; readable by you only) instead of printing it.")] = None,
 ) -> None:
-    """Show a remittance: payments, claims, lines, adjustments and the balancing verdict. Exit 1 when a
-    balancing, envelope or content error was found."""
+    """Show a remittance like a paper EOB: payments, claims with their patient, lines, adjustments, remark codes
+    and the balancing verdict, printed as the file is read. Exit 1 when a balancing, envelope or content error
+    was found."""
+    if sum((json_, nl, html is not None)) > 1:
+        fail("--json, --nl and --html are three shapes of the same output: choose one")
+    if html is not None:
+        _new_file("--html", html)
     check_readable(file)
     require_kind(file, "835")
     texts: dict[str, str] = {}
@@ -51,13 +77,21 @@ def show(
             texts = load_descriptions(descriptions)
         except (OSError, ValueError) as exc:
             fail(f"descriptions: {exc}")
+    if html is not None:
+        raise typer.Exit(_show_html(file, html, texts))
     reader = read_remittances(file)
     with streamed(file):
         if json_:
             _show_json(file, reader)
+        elif nl:
+            out = binary_stdout()
+            for item in reader:
+                if type(item) is ClaimPayment:
+                    out.write(encode(claim_line_json(item)) + b"\n")
+            out.flush()
         else:
-            for p in payments(reader):
-                _render_payment(p, texts)
+            _Eob(texts).show(reader)
+            sys.stdout.flush()
     if not json_:
         if reader.problems:
             err_console.print(problem_table(reader.problems, title=f"{file}: problems"))
@@ -66,23 +100,120 @@ def show(
     raise typer.Exit(exit_code(reader.problems) if reader.segments else PROBLEMS)
 
 
+def _new_file(option: str, path: str) -> None:
+    """A usage error unless ``path`` names a file that can be made: not blank, not there yet, in a folder that
+    exists."""
+    if not path.strip():
+        fail(f"{option}: give the name of the new file to write")
+    target = Path(path)
+    if os.path.lexists(target):
+        fail(f"{option} {path}: already exists; edi never replaces a file")
+    parent = target.parent
+    if not parent.is_dir():
+        fail(f"{option} {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        fail(f"{option} {path}: cannot be written to")
+
+
+def _show_html(file: str, out: str, texts: dict[str, str]) -> int:
+    """``--html``: the page written to a new file (0600: it names patients), removed again if writing fails."""
+    from edi.report import render_remittance_html
+
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        fail(f"--html {out}: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            written, problems = render_remittance_html(file, fp, descriptions=texts)
+    except BaseException as exc:
+        os.unlink(out)
+        if isinstance(exc, OSError):
+            fail(f"{file}: {exc.strerror or exc}")
+        raise
+    if problems:
+        err_console.print(problem_table(problems, title=f"{file}: problems"))
+    console.print(f"{out}: {written} payment{'s' if written != 1 else ''} of {file}")
+    return exit_code(problems) if written or problems else PROBLEMS
+
+
+class _Payments:
+    """Walks a reader's stream payment by payment, calling ``begin(remittance)``, ``claim(claim)`` and
+    ``end(remittance_end or None, balanced)``: nothing is held but the payment being read, so what is printed
+    streams however many claims a transaction set holds."""
+
+    def walk(self, items) -> None:
+        current = None
+        balanced = True
+        for item in items:
+            kind = type(item)
+            if kind is ClaimPayment:
+                if current is None or item.remittance is not current:
+                    if current is not None:
+                        self.end(None, False)
+                    current, balanced = item.remittance, True
+                    self.begin(current)
+                balanced = claim_balances(item) and balanced
+                self.claim(item)
+            elif kind is Remittance:
+                if current is not None:
+                    self.end(None, False)
+                current, balanced = item, True
+                self.begin(current)
+            elif kind is RemittanceEnd:
+                if current is None or item.remittance is not current:
+                    if current is not None:
+                        self.end(None, False)
+                    current, balanced = item.remittance, True
+                    self.begin(current)
+                self.end(item, balanced and not transaction_difference(item))
+                current = None
+        if current is not None:
+            self.end(None, False)
+
+    def begin(self, r: Remittance) -> None:
+        raise NotImplementedError
+
+    def claim(self, c: ClaimPayment) -> None:
+        raise NotImplementedError
+
+    def end(self, end: RemittanceEnd | None, balanced: bool) -> None:
+        raise NotImplementedError
+
+
+class _JsonPayments(_Payments):
+    """``--json``: the object ``payment_json`` describes, one claim per line."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+        self.payments = 0
+        self.claims = 0
+
+    def begin(self, r: Remittance) -> None:
+        head = encode(payment_head(r))
+        self.out.write((b"\n" if not self.payments else b",\n") + head[:-1] + b',"claims":[')
+        self.payments += 1
+        self.claims = 0
+
+    def claim(self, c: ClaimPayment) -> None:
+        self.out.write((b"\n" if not self.claims else b",\n") + encode(claim_json(c)))
+        self.claims += 1
+
+    def end(self, end: RemittanceEnd | None, balanced: bool) -> None:
+        self.out.write((b"\n" if self.claims else b"") + b'],"provider_adjustments":'
+                       + encode(provider_adjustments_json(end)) + (b',"balanced":true}' if balanced
+                                                                   else b',"balanced":false}'))
+
+
 def _show_json(file: str, reader) -> None:
-    """Streams the payments: one object, written as it is read."""
-    out = console.file
-    out.write('{\n  "file": ' + dumps(file) + ',\n  "payments": [')
-    first = True
-    for p in payments(reader):
-        out.write(("\n" if first else ",\n") + _indent(dumps(payment_json(p)), 4))
-        first = False
-    out.write(("\n  ]" if not first else "]") + ',\n  "problems": ' +
-              _indent(dumps([x.as_dict() for x in reader.problems]), 2).lstrip() + "\n}\n")
-
-
-def _indent(text: str, n: int) -> str:
-    """Each line of JSON text indented: split at "\\n" only (splitlines() also splits at U+2028, U+2029 and
-    U+0085, which a value may hold: the output was not JSON any more)."""
-    pad = " " * n
-    return "\n".join(pad + line for line in text.split("\n"))
+    """One object (file, payments, problems), written as the file is read."""
+    out = binary_stdout()
+    out.write(b'{"file":' + encode(file) + b',"payments":[')
+    payments = _JsonPayments(out)
+    payments.walk(reader)
+    out.write((b"\n]," if payments.payments else b"],") + b'"problems":'
+              + encode([x.as_dict() for x in reader.problems]) + b"}\n")
+    out.flush()
 
 
 def _code(group: str | None, reason: str, texts: dict[str, str]) -> str:
@@ -91,45 +222,75 @@ def _code(group: str | None, reason: str, texts: dict[str, str]) -> str:
     return f"{key} {text}" if text else key
 
 
-def _render_payment(p: Payment, texts: dict[str, str]) -> None:
-    r = p.remittance
-    payer = r.payer.name if r.payer else "(no payer)"
-    payee = r.payee
-    payee_text = f"{payee.name}" + (f" ({payee.id_qualifier} {payee.id})" if payee and payee.id else "") \
-        if payee else "(no payee)"
-    method = {"ACH": "EFT (ACH)", "CHK": "check", "NON": "no payment", "FWT": "wire", "BOP": "bank's option"}.get(
-        r.method, r.method)
-    console.print(marked(f"[bold]Payment {esc(r.trace_number or '(no trace number)')}[/]  {esc(payer)} -> "
-                         f"{esc(payee_text)}"))
-    console.print(marked(f"  {esc(method or '')}, {esc(str(r.payment_date or 'no date'))}: [bold]{money(r.amount)}[/]"
-                         f"{' debit' if r.credit_debit == 'D' else ''}   (transaction {esc(r.control_number or '')})"))
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for col, justify in (("claim / line", "left"), ("status", "left"), ("date", "left"), ("charge", "right"),
-                         ("paid", "right"), ("patient resp.", "right"), ("adjustments", "left")):
-        table.add_column(col, justify=justify, overflow="fold")
-    for c in p.claims:
-        adj = ", ".join(f"{_code(a.group, a.reason, texts)} {money(a.amount)}" for a in c.adjustments)
-        table.add_row(marked(f"[bold]{esc(c.patient_control_number)}[/]" + (f" ({esc(c.payer_claim_number)})"
-                      if c.payer_claim_number else "")), c.status_text, str(c.statement_from or ""),
-                      money(c.charge), money(c.paid), money(c.patient_responsibility) or "", adj)
+_METHODS = {"ACH": "EFT (ACH)", "CHK": "check", "NON": "no payment", "FWT": "wire", "BOP": "bank's option"}
+#: The EOB's columns: (title, width, right-aligned). Widths are fixed (a streamed table cannot measure the rows
+#: to come); a longer value widens its own row only.
+_COLUMNS = (("claim / line", 24, False), ("patient", 24, False), ("status", 22, False), ("date", 10, False),
+            ("charge", 11, True), ("paid", 11, True), ("patient resp.", 13, True), ("adjustments, remarks", 0, False))
+
+
+def _row(*cells: str) -> str:
+    parts = []
+    for (_, width, right), cell in zip(_COLUMNS, cells, strict=True):
+        parts.append(cell.rjust(width) if right else cell.ljust(width))
+    return clean("  ".join(parts).rstrip()) + "\n"
+
+
+class _Eob(_Payments):
+    """The human view, streamed: a header per payment, a row per claim and per line, the verdict at its end."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self.out = sys.stdout
+        self.claims = 0
+
+    def show(self, reader) -> None:
+        self.walk(reader)
+
+    def begin(self, r: Remittance) -> None:
+        payer = r.payer.name if r.payer else "(no payer)"
+        payee = r.payee
+        payee_text = (payee.name or "") + (f" ({payee.id_qualifier} {payee.id})" if payee.id else "") \
+            if payee else "(no payee)"
+        method = _METHODS.get(r.method, r.method)
+        console.print(marked(f"[bold]Payment {esc(r.trace_number or '(no trace number)')}[/]  {esc(payer or '')} -> "
+                             f"{esc(payee_text)}"))
+        console.print(marked(f"  {esc(method or '')}, {esc(str(r.payment_date or 'no date'))}: "
+                             f"[bold]{money(r.amount)}[/]{' debit' if r.credit_debit == 'D' else ''}   "
+                             f"(transaction {esc(r.control_number or '')})"))
+        console.print(marked("[bold]" + esc(_row(*(c[0] for c in _COLUMNS)).rstrip("\n")) + "[/]"))
+        self.claims = 0
+
+    def claim(self, c: ClaimPayment) -> None:
+        texts = self.texts
+        adj = [f"{_code(a.group, a.reason, texts)} {money(a.amount)}" for a in c.adjustments]
+        adj += [_code(None, x, texts) for x in claim_remarks(c)]
+        pcn = c.patient_control_number + (f" ({c.payer_claim_number})" if c.payer_claim_number else "")
+        rows = [_row(pcn, patient_name(c) or "", c.status_text, str(c.statement_from or ""), money(c.charge) or "",
+                     money(c.paid) or "", money(c.patient_responsibility) or "", ", ".join(adj))]
         for ln in c.lines:
-            code = ln.procedure + (":" + ":".join(ln.modifiers) if ln.modifiers else "")
+            code = (ln.procedure or ln.revenue_code or "") + (":" + ":".join(ln.modifiers) if ln.modifiers else "")
             if ln.original_procedure:
                 code += f" (billed {ln.original_procedure})"
-            remarks = " ".join(_code(None, str(x.value), texts) for x in ln.remarks)
-            adj = ", ".join(f"{_code(a.group, a.reason, texts)} {money(a.amount)}" for a in ln.adjustments)
-            table.add_row(f"  {code}", "", str(ln.service_date or ""), money(ln.charge), money(ln.paid), "",
-                          (adj + (f"; {remarks}" if remarks else "")).strip("; "))
-    console.print(table)
-    end = p.end
-    if end and end.provider_adjustments:
-        for a in end.provider_adjustments:
-            console.print(f"  provider adjustment {_code(None, a.reason, texts)}"
-                          f"{' ' + a.reference if a.reference else ''}: {money(a.amount)}")
-    verdict = "[green]balanced[/]" if p.balanced else "[red]NOT balanced[/]"
-    totals = f"{len(p.claims)} claims, paid {money(end.paid_total)}" if end else f"{len(p.claims)} claims"
-    plb = f", provider adjustments {money(end.provider_adjustment_total)}" if end and end.provider_adjustments else ""
-    console.print(marked(f"  {totals}{plb}: {verdict}\n"))
+            notes = [f"{_code(a.group, a.reason, texts)} {money(a.amount)}" for a in ln.adjustments]
+            notes += [_code(None, str(x.value), texts) for x in ln.remarks]
+            rows.append(_row(f"  {code}", "", "", str(ln.service_date or ""), money(ln.charge) or "",
+                             money(ln.paid) or "", "", ", ".join(notes)))
+        self.out.write("".join(rows))
+        self.claims += 1
+
+    def end(self, end: RemittanceEnd | None, balanced: bool) -> None:
+        texts = self.texts
+        if end and end.provider_adjustments:
+            for a in end.provider_adjustments:
+                console.print(f"  provider adjustment {_code(None, a.reason, texts)}"
+                              f"{' ' + a.reference if a.reference else ''}: {money(a.amount)}")
+        verdict = "[green]balanced[/]" if balanced else "[red]NOT balanced[/]"
+        totals = f"{self.claims} claims, paid {money(end.paid_total)}" if end else \
+            f"{self.claims} claims (the transaction set has no end)"
+        plb = f", provider adjustments {money(end.provider_adjustment_total)}" if end and end.provider_adjustments \
+            else ""
+        console.print(marked(f"  {totals}{plb}: {verdict}\n"))
 
 
 @app.command("export")

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
+from cli import progress
 from cli.output import (
     PROBLEMS,
     USAGE,
@@ -49,19 +49,22 @@ def view(
     check_readable(file)
     tok = Tokenizer(file=file)
     with streamed(file):  # `edi x12 view big.835 | head`: the reader left, nothing is wrong
-        if json_:
-            _view_json(file, tok)
-        else:
-            _view_text(file, tok)
+        count = _view_json(file, tok) if json_ else _view_text(file, tok)
     if tok.problems:
         err_console.print(problem_table(tok.problems, title=f"{file}: syntax problems"))
+    if count == 0:  # an empty file (or only blanks) is not an X12 file that happens to be short
+        err_console.print(f"{file}: no X12 segments")
+        raise typer.Exit(PROBLEMS)
     raise typer.Exit(exit_code(tok.problems))
 
 
-def _view_text(file: str, tok: Tokenizer) -> None:
+def _view_text(file: str, tok: Tokenizer) -> int:
+    """Prints each segment; how many there were."""
     out = console.file
     level = 0
+    count = 0
     for seg in read_segments(file, tok):
+        count += 1
         tag = seg.tag
         if tag in _LEVEL_OPEN:
             level = _LEVEL_OPEN[tag]
@@ -73,17 +76,20 @@ def _view_text(file: str, tok: Tokenizer) -> None:
         else:
             indent = level
         out.write(f"{seg.index:>7}  {'  ' * indent}{clean(seg.text())}\n")
+    return count
 
 
-def _view_json(file: str, tok: Tokenizer) -> None:
+def _view_json(file: str, tok: Tokenizer) -> int:
+    """Prints the segments as a JSON array; how many there were."""
     out = console.file
     out.write("[")
-    first = True
+    count = 0
     for seg in read_segments(file, tok):
         item = {"segment": seg.index, "offset": seg.offset, "tag": seg.tag, "elements": seg.elements[1:]}
-        out.write(("\n  " if first else ",\n  ") + dumps(item, indent=None))
-        first = False
-    out.write("\n]\n" if not first else "]\n")
+        out.write(("\n  " if count == 0 else ",\n  ") + dumps(item, indent=None))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
 
 
 @app.command()
@@ -121,16 +127,12 @@ def validate(
 
 
 def _validate_one(file: str, deep: bool) -> ValidationReport:
+    """The fast checks report bytes read; pyx12's (``deep``) segments checked."""
     if not deep:
-        return validate_path(file)
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
-        task = bar.add_task(f"pyx12 {Path(file).name}", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return validate_path(file, deep=True, progress=progress)
+        with progress.bar(f"validating {Path(file).name}", unit="bytes") as bar:
+            return validate_path(file, progress=bar)
+    with progress.bar(f"pyx12 {Path(file).name}") as bar:
+        return validate_path(file, deep=True, progress=bar)
 
 
 def _render(report: ValidationReport, quiet: bool) -> None:
@@ -158,6 +160,8 @@ def ack(
     """Write the 999 (005010X231A1), and a TA1 when the envelope is bad or ISA14 asks, that a receiver would
     send for FILE; exit 1 when anything in it is rejected."""
     check_readable(file)
+    if out is not None and not out.strip():
+        fail("--out: give the name of the new file to write")
     if out is not None and os.path.lexists(out):
         fail(f"{out}: already exists; edi never replaces a file (choose another --out)")
     try:
@@ -168,6 +172,12 @@ def ack(
         fail(f"{file}: {exc.strerror or exc}")
     if out is not None and result.data:
         _write_new(out, result.data)
+    if not json_ and out is None and result.data:  # the acknowledgement first, its summary after it
+        try:
+            sys.stdout.buffer.write(result.data)
+            sys.stdout.buffer.flush()
+        except BrokenPipeError:
+            quiet_stdout()
     for line in result.summary():
         err_console.print(line)
     for note in result.notes:
@@ -179,26 +189,14 @@ def ack(
         doc["out"] = out
         doc["ack"] = None if out is not None else result.data.decode("utf-8", "replace")
         print_json(doc)
-    elif out is None and result.data:
-        try:
-            sys.stdout.buffer.write(result.data)
-            sys.stdout.buffer.flush()
-        except BrokenPipeError:
-            quiet_stdout()
     raise typer.Exit(0 if result.accepted else PROBLEMS)
 
 
 def _acknowledge_one(file: str, deep: bool, control_number: int) -> AckResult:
     if not deep:
         return acknowledge(file, control_number=control_number)
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), TaskProgressColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
-        task = bar.add_task(f"pyx12 {Path(file).name}", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return acknowledge(file, deep=True, control_number=control_number, progress=progress)
+    with progress.bar(f"pyx12 {Path(file).name}") as bar:
+        return acknowledge(file, deep=True, control_number=control_number, progress=bar)
 
 
 def _write_new(out: str, data: bytes) -> None:

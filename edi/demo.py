@@ -1,29 +1,107 @@
 """``edi demo``: the whole loop on synthetic data, in a workspace of its own, with the embedded SQLite ledger.
 
-1. writes the sample configuration and encounters (from the installed ``samples`` package) into the workspace;
+1. writes the sample configuration, with a directory clearinghouse for each of its clearinghouses
+   (``clearinghouses/<name>/outbox`` and ``inbox``), and encounters: the samples and ``SYNTHETIC`` more made by
+   :func:`synthetic_encounters` (a few with a member the payer does not know, or a diagnosis it refuses);
 2. builds the claims (``edi claims build``): one 837 per clearinghouse, recorded in the ledger as built;
-3. posts the sample 835s that answer them (``edi remit import``): payments with CO and PR adjustments, a
-   denial, a payment and later its reversal and correction, a provider-level adjustment (interest), and one
-   payment for a claim nobody billed (it goes to suspense);
-4. reconciles and proves the ledger's invariants (``edi reconcile``, ``edi ledger check``).
-
-The hand-written 835s are stand-ins until a simulated payer writes them.
+3. submits them (``edi claims submit --all-built``) into the clearinghouses' outboxes;
+4. lets the simulated clearinghouse and payer answer (``edi simulate clearinghouse``): a 999, a 277CA and 835s
+   for each 837, in the inboxes;
+5. fetches and imports them (``edi inbox fetch``): acceptances and rejections, payments with CO and PR
+   adjustments, denials, a line denied in a paid claim, split claims, reversals and their corrections, interest
+   and recoupments;
+6. reconciles and proves the ledger's invariants (``edi reconcile``, ``edi ledger check``).
 """
 
 from __future__ import annotations
 
-import shutil
+import json
+import random
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
-from edi.ledger import FileResult, Ledger
+from edi.ledger import Ledger
 from edi.pipeline import BuildResult, build_files
 from edi.problems import Problem
 
 ZERO = Decimal(0)
+#: Synthetic encounters the demo adds to the samples, and the seed of the simulated payer's decisions.
+SYNTHETIC = 120
+SEED = 7
+
+# -- synthetic encounters ---------------------------------------------------------------------------------------
+
+_CLINIC = {"npi": "1234567893", "name": "SYNTH FAMILY CLINIC", "tax_id": "990000001", "taxonomy": "207Q00000X",
+           "address": {"line1": "100 SYNTHETIC WAY", "city": "SPRINGFIELD", "state": "IL", "zip": "627010001"}}
+_HOSPITAL = {"npi": "1500000009", "name": "SYNTH COMMUNITY HOSPITAL", "tax_id": "990000003",
+             "taxonomy": "282N00000X",
+             "address": {"line1": "300 EXAMPLE BOULEVARD", "city": "SPRINGFIELD", "state": "IL", "zip": "627030003"}}
+_ATTENDING = {"npi": "1600000008", "name": "EXAMPLEATTEND", "first_name": "RILEY", "taxonomy": "207R00000X"}
+_PROCEDURES = [("99213", ["25"], "125.00"), ("99213", [], "118.00"), ("99214", [], "165.00"),
+               ("99212", [], "80.00"), ("83036", [], "45.50"), ("80053", [], "60.00"), ("93000", [], "55.00"),
+               ("71046", [], "210.00"), ("90686", [], "48.00"), ("36415", [], "18.00"), ("85025", [], "32.00")]
+_REVENUE = [("0450", "99284", "800.00"), ("0300", "80053", "150.25"), ("0324", "71046", "210.00"),
+            ("0250", None, "95.40")]
+_DIAGNOSES = ["E11.9", "I10", "J06.9", "M54.50", "R07.89", "K21.9", "F32.9", "E78.5", "N39.0"]
+_LAST = ["TESTPERSON", "SAMPLEMAN", "EXAMPLEDOE", "TESTRIVER", "DEMOSTONE"]
+_FIRST = ["ALEX", "SAM", "JORDAN", "CASEY", "RILEY", "MORGAN"]
+
+
+def synthetic_encounters(n: int, *, seed: int = 11, prefix: str = "SIM") -> Iterator[dict]:
+    """``n`` synthetic encounters (canonical JSON, as ``edi claims build`` reads them) for the payers of
+    ``samples/edi.toml``: professional ones of one to four lines, outpatient institutional ones, every 37th with a
+    member id the simulated payer does not know (``SYNX...``), every 41st with R69 as principal diagnosis (which it
+    refuses). Seeded: the same ``n`` and ``seed`` give the same encounters, one at a time."""
+    rng = random.Random(seed)
+    start = date(2025, 1, 6)
+    for i in range(1, n + 1):
+        day = start + timedelta(days=rng.randrange(0, 240))
+        member = f"SYNX{i:08d}" if i % 37 == 0 else f"SYNM{i:08d}"
+        diagnoses = rng.sample(_DIAGNOSES, rng.choice([1, 2, 3]))
+        if i % 41 == 0:
+            diagnoses = ["R69", *diagnoses[:1]]
+        subscriber = {"member_id": member, "last_name": rng.choice(_LAST), "first_name": rng.choice(_FIRST),
+                      "birth_date": f"19{rng.randrange(40, 99)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}",
+                      "sex": rng.choice("FM"),
+                      "address": {"line1": "1 TEST STREET", "city": "SPRINGFIELD", "state": "IL", "zip": "62701"}}
+        ident = f"{prefix}-{i:06d}"
+        if rng.random() < 0.85:
+            lines = []
+            for _ in range(rng.choice([1, 1, 2, 2, 3, 4])):
+                code, mods, charge = rng.choice(_PROCEDURES)
+                units = rng.choice(["1", "1", "1", "2"])
+                lines.append({"procedure": code, "modifiers": mods, "charge": str(Decimal(charge) * int(units)),
+                              "units": units, "diagnosis_pointers": [1], "service_date": day.isoformat()})
+            yield {"id": ident, "kind": "professional", "payer": rng.choice(["acme", "blueplan", "medicare_b",
+                                                                             "medicaid"]),
+                   "billing_provider": _CLINIC, "subscriber": subscriber, "place_of_service": "11",
+                   "diagnoses": diagnoses, "lines": lines}
+        else:
+            lines = [{"revenue_code": rev, **({"procedure": proc} if proc else {}), "charge": charge, "units": "1",
+                      "service_date": day.isoformat()}
+                     for rev, proc, charge in rng.sample(_REVENUE, rng.choice([1, 2, 3]))]
+            yield {"id": ident, "kind": "institutional", "payer": rng.choice(["acme", "medicare_a", "medicaid"]),
+                   "billing_provider": _HOSPITAL, "attending_provider": _ATTENDING, "subscriber": subscriber,
+                   "bill_type": "0131", "statement_from": day.isoformat(), "statement_to": day.isoformat(),
+                   "admission": {"type": "1", "source": "1"}, "discharge_status": "01", "diagnoses": diagnoses,
+                   "lines": lines}
+
+
+def directory_transports(config_text: str, clearinghouses: list[str], folder: str = "clearinghouses") -> str:
+    """``config_text`` with a directory transport for each clearinghouse (``<folder>/<name>/outbox``, ``inbox``,
+    relative to edi.toml), for a configuration that has none."""
+    blocks = [f'\n[clearinghouses.{name}.transport]\nkind = "directory"\noutbox = "{folder}/{name}/outbox"\n'
+              f'inbox = "{folder}/{name}/inbox"\n' for name in clearinghouses]
+    return config_text.rstrip("\n") + "\n\n# Added by edi demo: the simulated clearinghouses' folders.\n" + \
+        "".join(blocks)
+
+
+# -- the demo -----------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -33,10 +111,16 @@ class DemoResult:
     config: Path
     encounters: Path
     built: BuildResult
-    remittances: list[FileResult]
-    reconciliation: dict
-    check: list[Problem]
+    submitted: list = field(default_factory=list)  # mappings.exchange.Submission
+    answered: list = field(default_factory=list)  # edi.simulate.Answered
+    fetched: list = field(default_factory=list)  # mappings.exchange.Fetched
+    reconciliation: dict = field(default_factory=dict)
+    check: list[Problem] = field(default_factory=list)
     by_status: dict[str, dict[str, Decimal | int]] = field(default_factory=dict)
+    rejections: Counter = field(default_factory=Counter)  # the ledger's status reasons of rejected claims
+    denials: Counter = field(default_factory=Counter)  # "CO-50 N115" per denied claim (its 835 CAS and remarks)
+    mailboxes: dict[str, tuple[Path, Path]] = field(default_factory=dict)  # clearinghouse -> (outbox, inbox)
+    archive: Path | None = None
 
     @property
     def totals(self) -> dict[str, Decimal | int]:
@@ -49,47 +133,71 @@ class DemoResult:
 
     @property
     def ok(self) -> bool:
-        return self.built.ok and not self.check and all(r.outcome == "imported" for r in self.remittances)
+        return (self.built.ok and not self.check and all(s.ok for s in self.submitted)
+                and all(f.ok for f in self.fetched) and not any(a.problems for a in self.answered))
 
 
 def _sample(*parts: str):
     return resources.files("samples").joinpath(*parts)
 
 
-def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None = None) -> DemoResult:
+def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None = None,
+             synthetic: int = SYNTHETIC, seed: int = SEED) -> DemoResult:
     """Run the loop in ``workspace``: a new or empty folder (FileExistsError otherwise: the demo writes its
-    edi.toml, encounters, 837s and ledger there, and would replace files of the same names)."""
+    edi.toml, encounters, 837s, clearinghouse folders and ledger there, and would replace files of the same
+    names)."""
+    from edi.fees import load_fee_schedule
+    from edi.simulate import Mailbox, Policy, answer_mailbox
     from mappings.config import load_config
+    from mappings.exchange import fetch, submit
+
+    # the rarer branches made likelier, so that a run of the demo shows each of them
+    DEMO_POLICY = Policy(line_denied=0.1, split=0.1, reversed=0.08, late=0.08, recouped=0.08)  # noqa: N806
 
     if workspace.exists() and (not workspace.is_dir() or any(workspace.iterdir())):
         raise FileExistsError(f"{workspace} is not an empty folder: the demo needs a new or empty one (it writes "
-                              "edi.toml, encounters, out and edi.db there)")
+                              "edi.toml, encounters, out, clearinghouses, inbox and edi.db there)")
     workspace.mkdir(parents=True, exist_ok=True)
-    db_path = workspace / "edi.db"
-    config = workspace / "edi.toml"
-    config.write_bytes(_sample("edi.toml").read_bytes())
+    now = now or datetime.now()
+    today = today or now.date()
+    config_path = workspace / "edi.toml"
+    sample_config = _sample("edi.toml").read_text(encoding="utf-8")
+    config_path.write_text(sample_config, encoding="utf-8")
+    clearinghouses = list(load_config(config_path).clearinghouses)
+    config_path.write_text(directory_transports(sample_config, clearinghouses), encoding="utf-8")
+    config = load_config(config_path)
+    mailboxes = {}
+    for ch in config.clearinghouses.values():
+        outbox, inbox = Path(ch.transport.outbox), Path(ch.transport.inbox)
+        outbox.mkdir(parents=True, exist_ok=True)
+        inbox.mkdir(parents=True, exist_ok=True)
+        mailboxes[ch.key] = (outbox, inbox)
     encounters = workspace / "encounters" / "encounters.json"
     encounters.parent.mkdir(exist_ok=True)
-    encounters.write_bytes(_sample("encounters", "encounters.json").read_bytes())
-    remit_dir = workspace / "remittances"
-    remit_dir.mkdir(exist_ok=True)
-    remits = []
-    for item in sorted(_sample("demo").iterdir(), key=lambda p: p.name):
-        if item.name.endswith(".835"):
-            target = remit_dir / item.name
-            with item.open("rb") as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            remits.append(target)
-    url = f"sqlite:///{db_path}"
+    records = json.loads(_sample("encounters", "encounters.json").read_text(encoding="utf-8"))
+    records += list(synthetic_encounters(synthetic))
+    encounters.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    with resources.as_file(_sample("fee_schedule.csv")) as fee_file:
+        fees = load_fee_schedule(fee_file)
+    keys = {p.payer_id: k for k, p in config.payers.items()}
+    names = {p.payer_id: p.name for p in config.payers.values()}
+    url = f"sqlite:///{workspace / 'edi.db'}"
+    archive = workspace / "inbox"
     ledger = Ledger(url)
     try:
-        built = build_files([str(encounters)], load_config(config), ledger=ledger, out_dir=str(workspace / "out"),
-                            today=today or date.today(), now=now or datetime.now())
-        # in payment-date order: the 835 names say when each arrived
-        posted = [ledger.import_835(str(p)) for p in sorted(remits, key=lambda p: p.stem.rsplit("-", 1)[-1])]
+        built = build_files([str(encounters)], config, ledger=ledger, out_dir=str(workspace / "out"), today=today,
+                            now=now)
+        submitted = submit(None, config, ledger, now=now)
+        answered = []
+        for key, (outbox, inbox) in mailboxes.items():
+            answered += answer_mailbox(Mailbox(key, outbox, inbox), fees=fees, seed=seed, payer_keys=keys,
+                                       payer_names=names, policy=DEMO_POLICY).answered
+        fetched = fetch(config, ledger, now=now, archive=archive)
         rec = ledger.reconcile()
         problems = ledger.check()
         by_status: dict[str, dict] = {}
+        rejections: Counter = Counter()
+        denials: Counter = Counter()
         for c in ledger.claims():
             s = by_status.setdefault(c.status, {"claims": 0, "billed": ZERO, "paid": ZERO, "adjusted": ZERO,
                                                 "patient_responsibility": ZERO, "denied": ZERO,
@@ -101,6 +209,26 @@ def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None
             s["patient_responsibility"] += c.patient_responsibility
             s["denied"] += c.denied
             s["open_balance"] += c.insurance_balance
+            if c.status == "rejected":
+                rejections[c.status_reason or "no reason given"] += 1
+            elif c.status == "denied":
+                denials[_denial_reason(ledger, c.patient_control_number)] += 1
     finally:
         ledger.close()
-    return DemoResult(workspace, url, config, encounters, built, posted, rec, problems, by_status)
+    return DemoResult(workspace, url, config_path, encounters, built, submitted, answered, fetched, rec, problems,
+                      by_status, rejections, denials, mailboxes, archive)
+
+
+def _denial_reason(ledger: Ledger, pcn: str) -> str:
+    """The adjustment codes and remark codes of a claim's denial, as ``CO-50 N115``."""
+    story = ledger.claim(pcn) or {"claims": []}
+    reasons = []
+    for c in story["claims"]:
+        for p in c["remittances"]:
+            if p["status"] == "4":
+                for a in p["adjustments"]:
+                    remarks = a["remarks"] if isinstance(a["remarks"], str) else " ".join(a["remarks"] or ())
+                    text = f"{a['group']}-{a['reason']}" + (f" {remarks}" if remarks else "")
+                    if text not in reasons:
+                        reasons.append(text)
+    return ", ".join(reasons) or "no reason given"

@@ -16,6 +16,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
+#: A billed claim's statuses in the ledger, in the order of its life: built (in an 837 this ledger wrote),
+#: submitted, accepted or rejected (by a 999/277CA), paid, denied or reversed (by an 835), voided or replaced
+#: (by a later claim of frequency 8 or 7). Here, beside the model, so that reading them needs no database library.
+CLAIM_STATUSES = ("built", "submitted", "accepted", "rejected", "paid", "denied", "reversed", "voided", "replaced")
+
 ZERO = Decimal(0)
 
 ClaimKind = Literal["professional", "institutional"]

@@ -87,8 +87,70 @@ def warning(code: str, message: str, **where: Any) -> Problem:
 
 
 def by_position(problems: Iterable[Problem]) -> list[Problem]:
-    """Problems in file order (by segment number); those without a segment last, in their own order."""
-    return sorted(problems, key=lambda p: p.where.segment if p.where.segment is not None else 1 << 62)
+    """Problems in file order (by segment number); those without a segment last, in their own order. A
+    :class:`Problems` stays one (with its count of those left out)."""
+    ordered = sorted(problems, key=lambda p: p.where.segment if p.where.segment is not None else 1 << 62)
+    if isinstance(problems, Problems):
+        return Problems(ordered, left_out=problems.left_out)
+    return ordered
+
+
+#: How many problems of one code a :class:`Problems` keeps.
+KEEP_PER_CODE = 1000
+
+
+class Problems(list):
+    """A list of problems that keeps at most ``KEEP_PER_CODE`` of each code and counts the rest in
+    ``left_out`` (code -> how many): a file of a million empty segments makes a thousand problem values and a
+    count, not a million values (memory and time stay flat whatever the input). Lists joined with ``+`` add
+    their counts."""
+
+    def __init__(self, problems: Iterable[Problem] = (), *, left_out: dict[str, int] | None = None) -> None:
+        super().__init__()
+        self.left_out: dict[str, int] = dict(left_out or {})
+        self._kept: dict[str, int] = {}
+        self.extend(problems)
+
+    def append(self, problem: Problem) -> None:
+        code = problem.code
+        n = self._kept.get(code, 0)
+        if n >= KEEP_PER_CODE:
+            self.left_out[code] = self.left_out.get(code, 0) + 1
+            return
+        self._kept[code] = n + 1
+        super().append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        for p in problems:
+            self.append(p)
+        if isinstance(problems, Problems):
+            for code, n in problems.left_out.items():
+                self.left_out[code] = self.left_out.get(code, 0) + n
+
+    def __iadd__(self, problems: Iterable[Problem]) -> Problems:  # type: ignore[override]
+        self.extend(problems)
+        return self
+
+    def __add__(self, other: Iterable[Problem]) -> Problems:  # type: ignore[override]
+        out = Problems(self)  # (extend counts what self left out)
+        out.extend(other)
+        return out
+
+    def __radd__(self, other: Iterable[Problem]) -> Problems:
+        out = Problems(other)
+        out.extend(self)
+        return out
+
+    def insert(self, index: int, problem: Problem) -> None:  # keeps the cap: added where append would
+        self.append(problem)
+
+    def left_out_total(self) -> int:
+        return sum(self.left_out.values())
+
+
+def left_out(problems: Iterable[Problem]) -> dict[str, int]:
+    """The problems ``problems`` counted but did not keep (code -> how many); {} for a plain list."""
+    return dict(problems.left_out) if isinstance(problems, Problems) else {}
 
 
 def has_errors(problems: Iterable[Problem]) -> bool:

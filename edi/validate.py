@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from edi.problems import ERROR, WARNING, Problem, Where, by_position, has_errors
+from edi.problems import ERROR, WARNING, Problem, Problems, Where, by_position, has_errors, left_out
 from edi.x12.envelope import ENVELOPE_TAGS, EnvelopeChecker, TransactionInfo
 from edi.x12.io import CHUNK_SIZE, open_input
 from edi.x12.segment import Delimiters, Segment
@@ -73,12 +73,22 @@ class ValidationReport:
         return not has_errors(self.problems)
 
     @property
+    def left_out(self) -> dict[str, int]:
+        """Problems counted but not kept (code -> how many): past ``KEEP_PER_CODE`` of one code."""
+        return left_out(self.problems)
+
+    def _count(self, severity) -> int:
+        kept = {p.code: p.severity for p in self.problems}
+        return (sum(1 for p in self.problems if p.severity is severity)
+                + sum(n for code, n in self.left_out.items() if kept.get(code) is severity))
+
+    @property
     def errors(self) -> int:
-        return sum(1 for p in self.problems if p.severity is ERROR)
+        return self._count(ERROR)
 
     @property
     def warnings(self) -> int:
-        return sum(1 for p in self.problems if p.severity is WARNING)
+        return self._count(WARNING)
 
     def as_dict(self) -> dict:
         return {
@@ -96,6 +106,7 @@ class ValidationReport:
                 for t in self.transactions
             ],
             "problems": [p.as_dict() for p in self.problems],
+            "left_out": self.left_out,
         }
 
 
@@ -105,7 +116,7 @@ class FastChecker:
     def __init__(self, file: str | None = None) -> None:
         self.file = file
         self.envelope = EnvelopeChecker(file)
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         self._hier: HierarchyChecker | None = None
         self._checks: list[TransactionCheck] = []
         self._current: TransactionInfo | None = None

@@ -73,12 +73,20 @@ Problem codes (all errors unless marked *warning*):
                                     line description is longer (or shorter) than its X12 element allows
 ``encounter.delimiter``             a value contains an X12 delimiter (* ~ : ^), a line break or another
                                     control character, a Unicode line separator or a lone surrogate
+``encounter.text.invisible``        a value holds an invisible format character (Unicode category Cf: a
+                                    right-to-left override U+202E, a zero-width space, a soft hyphen...)
+``encounter.text.transliterated``   *warning*: a name, address or note outside ASCII was spelled in ASCII
+                                    (JOSÉ as JOSE: X12's character sets are ASCII)
+``encounter.text.not_ascii``        a value outside ASCII that cannot be sent: one with no ASCII spelling
+                                    (another script), an id or code, or any transliterated field where
+                                    edi.toml says ``[billing] non_ascii = "refuse"``
 ==================================  ===================================================================
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
@@ -644,6 +652,37 @@ def check_delimiters(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     return out
 
 
+# -- text outside ASCII ---------------------------------------------------------------------------------------
+
+
+def check_text(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    """X12's character sets are ASCII: the fields the parser spelled in ASCII (``Encounter.transliterated``)
+    are named in a warning, or refused where edi.toml says ``[billing] non_ascii = "refuse"``; a value still
+    outside ASCII is refused, and so is any invisible format character (category Cf), which would make what a
+    person reads differ from what is sent. (A lone surrogate or control character is check_delimiters'.)"""
+    refuse = ctx.config is not None and ctx.config.billing.non_ascii == "refuse"
+    out = [_p(enc, "encounter.text.not_ascii", f"{path} holds letters outside ASCII, which X12 does not carry, "
+              "and edi.toml says non_ascii = \"refuse\"", path) if refuse else
+           _p(enc, "encounter.text.transliterated", f"{path} held letters outside ASCII, which X12 does not carry: "
+              "sent spelled in ASCII (accents dropped)", path, WARNING)
+           for path in enc.transliterated]
+    texts: list[str] = []
+    _collect(enc, texts)
+    if "".join(texts).isascii():
+        return out
+    for path, text in _strings(enc, ""):
+        if text.isascii() or path.startswith("transliterated") or UNWRITABLE_TEXT.search(text) is not None:
+            continue
+        invisible = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cf"})
+        if invisible:
+            out.append(_p(enc, "encounter.text.invisible", f"{path} holds an invisible format character "
+                          f"({', '.join(invisible)}): what is read would differ from what is sent", path))
+        else:
+            out.append(_p(enc, "encounter.text.not_ascii", f"{path} holds characters outside ASCII that have no "
+                          "ASCII spelling (X12 carries ASCII only)", path))
+    return out
+
+
 # -- element lengths ------------------------------------------------------------------------------------------
 
 #: The encounter fields that go into length-limited 837 elements (edi.x837.formats): a longer value makes the
@@ -711,6 +750,7 @@ CHECKS: tuple[Check, ...] = (
     check_institutional,
     check_lengths,
     check_delimiters,
+    check_text,
 )
 
 

@@ -48,6 +48,13 @@
     filing_indicator = "CI"     # SBR09: CI, MB, MA, MC, BL, HM, 12...
     # responsibility = "P"      optional, SBR01 (default P)
     # address = { line1 = "...", city = "...", state = "IL", zip = "62701" }   optional, 2010BB N3/N4
+    # appeal_days = 180         optional: days to appeal a denial, from its payment date (edi ledger denials)
+    # remit_ids = ["12345", "ACME-ERA"]   optional: the ids this payer's 835s name it by (REF*2U, else N1*PR
+    #                           N104; or the N1*PR name of an 835 with no id) when they differ from payer_id
+
+    [remit]                     # optional: posting 835s (edi remit import)
+    # cross_payer = "suspense"  a claim payment whose claim was billed to another payer: "suspense" (held,
+    #                           with a warning) or "post" (posted onto the claim, with a warning)
 
     [billing]                   # optional claim defaults
     # provider_signature = true       CLM06
@@ -56,6 +63,8 @@
     # release_of_information = "Y"    CLM09: Y or I
     # line_control_numbers = true     mapped claims carry REF*6R numbers: the line_id, else "<id>-<line number>"
     #                                 (the 837 writer sends a REF*6R on every line either way: 835 lines match by it)
+    # non_ascii = "transliterate"     names, addresses, notes outside ASCII: spelled in ASCII with a warning
+    #                                 naming each field (JOSÉ as JOSE), or "refuse" (an error instead)
 
 A missing, mistyped or unknown key raises ``ConfigError`` naming the file and the key, with every problem of
 the file in one message (one per line). This is the one place mappings raises: a configuration is read once,
@@ -135,6 +144,10 @@ class PayerProfile:
     filing_indicator: str
     responsibility: str = "P"
     address: Address | None = None
+    #: the ids (or, for 835s that carry none, names) this payer's 835s name it by, when not payer_id
+    remit_ids: tuple[str, ...] = ()
+    #: days from a denial's payment date to appeal it (edi ledger denials); None: not configured
+    appeal_days: int | None = None
 
     def payer(self) -> Payer:
         return Payer(name=self.name, payer_id=self.payer_id, filing_indicator=self.filing_indicator,
@@ -148,6 +161,18 @@ class BillingDefaults:
     benefits_assigned: bool = True
     release_of_information: str = "Y"
     line_control_numbers: bool = True
+    #: names, addresses and free text outside ASCII: "transliterate" (spelled in ASCII, with a warning naming
+    #: each field) or "refuse" (an error naming each field); see mappings.encounter.to_ascii
+    non_ascii: str = "transliterate"
+
+
+#: What ``[remit] cross_payer`` may say (edi.ledger.post.CROSS_PAYER: mappings does not import the ledger).
+CROSS_PAYER = frozenset({"suspense", "post"})
+
+
+@dataclass(frozen=True, slots=True)
+class RemitDefaults:
+    cross_payer: str = "suspense"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +182,24 @@ class Config:
     payers: Mapping[str, PayerProfile]
     billing: BillingDefaults = field(default_factory=BillingDefaults)
     file: str | None = None
+    remit: RemitDefaults = field(default_factory=RemitDefaults)
+
+    def payer_matching(self):
+        """How ``edi remit import`` matches an 835's payer to the payers claims were billed to: each payer's
+        ``remit_ids`` as aliases of its ``payer_id``, and ``[remit] cross_payer`` (an
+        ``edi.ledger.PayerMatching``)."""
+        from edi.ledger.post import PayerMatching, payer_id_key, payer_name_key
+
+        aliases: dict[str, set[str]] = {}
+        for p in self.payers.values():
+            billed = payer_id_key(p.payer_id)
+            if billed is None:
+                continue
+            for alias in p.remit_ids:
+                for key in {payer_id_key(alias), payer_name_key(alias)} - {None}:
+                    aliases.setdefault(key, set()).add(billed)
+        return PayerMatching(aliases=MappingProxyType({k: frozenset(v) for k, v in aliases.items()}),
+                             cross_payer=self.remit.cross_payer)
 
     def clearinghouse_for(self, payer_key: str) -> Clearinghouse:
         return self.clearinghouses[self.payers[payer_key].clearinghouse]
@@ -249,7 +292,7 @@ class _Reader:
 def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Config:
     """Build a ``Config`` from parsed TOML, raising one ``ConfigError`` that lists every problem."""
     r = _Reader(file)
-    r.known(data, ("submitter", "clearinghouses", "payers", "billing"), "")
+    r.known(data, ("submitter", "clearinghouses", "payers", "billing", "remit"), "")
 
     s = r.table(data, "submitter", "submitter")
     r.known(s, ("name", "id", "contact_name", "phone", "email", "isa_qualifier", "isa_id", "gs_id"), "submitter")
@@ -315,7 +358,8 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
         if not isinstance(p, Mapping):
             r.error(path, f"{path} must be a table ([{path}])")
             continue
-        r.known(p, ("name", "payer_id", "clearinghouse", "filing_indicator", "responsibility", "address"), path)
+        r.known(p, ("name", "payer_id", "clearinghouse", "filing_indicator", "responsibility", "address",
+                    "remit_ids", "appeal_days"), path)
         ch_key = r.text(p, "clearinghouse", path) or ""
         if ch_key and ch_key not in chs:
             r.error(f"{path}.clearinghouse", f'{path}.clearinghouse names "{ch_key}", which is not in '
@@ -328,11 +372,13 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
             filing_indicator=r.choice(p, "filing_indicator", path, FILING_INDICATORS) or "CI",
             responsibility=r.choice(p, "responsibility", path, RESPONSIBILITY, required=False, default="P") or "P",
             address=_address(r, p, path),
+            remit_ids=_remit_ids(r, p, path),
+            appeal_days=_appeal_days(r, p, path),
         )
 
     b = r.table(data, "billing", "billing", required=False)
     r.known(b, ("provider_signature", "assignment", "benefits_assigned", "release_of_information",
-                "line_control_numbers"), "billing")
+                "line_control_numbers", "non_ascii"), "billing")
     billing = BillingDefaults(
         provider_signature=r.flag(b, "provider_signature", "billing", True),
         assignment=r.choice(b, "assignment", "billing", frozenset("ABC"), required=False, default="A") or "A",
@@ -340,12 +386,48 @@ def config_from_dict(data: Mapping[str, Any], *, file: str = "edi.toml") -> Conf
         release_of_information=r.choice(b, "release_of_information", "billing", frozenset("YI"), required=False,
                                         default="Y") or "Y",
         line_control_numbers=r.flag(b, "line_control_numbers", "billing", True),
+        non_ascii=r.choice(b, "non_ascii", "billing", frozenset({"transliterate", "refuse"}), required=False,
+                           default="transliterate") or "transliterate",
     )
+
+    rm = r.table(data, "remit", "remit", required=False)
+    r.known(rm, ("cross_payer",), "remit")
+    remit = RemitDefaults(cross_payer=r.choice(rm, "cross_payer", "remit", CROSS_PAYER, required=False,
+                                               default="suspense") or "suspense")
 
     if r.errors:
         raise ConfigError(file, r.errors)
     return Config(submitter=submitter, clearinghouses=MappingProxyType(clearinghouses),
-                  payers=MappingProxyType(payers), billing=billing, file=file)
+                  payers=MappingProxyType(payers), billing=billing, file=file, remit=remit)
+
+
+def _appeal_days(r: _Reader, p: Mapping[str, Any], path: str) -> int | None:
+    """``appeal_days``: a whole number of days from 1 to 3650 (ten years), or absent."""
+    value = p.get("appeal_days")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+        r.error(f"{path}.appeal_days", f"{path}.appeal_days must be a whole number of days from 1 to 3650 "
+                "(without quotes), as in appeal_days = 180")
+        return None
+    return value
+
+
+def _remit_ids(r: _Reader, p: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """``remit_ids``: a list of 1 to 20 ids (or names), each 1 to 80 characters without control characters."""
+    where = f"{path}.remit_ids"
+    value = p.get("remit_ids")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not 1 <= len(value) <= 20:
+        r.error(where, f'{where} must be a list of 1 to 20 ids in quotes, as in remit_ids = ["12345", "ACME-ERA"]')
+        return ()
+    out: list[str] = []
+    for k, item in enumerate(value):
+        text = r.text({f"remit_ids[{k}]": item}, f"remit_ids[{k}]", path, max_len=80)
+        if text is not None and text not in out:
+            out.append(text)
+    return tuple(out)
 
 
 def _address(r: _Reader, p: Mapping[str, Any], path: str) -> Address | None:

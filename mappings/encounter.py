@@ -47,10 +47,18 @@ Problem codes of the parser: ``encounter.record`` (not an object), ``encounter.f
 (a date, decimal, hour or entity that does not read), ``encounter.field.conflict`` (``name`` and its alias
 ``last_name`` both given), ``encounter.kind`` and, as a warning, ``encounter.field.unknown`` (a key this
 format does not have: a typo is reported, not silently dropped).
+
+Text outside ASCII: X12's basic and extended character sets are ASCII. The parser spells names, addresses and
+free text (``TRANSLITERATED_KEYS``) in ASCII where they have an ASCII spelling (``to_ascii``: MÜLLER becomes
+MULLER, JOSÉ JOSE, STRAßE STRASSE) and lists each such field on ``Encounter.transliterated``; the checks
+(``mappings.checks.check_text``) then warn, naming each field, or refuse it where edi.toml says
+``[billing] non_ascii = "refuse"``. Text that has no ASCII spelling, and any invisible format character
+(Unicode category Cf, such as the right-to-left override U+202E), is refused by the checks.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -204,6 +212,8 @@ class Encounter:
     principal_procedure: CodeOnDate | None = None
     other_procedures: tuple[CodeOnDate, ...] = ()
     source: Source | None = None
+    #: the fields (paths, as problems name them) whose text the parser spelled in ASCII (see to_ascii)
+    transliterated: tuple[str, ...] = ()
 
     @property
     def institutional(self) -> bool:
@@ -211,7 +221,40 @@ class Encounter:
 
     def where(self, element: str | None = None) -> Where:
         """Where a problem about this encounter (and ``element``, a field path) sits."""
-        return Where(file=self.source.file if self.source else None, record=self.id, element=element)
+        return Where(file=self.source.file if self.source else None, record=printable(self.id), element=element)
+
+
+# -- text outside ASCII ---------------------------------------------------------------------------------------
+
+#: The keys whose text is spelled in ASCII when it can be: names, address lines and cities, free text.
+TRANSLITERATED_KEYS = frozenset({"last_name", "first_name", "middle_name", "name", "line1", "line2", "city",
+                                 "group_name", "note", "description"})
+#: Letters that do not decompose into an ASCII letter and a mark.
+_SPELLED = str.maketrans({"ß": "ss", "ẞ": "SS", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o",
+                          "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "TH", "þ": "th",
+                          "ı": "i", "ŀ": "l", "Ŀ": "L", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-",
+                          "—": "-", "\u00a0": " "})
+
+
+def to_ascii(text: str) -> str | None:
+    """``text`` spelled in ASCII (letters without their accents, ß as ss...), or None when some character has
+    no ASCII spelling (another script, an invisible format character)."""
+    if text.isascii():
+        return text
+    out = "".join(c for c in unicodedata.normalize("NFKD", text.translate(_SPELLED))
+                  if unicodedata.category(c) != "Mn")
+    return out if out.isascii() else None
+
+
+def printable(text: str) -> str:
+    """``text`` as a problem may carry it: a lone surrogate (which no output can encode) as ``\\udXXX``."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 # -- keys each object may carry -------------------------------------------------------------------------------
@@ -264,6 +307,7 @@ class _Parser:
         self.file = file
         self.record = record
         self.problems: list[Problem] = []
+        self.transliterated: list[str] = []  # paths of the fields spelled in ASCII
 
     # -- reporting --
 
@@ -306,6 +350,11 @@ class _Parser:
             if required:
                 self.missing(_join(base, key), what)
             return None
+        if not out.isascii() and key in TRANSLITERATED_KEYS:
+            spelled = to_ascii(out)
+            if spelled is not None:  # reported by mappings.checks.check_text; else refused there
+                self.transliterated.append(_join(base, key))
+                out = spelled
         return out.upper() if upper else out
 
     def decimal(self, d: Mapping[str, Any], key: str, base: str = "", *, required: bool = False) -> Decimal | None:
@@ -557,7 +606,7 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
         return None, p.problems
     enc_id = p.text(data, "id", required=True, what="the patient control number, CLM01")
     if enc_id is not None:
-        p.record = enc_id
+        p.record = printable(enc_id)
     p.unknown_keys(data, _ENCOUNTER_KEYS, "")
     kind = p.text(data, "kind", required=True, what='"professional" or "institutional"')
     if kind is not None:
@@ -701,7 +750,8 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
         service_facility=facility, bill_type=bill_type, admission=admission, attending_provider=attending,
         operating_provider=operating, occurrence_codes=tuple(occurrence_codes), occurrence_spans=tuple(spans),
         value_codes=tuple(values), principal_procedure=principal_procedure, other_procedures=tuple(others),
-        source=_Source(file=p.file, record=enc_id), **rest,  # type: ignore[arg-type]
+        source=_Source(file=p.file, record=p.record), transliterated=tuple(p.transliterated),
+        **rest,  # type: ignore[arg-type]
     )
     p.problems.extend(missing_fields(enc))
     if any(x.is_error for x in p.problems):

@@ -327,13 +327,14 @@ def _archive_path(archive: str | os.PathLike[str], ch_key: str, name: str, now: 
             n += 1
 
 
-def _import(ledger: Ledger, path: str) -> tuple[str | None, str, str, list[Problem]]:
-    """(kind, outcome, message, problems) of importing a downloaded file by what it holds."""
+def _import(ledger: Ledger, path: str, config) -> tuple[str | None, str, str, list[Problem]]:
+    """(kind, outcome, message, problems) of importing a downloaded file by what it holds (an 835's payments
+    matched within their payer, with the configuration's payer aliases, as `edi remit import` does)."""
     kind = sniff(path).kind
     if kind == "ack":
         r = ledger.import_acks(path)
     elif kind == "835":
-        r = ledger.import_835(path)
+        r = ledger.import_835(path, payers=config.payer_matching())
     else:
         message = f"holds {KIND_WORDS[kind]}, not a TA1, 999, 277CA or 835: kept in the archive, not imported"
         return kind, "unknown", message, [Problem("inbox.unknown", message, WARNING, Where(file=path))]
@@ -366,7 +367,7 @@ def fetch(config, ledger: Ledger, *, now: datetime, archive: str | os.PathLike[s
                     count += 1
                     if progress is not None:
                         progress(count)
-                    fetched, inbox_id = _fetch_one(box, ch.key, remote, ledger, archive, now)
+                    fetched, inbox_id = _fetch_one(box, ch.key, remote, ledger, archive, now, config)
                     results.append(fetched)
                     if fetched.ok and fetched.outcome != "seen" and inbox_id is not None:
                         done.append((fetched, remote, inbox_id))
@@ -404,7 +405,8 @@ def _after_fetch(box, done: list, ledger: Ledger) -> None:
                                             f"the server: {exc.message}", WARNING))
 
 
-def _fetch_one(box, ch_key: str, remote, ledger: Ledger, archive, now: datetime) -> tuple[Fetched, int | None]:
+def _fetch_one(box, ch_key: str, remote, ledger: Ledger, archive, now: datetime,
+               config) -> tuple[Fetched, int | None]:
     mtime = int(remote.mtime.timestamp()) if remote.mtime is not None else None
     seen = ledger.inbox_seen(ch_key, remote.name, remote.size, mtime)
     if seen is not None and seen["outcome"] != "failed" and remote.size > SMALL_FILE:
@@ -431,7 +433,7 @@ def _fetch_one(box, ch_key: str, remote, ledger: Ledger, archive, now: datetime)
                            f"({earlier['outcome']}): not imported again", kind=earlier["kind"],
                            archive=earlier["archive_path"]), None
     try:
-        kind, outcome, message, problems = _import(ledger, str(target))
+        kind, outcome, message, problems = _import(ledger, str(target), config)
     except Exception as exc:  # a file the importer cannot take must not stop the inbox: kept, reported, once
         kind = None
         outcome = "refused"

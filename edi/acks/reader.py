@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from edi.acks import codes
 from edi.acks.model import (
@@ -51,8 +51,10 @@ from edi.acks.model import (
     TransactionSetAck,
 )
 from edi.model import Source
-from edi.problems import ERROR, WARNING, Problem, Severity, Where
+from edi.problems import ERROR, WARNING, Problem, Problems, Severity, Where
 from edi.x12.io import StreamedReader, parse_all
+from edi.x12.numeric import WORDS as NUMBER_WORDS
+from edi.x12.numeric import read_r
 from edi.x12.segment import Segment
 
 Elements = list[str]
@@ -62,6 +64,11 @@ X214 = "005010X214"
 #: An X12 decimal (R): optional minus, digits, optional point; no exponent, no sign +, no underscores, no
 #: NaN or Infinity (all of which ``Decimal()`` itself would take).
 _DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z")
+#: The most digits of an amount read: Decimal's default precision (an X12 amount is R 1/18; 19 to 28 digits are
+#: read and reported by the ledger as amounts it cannot keep).
+_EXACT_DIGITS = 28
+#: The most digits a count takes (N0 1/9 at most: AK902, QTY02 of a 277CA are shorter).
+_COUNT_DIGITS = 9
 _PAD = [""] * 16  # appended so that absent trailing elements read as ""
 _NOTHING: tuple = ()
 #: How many distinct once-per-file warnings (unknown codes, ignored qualifiers) a file may give.
@@ -208,7 +215,7 @@ class AckParser:
     def __init__(self, file: str | None = None, component: str = ":") -> None:
         self.file = file
         self.component = component
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         self.interchange: str | None = None  # ISA13
         self.sender: str | None = None  # ISA06, stripped
         self.receiver: str | None = None  # ISA08, stripped
@@ -287,17 +294,18 @@ class AckParser:
         return value
 
     def _amount(self, els: Elements, idx: int, i: int) -> Decimal | None:
-        """Element ``i`` as a Decimal, None when empty; a problem (and None) when it is not an X12 decimal."""
+        """Element ``i`` as a Decimal, None when empty; a problem (and None) when it is not an X12 decimal.
+        Fractions of a cent and amounts the ledger cannot keep are read: the ledger says so where it keeps them;
+        beyond ``_EXACT_DIGITS`` a Decimal is no longer exact (and quantizing it raises), so such a value is
+        refused here."""
         text = els[i] if i < len(els) else ""
         if not text:
             return None
-        if _DECIMAL.match(text):
-            try:
-                return Decimal(text)
-            except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
-                pass
+        value = read_r(text, _EXACT_DIGITS)
+        if isinstance(value, Decimal):
+            return value
         element = f"{els[0]}{i:02d}"
-        self._problem("ack.amount", f"{element} is not a decimal number", els, idx, element=element)
+        self._problem("ack.amount", f"{element} {NUMBER_WORDS[value]}", els, idx, element=element)
         return None
 
     def _count(self, els: Elements, idx: int, i: int) -> int | None:
@@ -305,7 +313,7 @@ class AckParser:
         text = els[i] if i < len(els) else ""
         if not text:
             return None
-        if _DECIMAL.match(text) and not text.startswith("-"):
+        if _DECIMAL.match(text) and not text.startswith("-") and len(text) <= _COUNT_DIGITS:
             value = Decimal(text)
             if value == value.to_integral_value():
                 return int(value)

@@ -39,7 +39,8 @@ from edi.ledger.db import (
     transaction,
 )
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
-from edi.ledger.post import DuplicatePayment, InjectedFailure, PostResult, RemittancePoster
+from edi.ledger.lengths import ValueTooLong
+from edi.ledger.post import DuplicatePayment, InjectedFailure, PayerMatching, PostResult, RemittancePoster
 from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult, StandingClaims
 from edi.ledger.schema import (
     NOT_STANDING_STATUSES,
@@ -54,7 +55,7 @@ from edi.ledger.schema import (
 from edi.ledger.writes import BackgroundWrites, Writes
 from edi.problems import ERROR, Problem, Where
 
-__all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure", "RecordedFile"]
+__all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure", "PayerMatching", "RecordedFile"]
 
 #: Problems that do not stop an 835 from being posted: the money arrived; the difference goes to suspense.
 NON_BLOCKING = ("835.line.unbalanced", "835.claim.unbalanced", "835.transaction.unbalanced", "x12.se.count",
@@ -256,6 +257,8 @@ class Ledger:
         except DuplicatePayment as exc:
             return FileResult(path, "refused", str(exc), problems=[Problem(
                 "ledger.payment.duplicate", str(exc), ERROR, Where(file=path))])
+        except ValueTooLong as exc:  # found before writing it, on every database alike (edi.ledger.lengths)
+            return FileResult(path, "refused", str(exc), problems=exc.problems)
 
     # -- claims ---------------------------------------------------------------------------------------------
 
@@ -347,15 +350,18 @@ class Ledger:
 
     # -- remittances ----------------------------------------------------------------------------------------
 
-    def import_835(self, path: str, *, fail_after: int | None = None) -> FileResult:
-        """Post an 835 file in one database transaction (see edi.ledger.post)."""
+    def import_835(self, path: str, *, fail_after: int | None = None,
+                   payers: PayerMatching | None = None) -> FileResult:
+        """Post an 835 file in one database transaction (see edi.ledger.post). ``payers`` says how the 835's payer
+        is matched to the payer each claim was billed to (aliases, and what a claim of another payer gets);
+        by default ids must be equal and another payer's claim goes to suspense."""
         from edi.x835.reader import read_remittances
 
         def work(conn: Connection, file_id: int) -> FileResult:
             reader = read_remittances(path)
             with _bulk_writes(conn, reads=True) as writes:
                 poster = RemittancePoster(conn, file_id=file_id, file_name=path, now=self.clock(),
-                                          fail_after=fail_after, writes=writes)
+                                          fail_after=fail_after, writes=writes, payers=payers)
                 for item in reader:
                     poster.add(item)
             blocking = [p for p in reader.problems if p.is_error and p.code not in NON_BLOCKING]
@@ -535,6 +541,17 @@ class Ledger:
         with self.engine.connect() as conn:
             return views.claim_balances(conn, status=status, payer=payer, recorded_before=before)
 
+    def iter_claims(self, *, status: str | None = None, payer: str | None = None, older_than: int | None = None,
+                    limit: int | None = None) -> Iterator[views.ClaimBalance]:
+        """Like :meth:`claims`, streamed a page at a time (the connection is held until the iteration ends)."""
+        before = None
+        if older_than is not None:
+            from datetime import timedelta
+
+            before = self.clock() - timedelta(days=older_than)
+        with self.engine.connect() as conn:
+            yield from views.iter_claims(conn, status=status, payer=payer, recorded_before=before, limit=limit)
+
     def claim(self, pcn: str) -> dict | None:
         with self.engine.connect() as conn:
             return views.claim_story(conn, pcn)
@@ -546,6 +563,86 @@ class Ledger:
     def check(self) -> list[Problem]:
         with self.engine.connect() as conn:
             return views.check(conn)
+
+    # -- reports (edi.ledger.reports) and deposits (edi.ledger.deposits) --------------------------------------
+
+    def aging(self, *, as_of=None, basis: str = "service"):
+        """Open insurance and patient A/R per payer in aging buckets, as of a date (default: the clock's day)."""
+        from edi.ledger import reports
+
+        with self.engine.connect() as conn:
+            return reports.aging(conn, as_of=as_of or self.clock().date(), basis=basis)
+
+    def aging_claims(self, *, as_of=None, basis: str = "service"):
+        """Each open claim in its aging bucket (a generator: the rows are read as they are used)."""
+        from edi.ledger import reports
+
+        with self.engine.connect() as conn:
+            yield from reports.aging_claims(conn, as_of=as_of or self.clock().date(), basis=basis)
+
+    def denials(self, *, as_of=None, since=None, appeal_days=None):
+        """The denial work list, oldest first (a generator); ``appeal_days`` maps payer ids to days to appeal."""
+        from edi.ledger import reports
+
+        with self.engine.connect() as conn:
+            yield from reports.denials(conn, as_of=as_of or self.clock().date(), since=since,
+                                       appeal_days=appeal_days)
+
+    def denial_summary(self, *, since=None):
+        """The denials by reason and by payer."""
+        from edi.ledger import reports
+
+        with self.engine.connect() as conn:
+            return reports.denial_summary(conn, since=since)
+
+    def variance(self, fees, payer_keys, problems: list[Problem]):
+        """Every paid line against the fee schedule ``fees`` (a generator); ``payer_keys`` maps payer ids to
+        edi.toml keys; ``problems`` collects the posted 835s that cannot be read again."""
+        from edi.ledger import reports
+
+        with self.engine.connect() as conn:
+            yield from reports.variance_lines(conn, fees, payer_keys, problems)
+
+    def remittance_files(self, problems: list[Problem]) -> list[str]:
+        """The paths of the 835 files this ledger posted that are still where they were posted from, with the same
+        content (oldest first); ``problems`` collects the others."""
+        from edi.ledger import reports
+
+        with self.engine.connect() as conn:
+            return [path for _, path in reports.posted_remittance_files(conn, problems)]
+
+    def import_deposits(self, path: str, layout=None):
+        """Import a bank export's deposits (the same rows again add nothing) and match the payments waiting for
+        them, in one transaction. Raises OSError or edi.ledger.deposits.DepositFileError (nothing imported)."""
+        from edi.ledger import deposits
+
+        rows, skipped = deposits.read_bank_csv(path, layout or deposits.BankLayout())
+
+        def unit(conn: Connection):
+            added, already = deposits.import_deposits(conn, rows, source=Path(path).name, now=self.clock())
+            matched = deposits.match_deposits(conn, now=self.clock())
+            return deposits.DepositImport(path, added, already, skipped, tuple(matched))
+
+        return self._deposit_unit(unit)
+
+    def match_deposits(self):
+        """Match the payments and deposits still open (after new 835s); returns the new matches."""
+        from edi.ledger import deposits
+
+        return self._deposit_unit(lambda conn: deposits.match_deposits(conn, now=self.clock()))
+
+    def _deposit_unit(self, unit):
+        try:
+            return transaction(self.engine, unit)
+        except IntegrityError:  # another process matched or imported the same rows at the same moment: again
+            return transaction(self.engine, unit)
+
+    def deposits(self):
+        """Payments matched to deposits, payments with no deposit, deposits with no 835, mismatches."""
+        from edi.ledger import deposits
+
+        with self.engine.connect() as conn:
+            return deposits.deposit_report(conn)
 
     # -- control numbers ------------------------------------------------------------------------------------
 

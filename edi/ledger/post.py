@@ -4,7 +4,13 @@ Inside the caller's database transaction (one per file), for each remittance (83
 
 * the payment is remembered by payer and trace number (TRN02); the same payment in another file is refused;
 * each CLP is matched to its claim by patient control number (the first 20 characters when the payer
-  truncated), else by payer claim number (CLP07) for later adjustments; each SVC to a claim line by REF*6R,
+  truncated), else by payer claim number (CLP07) for later adjustments, within the payer (``PayerMatching``):
+  the 835's payer id (REF*2U in loop 1000A, else N1*PR's N104), or a configured alias of it, must be the payer
+  id the claim was billed to; an 835 that names no payer id is matched by the payer's name (N1*PR N102) against
+  the name the claim was billed to; one that names neither is matched by claim number alone, with a warning.
+  A claim billed to another payer is not this payment's: the payment goes to suspense (kind ``other_payer``)
+  with a warning, or, where ``PayerMatching.cross_payer`` is ``"post"``, is posted onto that claim with a
+  warning. Each SVC is matched to a claim line by REF*6R,
   else by procedure, modifiers, date and charge. What does not match is never guessed: a claim payment for an
   unknown claim goes to suspense (cash in, suspense credited) and is listed; an unmatched line is posted at
   claim level and listed;
@@ -23,17 +29,22 @@ Inside the caller's database transaction (one per file), for each remittance (83
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
+from types import MappingProxyType
 
-from sqlalchemy import BigInteger, func, or_, select, type_coerce, update
+from sqlalchemy import BigInteger, or_, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from edi.ledger.db import driver
 from edi.ledger.journal import Entry, Journal, bulk_insert, insert_returning_ids
+from edi.ledger.lengths import ValueTooLong, over_limit, over_limit_dicts, too_long
 from edi.ledger.schema import (
     GROUP_ACCOUNT,
+    PCN_PREFIX,
     WITHDRAWN_SQL,
     WITHDRAWN_STATUSES,
     adjustments,
@@ -52,6 +63,14 @@ from edi.model import ClaimPayment, Remittance, RemittanceEnd, ServicePayment
 from edi.problems import ERROR, WARNING, Problem, Where
 
 ZERO = Decimal(0)
+#: The largest amount (in dollars, either sign) one element of an 835 may post. X12 allows 18 digits, but the
+#: ledger keeps cents in 64-bit integers, and its sums (a payment's cash, a claim's balance, the totals) must
+#: fit there too: an 835 holding a larger amount is refused (``ledger.amount.too_large``) before anything is
+#: written, on every database, rather than failing half way (SQLite: OverflowError).
+MAX_POSTED = Decimal("99999999999.99")
+MAX_CENTS = int(MAX_POSTED * 100)
+#: The largest difference between BPR02 and what its detail posts that may go to suspense.
+MAX_DIFFERENCE = Decimal(10) ** 15
 BATCH = 500
 DENIAL_STATUSES = ("4", "23")
 
@@ -59,6 +78,10 @@ CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_id", "patient_control_num
                          "patient_responsibility", "payer_claim_number", "denied", "reverses_id", "segment")
 ADJUSTMENT_COLUMNS = ("claim_payment_id", "claim_id", "line_id", "level", "group_code", "reason", "amount",
                       "quantity", "remarks", "posted", "line_denial")
+_CLP_AMOUNTS = {CLAIM_PAYMENT_COLUMNS.index("charge"): "CLP03", CLAIM_PAYMENT_COLUMNS.index("paid"): "CLP04",
+                CLAIM_PAYMENT_COLUMNS.index("patient_responsibility"): "CLP05"}
+_CAS_AMOUNTS = {ADJUSTMENT_COLUMNS.index("amount"): "a CAS amount"}
+_OWN_ADJUSTMENT_COLUMNS = frozenset({"level"})  # written by the poster, never from the file (see lengths.over_limit)
 # a claim line as _candidates reads it: (id, claim_id, procedure, modifiers, revenue_code, charge in cents,
 # service_date, line_control_number)
 L_ID, L_PROCEDURE, L_MODIFIERS, L_REVENUE, L_CHARGE, L_DATE, L_LCN = 0, 2, 3, 4, 5, 6, 7
@@ -85,6 +108,50 @@ class PostResult:
     problems: list[Problem] = field(default_factory=list)
 
 
+#: What PayerMatching.cross_payer may say: a claim payment from another payer than the claim's goes to suspense
+#: (the default), or is posted onto the claim with a warning.
+CROSS_PAYER = ("suspense", "post")
+
+
+def payer_id_key(value: str | None) -> str | None:
+    """A payer id as compared: trimmed, capitals (None when empty)."""
+    value = (value or "").strip().upper()
+    return value or None
+
+
+def payer_name_key(value: str | None) -> str | None:
+    """A payer name as compared: capitals, runs of white space as one space (None when empty)."""
+    value = " ".join((value or "").upper().split())
+    return value or None
+
+
+@dataclass(frozen=True, slots=True)
+class PayerMatching:
+    """How an 835's payer is matched to the payer a claim was billed to (``claims.payer_id``).
+
+    ``aliases`` maps an id an 835 names its payer by (REF*2U, else N1*PR N104; or, for an 835 with no payer
+    id, the payer's name) to the payer ids its claims are billed to, for payers whose 835 ids differ from their
+    837 ids (``remit_ids`` in edi.toml's ``[payers.KEY]``); keys as ``payer_id_key`` / ``payer_name_key``
+    make them. ``cross_payer`` says what becomes of a claim payment whose claim was billed to another payer:
+    ``"suspense"`` (held, with a warning) or ``"post"`` (posted onto the claim, with a warning)."""
+
+    aliases: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    cross_payer: str = "suspense"
+
+    def __post_init__(self) -> None:
+        if self.cross_payer not in CROSS_PAYER:
+            raise ValueError(f"cross_payer must be one of {', '.join(CROSS_PAYER)}, not {self.cross_payer!r}")
+
+
+def remit_payer(rem: Remittance) -> tuple[str | None, str | None]:
+    """The 835's payer as matched against claims: its id (REF*2U in loop 1000A, else N1*PR N104) and its name
+    (N1*PR N102), as ``payer_id_key`` and ``payer_name_key`` make them."""
+    if rem.payer is None:
+        return None, None
+    return (payer_id_key(rem.payer.reference("2U")) or payer_id_key(rem.payer.id),
+            payer_name_key(rem.payer.name))
+
+
 def _reversal_key(cp: ClaimPayment) -> str:
     """How a reversal names the payment it reverses: its payer claim number, else its claim number."""
     return cp.payer_claim_number or f"pcn:{cp.patient_control_number}"
@@ -104,8 +171,19 @@ class RemittancePoster:
     """Posts one file's remittance items (fed in reader order) inside the caller's transaction."""
 
     def __init__(self, conn: Connection, *, file_id: int, file_name: str, now: datetime,
-                 fail_after: int | None = None, writes: Writes | None = None) -> None:
+                 fail_after: int | None = None, writes: Writes | None = None,
+                 payers: PayerMatching | None = None) -> None:
         self.conn = conn
+        self.payers = payers if payers is not None else PayerMatching()
+        # the current remittance's payer, as claims are matched against it (see _start and _same_payer)
+        self.payer_ids: frozenset[str] = frozenset()
+        self.payer_names: frozenset[str] = frozenset()
+        self.payer_known = False
+        self.payer_has_id = False
+        self.claim_payers: dict[int, tuple[str | None, str | None]] = {}  # claim id -> (payer id, name) billed
+        self.verdicts: dict[tuple[str | None, str | None], bool] = {}  # per remittance: (payer id, name) -> same
+        self.claim_verdicts: dict[int, bool] = {}  # per remittance: claim id -> same payer
+        self.crossed: dict[int, int] = {}  # id(claim payment) -> the claim of another payer it names
         #: where the bulk rows go (see edi.ledger.writes); every other use of the connection goes through
         #: ``self.db``, which waits for the writes queued before
         self.writes = writes if writes is not None else Writes(conn)
@@ -174,13 +252,122 @@ class RemittancePoster:
                                    "nothing from this file was posted")
         amount = rem.amount if rem.credit_debit != "D" else -rem.amount
         self.remittance = rem
-        self.remittance_id = insert_returning_ids(self.db, remittances, [{
-            "file_id": self.file_id, "payer_key": key, "payer_name": payer_name,
-            "trace_number": trace, "amount": amount, "handling": rem.handling, "method": rem.method,
-            "payment_date": rem.payment_date, "control_number": rem.control_number,
-            "segment": rem.source.segment if rem.source else None, "created_at": self.now}])[0]
+        self._within_range("BPR02", rem.amount, rem.source.segment if rem.source else None)
+        self._know_payer(rem)
+        row = {"file_id": self.file_id, "payer_key": key, "payer_name": payer_name,
+               "trace_number": trace, "amount": amount, "handling": rem.handling, "method": rem.method,
+               "payment_date": rem.payment_date, "control_number": rem.control_number,
+               "segment": rem.source.segment if rem.source else None, "created_at": self.now}
+        found = over_limit_dicts(remittances, [row])
+        if found is not None:
+            raise self._too_long(remittances, found, row[found[1]], row["segment"])
+        self.remittance_id = insert_returning_ids(self.db, remittances, [row])[0]
         self.cash = ZERO
         self.result.remittances += 1
+
+    def _within_range(self, element: str, amount: Decimal, segment: int | None,
+                      top: Decimal = MAX_POSTED) -> None:
+        if not -top <= amount <= top:
+            raise ValueTooLong(Problem(
+                "ledger.amount.too_large", f"{element} is beyond {top:,} dollars, more than the ledger posts: "
+                "nothing from this file was posted", ERROR,
+                Where(file=self.file_name, transaction=self.remittance.control_number if self.remittance else None,
+                      segment=segment)))
+
+    def _rows_within_range(self, rows: list[tuple], columns: dict[int, str], segment_of) -> None:
+        """Refuse the file when a row's amount (cents, at the positions ``columns`` names as elements) is beyond
+        MAX_POSTED; ``segment_of(row)`` says where. Column by column at C speed: this runs for every batch."""
+        for i, element in columns.items():
+            get = itemgetter(i)
+            if max(map(abs, filter(None, map(get, rows))), default=0) > MAX_CENTS:
+                row = next(r for r in rows if r[i] is not None and abs(r[i]) > MAX_CENTS)
+                self._within_range(element, Decimal(row[i]) / 100, segment_of(row))
+
+    def _too_long(self, table, found: tuple[int, str, int], value: str, segment: int | None):
+        return too_long(table, found, value, file=self.file_name, segment=segment,
+                        transaction=self.remittance.control_number if self.remittance else None)
+
+    # -- payers ---------------------------------------------------------------------------------------------
+
+    def _know_payer(self, rem: Remittance) -> None:
+        """The ids and names a claim's payer may have to be this remittance's payer (see the module docstring)."""
+        rid, rname = remit_payer(rem)
+        aliases = self.payers.aliases
+        ids: set[str] = set()
+        if rid is not None:
+            ids = {rid, *aliases.get(rid, ())}
+        elif rname is not None:
+            ids = set(aliases.get(rname, ()))
+        self.payer_ids = frozenset(ids)
+        self.payer_names = frozenset({rname} if rname is not None else ())
+        self.payer_known = rid is not None or rname is not None
+        self.payer_has_id = rid is not None
+        self.verdicts = {}
+        self.claim_verdicts = {}
+        if not self.payer_known:
+            self._problem("ledger.payer.unknown", "this 835 names no payer (no REF*2U, no N1*PR id or name): its "
+                          "claim payments are matched by claim number alone, whoever the claims were billed to",
+                          rem.source.segment if rem.source else None)
+
+    def _same_payer(self, claim_id: int) -> bool:
+        """Whether the claim was billed to this remittance's payer: by id when both have one (aliases included),
+        else by name; a claim or an 835 with nothing to compare is taken as the same payer."""
+        verdict = self.claim_verdicts.get(claim_id)
+        if verdict is not None:
+            return verdict
+        billed = self.claim_payers.get(claim_id, (None, None))
+        verdict = self.verdicts.get(billed)
+        if verdict is None:
+            cid, cname = payer_id_key(billed[0]), payer_name_key(billed[1])
+            if not self.payer_known or (cid is not None and cid in self.payer_ids):
+                verdict = True
+            elif cid is not None and self.payer_has_id:
+                verdict = False
+            elif cname is not None and self.payer_names:
+                verdict = cname in self.payer_names
+            else:
+                verdict = cid is None or not self.payer_names
+            self.verdicts[billed] = verdict
+        self.claim_verdicts[claim_id] = verdict
+        return verdict
+
+    def _pick(self, cp: ClaimPayment, found: dict) -> int | None:
+        """The claim a claim payment pays: by patient control number, payer claim number or the first 20
+        characters of the number, a claim of this remittance's payer (the newest standing one). When the only
+        claims found were billed to another payer, the newest of them is remembered in ``crossed`` and None is
+        returned, or, when ``cross_payer`` is ``"post"``, it is returned."""
+        pcn = cp.patient_control_number
+        ids = found.get(pcn)
+        if ids is not None and len(ids) == 1 and self._same_payer(ids[0]):  # the common case, at once
+            return ids[0]
+        keys = [pcn, ("icn", cp.payer_claim_number)]
+        if len(pcn) == 20:
+            keys.append(("prefix", pcn))
+        other = None
+        for key in keys:
+            ids = found.get(key)
+            if not ids:
+                continue
+            for claim_id in reversed(ids):
+                if self._same_payer(claim_id):
+                    return claim_id
+            if other is None:
+                other = ids[-1]
+        if other is None:
+            return None
+        if self.payers.cross_payer == "post":
+            billed = self.claim_payers.get(other, (None, None))
+            self._problem("ledger.claim.other_payer",
+                          f"claim {pcn} was billed to payer {_payer_words(billed)}, not to this 835's payer "
+                          f"({self._remit_payer_words()}): posted onto it as configured (cross_payer = \"post\")",
+                          cp.source.segment if cp.source else None, record=pcn)
+            return other
+        self.crossed[id(cp)] = other
+        return None
+
+    def _remit_payer_words(self) -> str:
+        rid, rname = remit_payer(self.remittance) if self.remittance is not None else (None, None)
+        return _payer_words((rid, rname))
 
     # -- claims ---------------------------------------------------------------------------------------------
 
@@ -199,9 +386,7 @@ class RemittancePoster:
             if self.fail_after is not None and self.result.claim_payments >= self.fail_after:
                 raise InjectedFailure(f"failure injected after {self.fail_after} claim payments")
             self.result.claim_payments += 1
-            claim = found.get(cp.patient_control_number) or found.get(("icn", cp.payer_claim_number))
-            if claim is None and len(cp.patient_control_number) == 20:
-                claim = found.get(("prefix", cp.patient_control_number))
+            claim = self._pick(cp, found)
             original = None
             if cp.is_reversal:
                 key = _reversal_key(cp)
@@ -255,6 +440,11 @@ class RemittancePoster:
             rows.append((cp_id, rid, claim, cp.patient_control_number, cp.status, cents(cp.charge), cents(cp.paid),
                          None if pr is None else cents(pr), cp.payer_claim_number, denied, reverses,
                          cp.source.segment if cp.source else None))
+        self._rows_within_range(rows, _CLP_AMOUNTS, itemgetter(-1))
+        found = over_limit(claim_payments, CLAIM_PAYMENT_COLUMNS, rows)
+        if found is not None:
+            row = rows[found[0]]
+            raise self._too_long(claim_payments, found, row[CLAIM_PAYMENT_COLUMNS.index(found[1])], row[-1])
         self.writes.copy(claim_payments, CLAIM_PAYMENT_COLUMNS, rows)
         adjustment_rows: list[tuple] = []
         for cp_id, (cp, claim, original) in zip(ids, run, strict=True):
@@ -274,6 +464,13 @@ class RemittancePoster:
                 self.statuses[claim] = "reversed"
             else:
                 self._post(cp, cp_id, claim, lines.get(claim, ()), adjustment_rows)
+        self._rows_within_range(adjustment_rows, _CAS_AMOUNTS,
+                                lambda row: next((r[-1] for r in rows if r[0] == row[0]), None))  # its CLP
+        found = over_limit(adjustments, ADJUSTMENT_COLUMNS, adjustment_rows, _OWN_ADJUSTMENT_COLUMNS)
+        if found is not None:
+            row = adjustment_rows[found[0]]
+            segment = next((r[-1] for r in rows if r[0] == row[0]), None)  # its CLP
+            raise self._too_long(adjustments, found, row[ADJUSTMENT_COLUMNS.index(found[1])], segment)
         self.writes.copy(adjustments, ADJUSTMENT_COLUMNS, adjustment_rows)
         self._flush_pending()
 
@@ -299,7 +496,8 @@ class RemittancePoster:
         already = select(claim_payments.c.reverses_id).where(claim_payments.c.reverses_id.is_not(None))
         q = (select(claim_payments.c.id, claim_payments.c.claim_id, claim_payments.c.payer_claim_number,
                     claim_payments.c.patient_control_number, journal_entries.c.id.label("entry_id"),
-                    claims.c.status.label("claim_status"))
+                    claims.c.status.label("claim_status"), claims.c.payer_id.label("claim_payer_id"),
+                    claims.c.payer_name.label("claim_payer_name"))
              .outerjoin(journal_entries, journal_entries.c.claim_payment_id == claim_payments.c.id)
              .join(claims, claims.c.id == claim_payments.c.claim_id)
              .where(claim_payments.c.status != "22", claim_payments.c.id.notin_(already))
@@ -311,6 +509,9 @@ class RemittancePoster:
             if cond is None:
                 continue
             for r in conn.execute(q.where(cond)).mappings():
+                self.claim_payers[r["claim_id"]] = (r["claim_payer_id"], r["claim_payer_name"])
+                if not self._same_payer(r["claim_id"]):  # another payer's payment: not this payer's to reverse
+                    continue
                 key = r["payer_claim_number"] or f"pcn:{r['patient_control_number']}"
                 out[key] = dict(r) | {"postings": []}  # the newest one wins
         entries = {o["entry_id"]: o for o in out.values() if o["entry_id"] is not None}
@@ -344,14 +545,18 @@ class RemittancePoster:
             self.statuses[claim_id] = "reversed"
 
     def _candidates(self, batch: list[ClaimPayment]) -> tuple[dict, dict[int, list[tuple]]]:
-        """Candidate claims for the batch, as claim ids: by patient control number (exact, then the first 20
-        characters), then by payer claim number. Replaced and voided claims only answer to a payer claim number.
-        And the lines of those claims (claim id -> line tuples, see L_*), read with the claims they belong to."""
+        """Candidate claims for the batch, as lists of claim ids (oldest first, a rejected claim before one that
+        stands): by patient control number (exact, then the first 20 characters), then by payer claim number.
+        Replaced and voided claims only answer to a payer claim number. The payer each was billed to goes to
+        ``claim_payers``. And the lines of those claims (claim id -> line tuples, see L_*), read with the claims
+        they belong to."""
         pcns = list({cp.patient_control_number for cp in batch})
         found: dict = {}
         lines: dict[int, list[tuple]] = {}
+        payers = self.claim_payers
         # one query for the claims and their lines, on the driver: this runs once per batch of claim payments
-        sql = ("SELECT c.id, c.patient_control_number, l.id, l.claim_id, l.procedure, l.modifiers, l.revenue_code, "
+        sql = ("SELECT c.id, c.patient_control_number, c.payer_id, c.payer_name, l.id, l.claim_id, l.procedure, "
+               "l.modifiers, l.revenue_code, "
                "l.charge, l.service_date, l.line_control_number FROM claims c "
                "LEFT JOIN claim_lines l ON l.claim_id = c.id WHERE c.patient_control_number {} "
                f"AND c.status NOT IN ({WITHDRAWN_SQL}) ORDER BY c.status = 'rejected' DESC, c.id, l.id")
@@ -365,33 +570,45 @@ class RemittancePoster:
                     rows += raw.execute(sql.format(f"IN ({', '.join('?' * len(part))})"), part).fetchall()
         for row in rows:
             claim_id = row[0]
-            # the newest claim with that number wins (ordered by id), one that stands over a rejected one
-            found[row[1]] = claim_id
             claim_lines_ = lines.get(claim_id)
             if claim_lines_ is None:
+                # a new claim: the rows come by claim, so each claim is listed once (the newest last, one that
+                # stands after a rejected one)
                 claim_lines_ = lines[claim_id] = []
-            if row[2] is not None:
-                claim_lines_.append(row[2:])
-        short = [p for p in pcns if p not in found and len(p) == 20]
+                ids = found.get(row[1])
+                if ids is None:
+                    found[row[1]] = [claim_id]
+                else:
+                    ids.append(claim_id)
+                payers[claim_id] = (row[2], row[3])
+            if row[4] is not None:
+                claim_lines_.append(row[4:])
+        short = [p for p in pcns if len(p) == 20 and not any(self._same_payer(c) for c in found.get(p, ()))]
         if short:
-            for claim_id, pcn in self.reads.execute(
-                    select(claims.c.id, claims.c.patient_control_number)
-                    .where(func.substr(claims.c.patient_control_number, 1, 20).in_(short),
+            for claim_id, pcn, payer_id, payer_name in self.reads.execute(
+                    select(claims.c.id, claims.c.patient_control_number, claims.c.payer_id, claims.c.payer_name)
+                    .where(PCN_PREFIX.in_(short),
                            claims.c.status.notin_(WITHDRAWN_STATUSES)).order_by(claims.c.id)):
-                found[("prefix", pcn[:20])] = claim_id
+                found.setdefault(("prefix", pcn[:20]), []).append(claim_id)
+                payers[claim_id] = (payer_id, payer_name)
         icns = {cp.payer_claim_number for cp in batch
-                if cp.payer_claim_number and cp.patient_control_number not in found}
+                if cp.payer_claim_number and not any(self._same_payer(c)
+                                                     for c in found.get(cp.patient_control_number, ()))}
         if icns:
-            for claim_id, icn in self.reads.execute(
-                    select(claims.c.id, claim_payments.c.payer_claim_number)
+            icn_found: dict[str, int] = {}
+            for claim_id, icn, payer_id, payer_name in self.reads.execute(
+                    select(claims.c.id, claim_payments.c.payer_claim_number, claims.c.payer_id, claims.c.payer_name)
                     .join(claim_payments, claim_payments.c.claim_id == claims.c.id)
                     .where(claim_payments.c.payer_claim_number.in_(icns)).order_by(claim_payments.c.id)):
-                found[("icn", icn)] = claim_id
+                icn_found[icn] = claim_id
+                payers[claim_id] = (payer_id, payer_name)
             for icn in icns:  # this import's own payments: newer than the committed ones
                 claim_id = self.icn_claims.get(icn)
                 if claim_id is not None:
-                    found[("icn", icn)] = claim_id
-        missing = {v for k, v in found.items() if isinstance(k, tuple)} - lines.keys()
+                    icn_found[icn] = claim_id
+            for icn, claim_id in icn_found.items():
+                found[("icn", icn)] = [claim_id]
+        missing = {c for k, v in found.items() if isinstance(k, tuple) for c in v} - lines.keys()
         if missing:
             for ln in self.reads.execute(
                     select(claim_lines.c.id, claim_lines.c.claim_id, claim_lines.c.procedure, claim_lines.c.modifiers,
@@ -488,19 +705,30 @@ class RemittancePoster:
     def _suspense(self, cp: ClaimPayment, cp_id: int, adjustment_rows: list[tuple]) -> None:
         rows, _ = self._adjustment_rows(cp, cp_id, None, False, ())
         adjustment_rows += rows
+        other = self.crossed.pop(id(cp), None)
+        segment = cp.source.segment if cp.source else None
         e = Entry("suspense", remittance_id=self.remittance_id, claim_payment_id=cp_id, file_id=self.file_id,
-                  memo=f"CLP {cp.patient_control_number}: no such claim")
+                  memo=f"CLP {cp.patient_control_number}: " + ("no such claim" if other is None
+                                                               else "the claim was billed to another payer"))
         e.move("undeposited_era", "suspense", cp.paid)
         self.journal.add(e)
         self.cash += cp.paid
         self.result.suspense += 1
         self.result.paid += cp.paid
-        self._suspense_row("unmatched_claim", cp, cp.paid, cp_id,
-                           "no claim with this patient control number or payer claim number",
-                           cp.source.segment if cp.source else None)
-        self._problem("ledger.claim.unmatched", f"claim payment {cp.patient_control_number} matches no claim: "
-                      f"{cp.paid} held in suspense", cp.source.segment if cp.source else None,
-                      record=cp.patient_control_number)
+        if other is None:
+            self._suspense_row("unmatched_claim", cp, cp.paid, cp_id,
+                               "no claim with this patient control number or payer claim number", segment)
+            self._problem("ledger.claim.unmatched", f"claim payment {cp.patient_control_number} matches no claim: "
+                          f"{cp.paid} held in suspense", segment, record=cp.patient_control_number)
+            return
+        billed = _payer_words(self.claim_payers.get(other, (None, None)))
+        paid_by = self._remit_payer_words()
+        self._suspense_row("other_payer", cp, cp.paid, cp_id,
+                           f"the claim was billed to payer {billed}; this 835 is from payer {paid_by}", segment)
+        self._problem("ledger.claim.other_payer",
+                      f"claim payment {cp.patient_control_number} names a claim billed to payer {billed}, not to this "
+                      f"835's payer ({paid_by}): {cp.paid} held in suspense (a payer whose 835 id differs from its "
+                      "837 id takes remit_ids in edi.toml)", segment, record=cp.patient_control_number)
 
     def _suspense_row(self, kind: str, cp: ClaimPayment, amount: Decimal, cp_id: int | None, reason: str,
                       segment: int | None) -> None:
@@ -518,6 +746,7 @@ class RemittancePoster:
         refs = {a.reference for a in end.provider_adjustments if a.reference}
         named = self._claims_named(refs)
         for a in end.provider_adjustments:
+            self._within_range("PLB amount", a.amount, a.source.segment if a.source else None)
             claim_id = named.get(a.reference) if a.reference else None
             rows.append({"remittance_id": self.remittance_id, "provider_id": a.provider_id, "reason": a.reason,
                          "reference": a.reference, "amount": a.amount, "claim_id": claim_id,
@@ -530,10 +759,16 @@ class RemittancePoster:
             self.cash -= a.amount
             self.result.provider_adjustments += a.amount
         if rows:
+            found = over_limit_dicts(provider_adjustments, rows)
+            if found is not None:
+                row = rows[found[0]]
+                raise self._too_long(provider_adjustments, found, row[found[1]], row["segment"])
             self.writes.call(bulk_insert, provider_adjustments, rows)
         rem = end.remittance
         amount = rem.amount if rem.credit_debit != "D" else -rem.amount
         difference = amount - self.cash
+        self._within_range("the difference between BPR02 and its detail", difference,
+                           rem.source.segment if rem.source else None, MAX_DIFFERENCE)
         if difference:
             e = Entry("suspense", remittance_id=self.remittance_id, file_id=self.file_id,
                       memo="BPR02 differs from the claim payments and provider adjustments")
@@ -565,6 +800,13 @@ class RemittancePoster:
                                         .where(claim_payments.c.payer_claim_number.in_(wanted),
                                                claim_payments.c.claim_id.is_not(None))).all())
         return {r: by_pcn.get(k) or by_icn.get(k) for r, k in keys.items() if (by_pcn.get(k) or by_icn.get(k))}
+
+
+def _payer_words(payer: tuple[str | None, str | None]) -> str:
+    """A payer as a message names it: its id, else its name (trimmed, at most 60 characters)."""
+    pid, name = payer
+    said = (pid or "").strip() or " ".join((name or "").split())[:60]
+    return said or "(unnamed)"
 
 
 def _set_statuses(conn: Connection, statuses: dict[int, str]) -> None:

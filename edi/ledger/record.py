@@ -28,6 +28,7 @@ from sqlalchemy import and_, func, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 
 from edi.ledger.journal import Entry, Journal, insert_returning_ids, value_writer
+from edi.ledger.lengths import over_limit, over_limit_dicts, too_long
 from edi.ledger.schema import (
     NOT_STANDING_STATUSES,
     WITHDRAWN_STATUSES,
@@ -167,9 +168,13 @@ class ClaimRecorder:
             return None
         tid = self.transactions.get(key)
         if tid is None:
-            tid = self.transactions[key] = insert_returning_ids(self.db, transactions, [{
-                "file_id": self.file_id, "st01": "837", "interchange": key[0], "control_number": key[1],
-                "claims": 0}])[0]
+            row = {"file_id": self.file_id, "st01": "837", "interchange": key[0], "control_number": key[1],
+                   "claims": 0}
+            found = over_limit_dicts(transactions, [row])
+            if found is not None:  # before writing: PostgreSQL would refuse it, SQLite keep it (edi.ledger.lengths)
+                raise too_long(transactions, found, row[found[1]], file=self.file_name, segment=None,
+                               verb="recorded")
+            tid = self.transactions[key] = insert_returning_ids(self.db, transactions, [row])[0]
         return tid
 
     def flush(self) -> None:
@@ -198,12 +203,14 @@ class ClaimRecorder:
         now = value_writer(conn, claims.c.created_at)(self.now)
         tid = self._transaction_id
         ids = self.writes.ids(claims, len(batch))
-        self.writes.copy(claims, CLAIM_COLUMNS, [
+        claim_rows = [
             (claim_id, c.patient_control_number, c.kind, c.payer_id, c.payer_name, c.frequency, cents(c.charge),
              day(c.service_date), c.billing_npi, c.member_id, c.payer_claim_number,
              "voided" if c.frequency == "8" else status, file_id, tid((c.interchange, c.transaction)), c.segment,
              None, now, c.fingerprint)
-            for claim_id, c in zip(ids, batch, strict=True)])
+            for claim_id, c in zip(ids, batch, strict=True)]
+        self._fits(claims, CLAIM_COLUMNS, claim_rows, {c[0]: c[14] for c in claim_rows})
+        self.writes.copy(claims, CLAIM_COLUMNS, claim_rows)
         line_rows = []
         add_line = line_rows.append
         journal, result = self.journal, self.result
@@ -227,8 +234,18 @@ class ClaimRecorder:
                 journal.add(e)
                 result.charges += c.charge
             result.claims += 1
+        self._fits(claim_lines, LINE_COLUMNS, line_rows, {c[0]: c[14] for c in claim_rows})
         self.writes.copy(claim_lines, LINE_COLUMNS, line_rows)
         journal.flush()
+
+    def _fits(self, table, columns: tuple[str, ...], rows: list[tuple], segments: dict[int, int | None]) -> None:
+        """Refuse the file when a value is longer than its column (rows start with a claim id, the key of
+        ``segments``): checked before writing, as PostgreSQL would refuse it and SQLite keep it."""
+        found = over_limit(table, columns, rows)
+        if found is not None:
+            row = rows[found[0]]
+            raise too_long(table, found, row[columns.index(found[1])], file=self.file_name,
+                           segment=segments.get(row[0]), verb="recorded")
 
     def _replace(self, claim_id: int, c: ClaimRow) -> None:
         """Mark the claim that ``c`` (frequency 7 or 8) replaces, and negate its charge."""

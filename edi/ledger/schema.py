@@ -38,10 +38,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
+
+from edi.model import CLAIM_STATUSES  # noqa: F401  (re-exported: the ledger's claim statuses)
 
 CENTS = Decimal(100)
 
@@ -84,7 +87,6 @@ ACCOUNTS = ("insurance_ar", "gross_charges", "undeposited_era", "contractual", "
 GROUP_ACCOUNT = {"CO": "contractual", "PI": "payer_initiated", "OA": "other_adjustments", "PR": "patient_ar",
                  "CR": "other_adjustments"}
 
-CLAIM_STATUSES = ("built", "submitted", "accepted", "rejected", "paid", "denied", "reversed", "voided", "replaced")
 #: The statuses of a claim that no longer stands: its charge moved to its replacement, or was taken back. Such a
 #: claim is not billed again, answers to its patient control number no more (only to its payer claim number),
 #: and keeps its status whatever an 835 says of it (a payment that still reaches it is posted to it).
@@ -161,6 +163,11 @@ claims = Table(
 Index("claims_standing", claims.c.patient_control_number, func.coalesce(claims.c.payer_id, ""), unique=True,
       sqlite_where=text(STANDING_SQL), postgresql_where=text(STANDING_SQL))
 
+#: The first 20 characters of a claim's patient control number, the most some payers return in CLP01 (migration
+#: 0009 indexes this very expression: the literals are part of it, so it is written out rather than bound).
+PCN_PREFIX = func.substr(claims.c.patient_control_number, literal_column("1"), literal_column("20"))
+Index("claims_pcn_prefix", PCN_PREFIX)
+
 claim_lines = Table(
     "claim_lines", metadata,
     Column("id", Integer, primary_key=True),
@@ -223,6 +230,7 @@ postings = Table(
                     name="postings_account"),
     Index("postings_entry", "entry_id"),
     Index("postings_claim", "claim_id", "account"),
+    Index("postings_account_entry", "account", "entry_id"),  # a payment's cash postings (reconcile), migration 0009
 )
 
 claim_payments = Table(
@@ -242,6 +250,7 @@ claim_payments = Table(
     Index("claim_payments_claim", "claim_id"),
     Index("claim_payments_icn", "payer_claim_number"),
     Index("claim_payments_reverses", "reverses_id"),
+    Index("claim_payments_remittance", "remittance_id"),  # migration 0009
 )
 
 adjustments = Table(
@@ -385,4 +394,35 @@ control_numbers = Table(
     Column("kind", String(16), primary_key=True),  # interchange, group, transaction
     Column("scope", String(80), primary_key=True),  # the receiver the numbers are unique for
     Column("last", BigInteger, nullable=False),
+)
+
+#: Bank deposits imported from the bank's CSV export (``edi ledger deposits import``, edi.ledger.deposits). A row
+#: of the export is one deposit; ``occurrence`` numbers the identical rows (same date, amount and reference) of
+#: one file, so that importing the same file again, or an export that overlaps it, adds nothing
+#: (``deposits_line``), while two real deposits that look alike in one file are both kept.
+deposits = Table(
+    "deposits", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("deposit_date", Date, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("reference", String(200), nullable=False, server_default=""),  # trace or reference, as the bank shows it
+    Column("description", Text),  # the bank's description (often the payer's name)
+    Column("occurrence", Integer, nullable=False, server_default="1"),
+    Column("source", Text),  # the file's name
+    Column("imported_at", DateTime, nullable=False),
+    UniqueConstraint("deposit_date", "amount", "reference", "occurrence", name="deposits_line"),
+)
+
+#: Reassociation: which bank deposit an 835 payment reached, and the journal entry that moved its cash from
+#: undeposited ERA cash to the bank. A deposit answers one payment, a payment one deposit (both unique).
+deposit_matches = Table(
+    "deposit_matches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("deposit_id", Integer, ForeignKey("deposits.id"), nullable=False),
+    Column("remittance_id", Integer, ForeignKey("remittances.id"), nullable=False),
+    Column("entry_id", Integer, ForeignKey("journal_entries.id"), nullable=False),
+    Column("matched_by", String(8), nullable=False),  # trace (TRN02 in the reference) or amount (amount and date)
+    Column("matched_at", DateTime, nullable=False),
+    UniqueConstraint("deposit_id", name="deposit_matches_deposit"),
+    UniqueConstraint("remittance_id", name="deposit_matches_remittance"),
 )

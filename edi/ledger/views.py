@@ -86,12 +86,18 @@ def _sums_by_claim(conn: Connection, claim_ids: list[int] | None = None,
 
 def claim_balances(conn: Connection, *, status: str | None = None, payer: str | None = None,
                    pcn: str | None = None, id_range: tuple[int, int] | None = None,
-                   recorded_before: datetime | None = None) -> list[ClaimBalance]:
+                   recorded_before: datetime | None = None, after_id: int | None = None,
+                   limit: int | None = None) -> list[ClaimBalance]:
     """One row per claim, oldest first. ``payer`` matches the payer's name or id (case-insensitive part);
     ``id_range`` (first, last) keeps the claims whose ids are in it (see :func:`iter_claim_balances`);
-    ``recorded_before`` keeps the claims recorded before that time (``--older-than``)."""
+    ``recorded_before`` keeps the claims recorded before that time (``--older-than``); ``after_id`` and
+    ``limit`` give one page (see :func:`iter_claims`)."""
     q = select(claims.c.id, claims.c.patient_control_number, claims.c.payer_name, claims.c.payer_id,
                claims.c.status, claims.c.status_reason).order_by(claims.c.id)
+    if after_id is not None:
+        q = q.where(claims.c.id > after_id)
+    if limit is not None:
+        q = q.limit(limit)
     if recorded_before is not None:
         q = q.where(claims.c.created_at < recorded_before)
     if id_range is not None:
@@ -104,7 +110,9 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
     if pcn:
         q = q.where(claims.c.patient_control_number == pcn)
     rows = conn.execute(q).all()
-    ids = [r.id for r in rows] if (status or payer or pcn or recorded_before) else None
+    if not rows:
+        return []
+    ids = [r.id for r in rows] if (status or payer or pcn or recorded_before or limit) else None
     sums = _sums_by_claim(conn, ids, id_range)
     denied: dict[int, Decimal] = defaultdict(lambda: ZERO)
     traces: dict[int, list[str]] = defaultdict(list)
@@ -131,6 +139,26 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
             denied=denied[r.id], written_off=s.get("write_offs", ZERO), patient_responsibility=adj["PR"],
             insurance_balance=s.get("insurance_ar", ZERO), remittances=traces[r.id], status_reason=r.status_reason))
     return out
+
+
+def iter_claims(conn: Connection, *, status: str | None = None, payer: str | None = None,
+                recorded_before: datetime | None = None, limit: int | None = None,
+                page: int = 2000) -> Iterator[ClaimBalance]:
+    """The claims of :func:`claim_balances`, oldest first, read a page of ``page`` claims at a time (keyset
+    paging on the id, each page's sums by the index on its claims' postings): what is held does not grow with
+    the ledger, and the first rows come at once. ``limit`` stops after that many claims."""
+    after = 0
+    left = limit
+    while left is None or left > 0:
+        n = page if left is None else min(page, left)
+        rows = claim_balances(conn, status=status, payer=payer, recorded_before=recorded_before, after_id=after,
+                              limit=n)
+        yield from rows
+        if len(rows) < n:
+            return
+        after = rows[-1].id
+        if left is not None:
+            left -= len(rows)
 
 
 def iter_claim_balances(conn: Connection, chunk: int = 5000) -> Iterator[list[ClaimBalance]]:
@@ -359,4 +387,8 @@ def check(conn: Connection) -> list[Problem]:
                                                                          "suspense"))))
                                  .group_by(journal_entries.c.claim_payment_id).having(func.count() > 1)):
         bad("ledger.claim_payment.twice", f"claim payment {cp_id} was posted {n} times")
+    # bank deposits: every transfer to the bank is one matched payment's BPR02, and none is deposited twice
+    from edi.ledger.deposits import check as check_deposits
+
+    found += check_deposits(conn)
     return found

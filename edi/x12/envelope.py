@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edi.problems import ERROR, WARNING, Problem, Where
+from edi.problems import ERROR, WARNING, Problem, Problems, Where
 from edi.x12.segment import Segment
 
 #: ISA01..ISA16 fixed widths.
@@ -54,7 +54,7 @@ class _Interchange:
 class EnvelopeChecker:
     def __init__(self, file: str | None = None) -> None:
         self.file = file
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         self.interchange: _Interchange | None = None
         self.group: _Group | None = None
         self.transaction: TransactionInfo | None = None

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from edi.problems import Problem, by_position
+from edi.problems import Problem, Problems, by_position
 from edi.x12.segment import Segment
 from edi.x12.tokenizer import Tokenizer, iter_segments
 
@@ -75,7 +75,7 @@ class StreamedReader:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         self.segments = 0
         self.bytes = 0
 

@@ -20,8 +20,11 @@ and indentation are tolerated. A file that starts with a bare GS or ST is read w
 from that segment, with a warning saying so. Several interchanges per file may each use their own
 delimiters.
 
-Text is decoded as UTF-8 with ``surrogateescape``, so any byte sequence round-trips exactly through the
-writer with the same encoding.
+Text is UTF-8. A byte that is not (a Latin-1 byte E9 for an e acute, a stray byte) is kept as four characters,
+a backslash, ``x`` and two hex digits (``\\xE9``) in the element, with a warning (``x12.text.not_utf8``, naming the
+segment, never the value): one rule, so that every reader, the ledger (whose drivers refuse text that is not
+UTF-8), the exports and every output (which a UTF-8 locale encodes strictly) see printable text, and nothing
+is lost or guessed. Byte offsets stay those of the file.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from collections.abc import Generator, Iterable, Iterator
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter
 
-from edi.problems import ERROR, WARNING, Problem, Where
+from edi.problems import ERROR, WARNING, Problem, Problems, Where
 from edi.x12.segment import Delimiters, LazyOffsets, Run, Segment, make_segment
 
 #: Whitespace that may precede a segment tag (after a terminator): never an X12 delimiter in practice.
@@ -69,13 +72,28 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
+#: A byte that is not UTF-8, as ``_decode`` leaves it (a lone surrogate U+DC80..U+DCFF).
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+#: How many segments holding bytes that are not UTF-8 are reported one by one (then once more, in a sum).
+NOT_UTF8_REPORTED = 20
+
+
+def _hex(m: re.Match) -> str:
+    return f"\\x{ord(m.group()) - 0xDC00:02X}"
+
+
+def escape_bytes(text: str) -> str:
+    """``text`` with each byte that was not UTF-8 (a lone surrogate from ``surrogateescape``) as ``\\xNN``."""
+    return _NOT_UTF8.sub(_hex, text)
+
+
 class Tokenizer:
     """Turn a byte stream into segments. See the module docstring."""
 
     def __init__(self, *, file: str | None = None, max_segment_length: int = DEFAULT_MAX_SEGMENT_LENGTH) -> None:
         self.file = file
         self.max_segment_length = max_segment_length
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         #: Delimiters of the interchange being read (None before the first header).
         self.delimiters: Delimiters | None = None
         self._buf = b""
@@ -88,6 +106,7 @@ class Tokenizer:
         self._newline = False  # the terminator is a line break (strip a trailing CR)
         self._closed = False
         self._busy = False
+        self._not_utf8 = 0  # segments found holding bytes that are not UTF-8
         self._garbage_at: int | None = None  # start of a run of skipped non-X12 bytes
         self._good_tags: set[str] = set()  # well-formed tags seen (never "IEA": it ends an interchange)
 
@@ -170,7 +189,7 @@ class Tokenizer:
 
     def pop_problems(self) -> list[Problem]:
         """Problems found since the last call (and forget them)."""
-        found, self.problems = self.problems, []
+        found, self.problems = self.problems, Problems()
         return found
 
     # -- the machine -------------------------------------------------------------------------------------
@@ -532,6 +551,8 @@ class Tokenizer:
                 self._too_long(plen, offset=start)  # the limit is on the segment, without white space around it
                 continue
             elements = piece.split(esep)
+            if not ascii_only and _NOT_UTF8.search(piece) is not None:
+                elements = self._escape(elements, idx + 1)
             add(elements)
             place(start)
             idx += 1
@@ -576,6 +597,8 @@ class Tokenizer:
         d = self.delimiters
         assert d is not None
         elements = _decode(s).split(d.element)
+        if any(_NOT_UTF8.search(e) for e in elements):
+            elements = self._escape(elements, self._index + 1)
         self._index += 1
         seg = Segment(elements, self._index, start, d)
         yield seg
@@ -586,6 +609,21 @@ class Tokenizer:
             self._state = _DETECT
         elif not _TAG.match(seg.tag):
             self._bad_tag(seg.index, seg.tag)
+
+    def _escape(self, elements: list[str], index: int) -> list[str]:
+        """The elements of segment ``index`` with their bytes that are not UTF-8 escaped (see the module
+        docstring), and the warning (the first ``NOT_UTF8_REPORTED`` segments one by one, then one sum)."""
+        out = [escape_bytes(e) for e in elements]
+        self._not_utf8 += 1
+        if self._not_utf8 <= NOT_UTF8_REPORTED:
+            self._problem("x12.text.not_utf8", "the segment holds bytes that are not UTF-8: each is kept as \\x "
+                          "and its two hex digits (\\xE9 for the byte E9)", WARNING, segment=index,
+                          tag=out[0][:3])
+        elif self._not_utf8 == NOT_UTF8_REPORTED + 1:
+            self._problem("x12.text.not_utf8", f"more than {NOT_UTF8_REPORTED} segments hold bytes that are not "
+                          "UTF-8 (from this one on, not each reported): each is kept as \\x and its two hex digits",
+                          WARNING, segment=index, tag=out[0][:3])
+        return out
 
     def _too_long(self, n: int, offset: int | None = None) -> None:
         self._problem("x12.segment.too_long", f"a segment of more than {self.max_segment_length} bytes "

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from edi.model import (
     Address,
@@ -42,9 +42,10 @@ from edi.model import (
     Source,
     mutable_twin,
 )
-from edi.problems import ERROR, WARNING, Problem, Where, by_position
+from edi.problems import ERROR, WARNING, Problem, Problems, Where, by_position
 from edi.x12.envelope import ENVELOPE_TAGS, EnvelopeChecker
 from edi.x12.io import open_input, parse_all, read_chunks, with_end
+from edi.x12.numeric import CENT_PLACES, MONEY_DIGITS, QUANTITY_DIGITS, WORDS, money_match, quantity_match, read_r
 from edi.x12.segment import Segment
 from edi.x12.tokenizer import Tokenizer
 from edi.x835 import balance
@@ -65,7 +66,8 @@ _Name = mutable_twin(Name)
 _Reference = mutable_twin(Reference)
 _new = object.__new__
 _NOTHING: tuple = ()
-_DIGITS = frozenset("0123456789.")
+_M, _Q, _C = MONEY_DIGITS, QUANTITY_DIGITS, CENT_PLACES
+_money, _qty = money_match, quantity_match  # the hot paths' test; else read_r decides (see edi.x12.numeric)
 _PAD = [""] * 20  # appended to a segment's elements so that absent trailing elements read as ""
 ZERO = Decimal(0)
 _NAMED = frozenset({"QC", "IL", "74", "82", "TT"})
@@ -205,7 +207,7 @@ class RemitParser:
     def __init__(self, file: str | None = None, component: str = ":") -> None:
         self.file = file
         self.component = component
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         self.interchange: str | None = None
         self.group: str | None = None
         self.group_version: str | None = None
@@ -238,23 +240,29 @@ class RemitParser:
             segment=idx, tag=els[0] if els else None,
             loop=self.loop if self.loop not in (None, HEADER, SUMMARY) else None, element=element)))
 
-    def _amount(self, els: Elements, idx: int, i: int, required: bool = True) -> Decimal | None:
-        """Element ``i`` as a Decimal; a problem (and zero, or None when not required) when it is not one."""
+    def _amount(self, els: Elements, idx: int, i: int, required: bool = True, digits: int = _M,
+                places: int | None = _C) -> Decimal | None:
+        """Element ``i`` as a Decimal, read by the X12 rule (edi.x12.numeric.read_r: a money amount by default,
+        a quantity with ``digits=_Q, places=None``); a problem (and zero, or None when not required) when it is
+        not one: ``835.amount.missing``, ``.invalid``, ``.too_long`` or ``.fraction``. The value is never in
+        the message."""
         text = els[i] if i < len(els) else ""
-        if text and text[-1] in _DIGITS:  # rules out NaN, Infinity and stray text cheaply
-            try:
-                return Decimal(text)
-            except InvalidOperation:
-                pass
-        elif not text:
+        if not text:
             if required:
                 self._problem("835.amount.missing", f"{els[0]}{i:02d} (an amount) is empty", els, idx,
                               element=f"{els[0]}{i:02d}")
                 return ZERO
             return None
-        self._problem("835.amount.invalid", f"{els[0]}{i:02d} is not a decimal number", els, idx,
-                      element=f"{els[0]}{i:02d}")
+        value = read_r(text, digits, places)
+        if value.__class__ is Decimal:
+            return value
+        self._problem(f"835.amount.{value}", f"{els[0]}{i:02d} {WORDS[value]}"
+                      + (f" ({digits})" if value == "too_long" else ""), els, idx, element=f"{els[0]}{i:02d}")
         return ZERO if required else None
+
+    def _quantity(self, els: Elements, idx: int, i: int, required: bool = False) -> Decimal | None:
+        """Element ``i`` as a quantity (R 1/15, any number of decimals); see _amount."""
+        return self._amount(els, idx, i, required, _Q, None)
 
     def _date(self, els: Elements, idx: int, i: int) -> date | None:
         text = els[i] if i < len(els) else ""
@@ -498,23 +506,17 @@ class RemitParser:
         parts = e[1].split(comp)
         orig = e[6].split(comp) if e[6] else None
         dates = ln.dates
+        # The common line has well-formed amounts: read here. Anything odd (an empty or malformed amount) takes
+        # the careful path, which reports it like _amount does everywhere else.
         charge, paid, units, orig_units = e[2], e[3], e[5], e[7]
-        # The common line has well-formed amounts: convert them here. Anything odd (an empty or malformed
-        # amount) takes the careful path, which reports it like _amount does everywhere else.
-        if (charge[-1:] in _DIGITS and paid[-1:] in _DIGITS and (not units or units[-1] in _DIGITS)
-                and (not orig_units or orig_units[-1] in _DIGITS)):
-            try:
-                charge, paid = Decimal(charge), Decimal(paid)
-                units = Decimal(units) if units else None
-                orig_units = Decimal(orig_units) if orig_units else None
-            except InvalidOperation:
-                charge = None
+        if _money(charge) and _money(paid) and (not units or _qty(units)) and (not orig_units or _qty(orig_units)):
+            charge, paid = Decimal(charge), Decimal(paid)
+            units = Decimal(units) if units else None
+            orig_units = Decimal(orig_units) if orig_units else None
         else:
-            charge = None
-        if charge is None:
             amount, idx = self._amount, ln.idx
             charge, paid = amount(els, idx, 2), amount(els, idx, 3)
-            units, orig_units = amount(els, idx, 5, False), amount(els, idx, 7, False)
+            units, orig_units = self._quantity(els, idx, 5), self._quantity(els, idx, 7)
         adjustments = tuple(ln.adjustments)
         line = _new(_ServicePayment)
         _init_service_payment(
@@ -545,18 +547,16 @@ class RemitParser:
         names = c.names
         dates = c.dates
         amount = self._amount
-        charge, paid = e[3], e[4]
-        if charge[-1:] in _DIGITS and paid[-1:] in _DIGITS and not e[12] and not e[13]:
-            try:  # the common claim: well-formed amounts, no DRG weight or discharge fraction
-                charge, paid, weight, fraction = Decimal(charge), Decimal(paid), None, None
-                responsibility = Decimal(e[5]) if e[5][-1:] in _DIGITS else amount(els, idx, 5, False)
-            except InvalidOperation:
-                charge, paid, weight, fraction = None, None, None, None
+        # the common claim: well-formed amounts, no DRG weight or discharge fraction
+        charge, paid, responsibility = e[3], e[4], e[5]
+        weight = fraction = None
+        if _money(charge) and _money(paid) and (not responsibility or _money(responsibility)) and not e[12] \
+                and not e[13]:
+            charge, paid = Decimal(charge), Decimal(paid)
+            responsibility = Decimal(responsibility) if responsibility else None
         else:
-            charge = None
-        if charge is None:
             charge, paid, responsibility = amount(els, idx, 3), amount(els, idx, 4), amount(els, idx, 5, False)
-            weight, fraction = amount(els, idx, 12, False), amount(els, idx, 13, False)
+            weight, fraction = self._quantity(els, idx, 12), self._quantity(els, idx, 13)
         others = () if names.keys() <= _NAMED else tuple(v for k, v in names.items() if k not in _NAMED)
         claim = _new(_ClaimPayment)
         _init_claim_payment(
@@ -580,14 +580,9 @@ class RemitParser:
         target = c.line.adjustments if c.line is not None else c.adjustments
         n = len(els)
         source = _source(self.file, self.interchange, self.transaction, idx)
-        if n == 4 and els[2] and els[3][-1:] in _DIGITS:  # one triplet, no quantity: the common CAS
-            try:
-                amount = Decimal(els[3])
-            except InvalidOperation:
-                pass
-            else:
-                target.append(_adjustment(els[1], els[2], amount, None, source))
-                return _NOTHING
+        if n == 4 and els[2] and _money(els[3]):  # one triplet, no quantity: the common CAS
+            target.append(_adjustment(els[1], els[2], Decimal(els[3]), None, source))
+            return _NOTHING
         group = els[1] if n > 1 else ""
         found = False
         for i in (2, 5, 8, 11, 14, 17):
@@ -601,7 +596,7 @@ class RemitParser:
                 continue
             found = True
             target.append(_adjustment(group, reason, self._amount(els, idx, i + 1),
-                                      self._amount(els, idx, i + 2, False) if i + 2 < n else None, source))
+                                      self._quantity(els, idx, i + 2) if i + 2 < n else None, source))
         if not found:
             self._problem("835.cas.empty", "CAS has no adjustment (reason and amount)", els, idx)
         return _NOTHING
@@ -630,18 +625,13 @@ class RemitParser:
         return _NOTHING
 
     def _claim_amt(self, els: Elements, idx: int):
-        if len(els) > 2 and els[2][-1:] in _DIGITS:  # the common AMT: convert here (what _amount does first)
-            try:
-                value = Decimal(els[2])
-            except InvalidOperation:
-                value = self._amount(els, idx, 2)  # reports it
-        else:
-            value = self._amount(els, idx, 2)
+        # the common AMT: read here; anything else by _amount, which reports it
+        value = Decimal(els[2]) if len(els) > 2 and _money(els[2]) else self._amount(els, idx, 2)
         self.claim.amounts.append(_reference(els[1] if len(els) > 1 else "", value))
         return _NOTHING
 
     def _claim_qty(self, els: Elements, idx: int):
-        self.claim.quantities.append(_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
+        self.claim.quantities.append(_reference(els[1] if len(els) > 1 else "", self._quantity(els, idx, 2, True)))
         return _NOTHING
 
     def _mia(self, els: Elements, idx: int):
@@ -689,13 +679,8 @@ class RemitParser:
     def _line_amt(self, els: Elements, idx: int):
         ln = self.claim.line
         qualifier = els[1] if len(els) > 1 else ""
-        if len(els) > 2 and els[2][-1:] in _DIGITS:  # the common AMT: convert here (what _amount does first)
-            try:
-                value = Decimal(els[2])
-            except InvalidOperation:
-                value = self._amount(els, idx, 2)  # reports it
-        else:
-            value = self._amount(els, idx, 2)
+        # the common AMT: read here; anything else by _amount, which reports it
+        value = Decimal(els[2]) if len(els) > 2 and _money(els[2]) else self._amount(els, idx, 2)
         if qualifier == "B6" and ln.allowed is None:
             ln.allowed = value
         else:
@@ -703,7 +688,8 @@ class RemitParser:
         return _NOTHING
 
     def _line_qty(self, els: Elements, idx: int):
-        self.claim.line.quantities.append(_reference(els[1] if len(els) > 1 else "", self._amount(els, idx, 2)))
+        self.claim.line.quantities.append(_reference(els[1] if len(els) > 1 else "",
+                                                     self._quantity(els, idx, 2, True)))
         return _NOTHING
 
     def _lq(self, els: Elements, idx: int):
@@ -792,7 +778,7 @@ class RemitReader:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         self.segments = 0
         self.bytes = 0
 

@@ -8,19 +8,19 @@ from the sum of its line charges (SV102 / SV203 / SV302).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from edi.problems import ERROR, WARNING, Problem, Where
+from edi.x12.numeric import CENT_PLACES, MONEY_DIGITS, read_r
 from edi.x12.segment import Segment
 
 _LINE_CHARGE = {"SV1": 2, "SV2": 3, "SV3": 2}
 
 
 def _money(text: str) -> Decimal | None:
-    try:
-        return Decimal(text)
-    except (InvalidOperation, ValueError):
-        return None
+    """An X12 money amount, or None for anything else (sNaN, 1E+999999 or 27_3.86 would be summed, or raise)."""
+    value = read_r(text, MONEY_DIGITS, CENT_PLACES) if text else None
+    return value if isinstance(value, Decimal) else None
 
 
 class Structure837:

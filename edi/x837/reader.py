@@ -43,11 +43,13 @@ from edi.model import (
     Source,
     Subscriber,
 )
-from edi.problems import ERROR, WARNING, Problem, Severity, Where
+from edi.problems import ERROR, WARNING, Problem, Problems, Severity, Where
 from edi.x12.io import open_input, read_chunks
+from edi.x12.numeric import CENT_PLACES, MONEY_DIGITS, QUANTITY_DIGITS, read_r
+from edi.x12.numeric import WORDS as NUMBER_WORDS
 from edi.x12.segment import Segment
 from edi.x12.tokenizer import Tokenizer, iter_segments
-from edi.x837.formats import DIAGNOSIS_QUALIFIERS, kind_of_version, parse_d8, parse_decimal, parse_rd8
+from edi.x837.formats import DIAGNOSIS_QUALIFIERS, kind_of_version, parse_d8, parse_rd8
 from edi.x837.loops import OPENERS, QUALIFIER_ELEMENT, ROOT, TRANSITIONS, Loop, enter
 
 
@@ -150,7 +152,7 @@ class Reader837:
 
     def __init__(self, file: str | None = None) -> None:
         self.file = file
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
         self.transactions: list[Transaction837] = []
         self.interchange: str | None = None
         self.isa_receiver: str | None = None
@@ -221,13 +223,17 @@ class Reader837:
                 return parts[0].split(ch)
         return parts
 
-    def amount(self, seg: Segment, i: int) -> Decimal | None:
-        """Element ``i`` as a number; None (with a problem) when it is missing or not a number."""
+    def amount(self, seg: Segment, i: int, *, digits: int = MONEY_DIGITS,
+               places: int | None = CENT_PLACES) -> Decimal | None:
+        """Element ``i`` as an X12 decimal (R) of at most ``digits`` digits and ``places`` decimals (by default a
+        money amount: R 1/18 in dollars and cents); None (with a problem) when it is missing or not such a
+        number (``1E+25``, ``27_3.86``, ``NaN``, ``273.865``, 20 digits: each would reach the ledger wrong)."""
         text = seg[i]
-        value = parse_decimal(text) if text else None
-        if value is None:
-            self.problem("amount", f"{seg.tag}{i:02d} is {'not a number' if text else 'missing'}", seg,
-                         f"{seg.tag}{i:02d}")
+        value = read_r(text, digits, places) if text else None
+        if not isinstance(value, Decimal):
+            said = NUMBER_WORDS[value] if value is not None else "is missing"
+            self.problem("amount", f"{seg.tag}{i:02d} {said}", seg, f"{seg.tag}{i:02d}")
+            return None
         return value
 
     def date_value(self, seg: Segment, fmt: str, text: str) -> tuple[date, date | None] | None:
@@ -658,7 +664,10 @@ def _code(r: Reader837, seg: Segment, parts: list[str]) -> CodeDate:
         found = r.date_value(seg, parts[2], parts[3])
         if found:
             start, end = found
-    amount = parse_decimal(parts[4]) if parts[4] else None
+    amount = read_r(parts[4], MONEY_DIGITS, CENT_PLACES) if parts[4] else None
+    if isinstance(amount, str):  # HI01-5: R 1/18
+        r.problem("amount", f"{seg.tag} holds a code whose amount {NUMBER_WORDS[amount]}", seg)
+        amount = None
     return CodeDate(parts[0], parts[1], date=start, date_end=end, amount=amount)
 
 
@@ -674,10 +683,17 @@ def _lx(r: Reader837, seg: Segment, role: str) -> None:
         r.problem("line", "a service line (LX) outside a claim was not read", seg)
         return
     r.finish_line(r.claim)
-    number = int(seg[1]) if seg[1].isdigit() else len(r.claim.lines) + 1
-    if not seg[1].isdigit():
+    given = _whole(seg[1], 6)  # LX01: N0 1/6
+    number = given if given is not None else len(r.claim.lines) + 1
+    if given is None:
         r.problem("number", "LX01 is not a line number", seg, "LX01")
     r.claim.line = _LineDraft(seg, number)
+
+
+def _whole(text: str, digits: int) -> int | None:
+    """``text`` as a whole number of at most ``digits`` ASCII digits (``str.isdigit`` takes ``²`` and any length,
+    which ``int()`` then refuses or the database cannot hold); None otherwise."""
+    return int(text) if 0 < len(text) <= digits and text.isascii() and text.isdigit() else None
 
 
 def _line_fields(r: Reader837) -> tuple[_LineDraft, dict[str, Any]] | None:
@@ -693,8 +709,13 @@ def _procedure(fields: dict[str, Any], parts: list[str]) -> None:
         fields["description"] = parts[6] if len(parts) > 6 and parts[6] else None
 
 
-def _quantity(r: Reader837, seg: Segment, i: int) -> Decimal:
+def _money(r: Reader837, seg: Segment, i: int) -> Decimal:
     value = r.amount(seg, i)
+    return value if value is not None else ZERO
+
+
+def _quantity(r: Reader837, seg: Segment, i: int) -> Decimal:
+    value = r.amount(seg, i, digits=QUANTITY_DIGITS, places=None)  # units: R 1/15, any decimals
     return value if value is not None else ZERO
 
 
@@ -705,14 +726,15 @@ def _sv1(r: Reader837, seg: Segment, role: str) -> None:
     line, fields = found
     line.has_service = True
     _procedure(fields, r.components(seg, 1))
-    fields["charge"] = _quantity(r, seg, 2)
+    fields["charge"] = _money(r, seg, 2)
     fields["unit_basis"] = seg[3] or "UN"
     fields["units"] = _quantity(r, seg, 4)
     fields["place_of_service"] = seg[5] or None
     pointers = [p for p in r.components(seg, 7) if p]
-    if not all(p.isdigit() for p in pointers):
+    numbers = [_whole(p, 2) for p in pointers]  # SV107-1..4: N0 1/2
+    if None in numbers:
         r.problem("number", "SV107 holds a diagnosis pointer that is not a number", seg, "SV107")
-    fields["diagnosis_pointers"] = tuple(int(p) for p in pointers if p.isdigit())
+    fields["diagnosis_pointers"] = tuple(n for n in numbers if n is not None)
 
 
 def _sv2(r: Reader837, seg: Segment, role: str) -> None:
@@ -723,7 +745,7 @@ def _sv2(r: Reader837, seg: Segment, role: str) -> None:
     line.has_service = True
     fields["revenue_code"] = seg[1] or None
     _procedure(fields, r.components(seg, 2))
-    fields["charge"] = _quantity(r, seg, 3)
+    fields["charge"] = _money(r, seg, 3)
     fields["unit_basis"] = seg[4] or "UN"
     fields["units"] = _quantity(r, seg, 5)
 

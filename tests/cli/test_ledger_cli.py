@@ -109,3 +109,38 @@ def test_remit_export_refuses_an_out_that_is_a_file_and_writes_owner_only_tables
     result = runner.invoke(app, ["remit", "export", "samples/835/synthetic-payment.835", "--out", str(tmp_path / "x")])
     assert result.exit_code == 0
     assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "x").iterdir()} == {0o600}
+
+
+def _paid_ledger(db: str) -> Ledger:
+    ledger = Ledger(db)
+    ledger.record_837("samples/837/synthetic-claims.837")
+    ledger.import_835("samples/835/synthetic-payment.835")
+    return ledger
+
+
+def test_claims_stream_the_same_rows_as_the_whole_list_in_every_shape(db):
+    """`ledger claims` pages through the ledger (iter_claims): --json, --nl and --limit carry exactly the rows
+    of Ledger.claims(), in the same order, however small the page."""
+    from edi.ledger import views
+
+    ledger = _paid_ledger(db)
+    whole = [c.as_dict() for c in ledger.claims()]
+    assert len(whole) >= 6
+    as_json = runner.invoke(app, ["ledger", "claims", "--json", "--db", db])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == whole
+    as_nl = runner.invoke(app, ["ledger", "claims", "--nl", "--db", db])
+    assert [json.loads(x) for x in as_nl.stdout.splitlines()] == whole
+    limited = runner.invoke(app, ["ledger", "claims", "--nl", "--limit", "4", "--db", db])
+    assert [json.loads(x) for x in limited.stdout.splitlines()] == whole[:4]
+    with ledger.engine.connect() as conn:  # pages of two claims: the page boundaries lose and repeat nothing
+        assert [c.as_dict() for c in views.iter_claims(conn, page=2)] == whole
+        assert [c.as_dict() for c in views.iter_claims(conn, page=2, limit=3)] == whole[:3]
+        paid = [c.as_dict() for c in views.iter_claims(conn, page=2, status="paid")]
+    assert paid == [c for c in whole if c["status"] == "paid"] and paid
+    table = runner.invoke(app, ["ledger", "claims", "--db", db])
+    assert table.exit_code == 0 and table.stdout.splitlines()[-1] == f"{len(whole)} claims"
+    assert [x.split()[0] for x in table.stdout.splitlines()[1:-1]] == [c["patient_control_number"] for c in whole]
+    both = runner.invoke(app, ["ledger", "claims", "--json", "--nl", "--db", db])
+    assert both.exit_code == 2 and "choose one" in both.output
+    ledger.close()

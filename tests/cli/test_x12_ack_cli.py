@@ -135,3 +135,18 @@ def test_unreadable_file_is_a_usage_error(tmp_path):
     result = _run(str(path))
     assert result.exit_code == 2
     assert "permission denied" in result.stderr
+
+
+def test_the_acknowledgement_comes_before_its_summary_on_a_terminal(tmp_path):
+    """Run for real with both streams on one pipe (as a terminal shows them): the 999 first, then the line that
+    says what it decided (it came first, above the acknowledgement it summarises)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "from cli.main import main; main()", "x12", "ack",
+                           str(SAMPLES / "835" / "broken-segment-count.835")], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                          cwd=Path(__file__).resolve().parents[2])
+    lines = done.stdout.splitlines()
+    assert done.returncode == 1 and lines[0].startswith("ISA*") and lines[-2] == "IEA*1*000000001~"
+    assert lines[-1].startswith("interchange 000000001, group 1 (HP 005010X221A1): rejected")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 from x12text import interchange
@@ -69,3 +70,20 @@ def test_garbage_input_is_a_problem_not_a_crash(tmp_path):
 
 def test_usage_error_is_exit_2():
     assert runner.invoke(app, ["x12", "validate"]).exit_code == 2
+
+
+def test_a_million_problems_are_counted_not_listed(tmp_path):
+    """A file of 100,000 empty segments: the person sees 50 of them and a count; --json keeps 1,000 and counts
+    the rest (memory and time no longer grow with the problems)."""
+    sample = (Path(__file__).resolve().parents[2] / "samples" / "835" / "synthetic-payment.835").read_bytes()
+    bad = tmp_path / "empty.x12"
+    bad.write_bytes(sample.split(b"~")[0] + b"~" + b"~" * 100_000)
+    shown = CliRunner().invoke(app, ["x12", "validate", str(bad)])
+    assert shown.exit_code == 1
+    assert "... and 99,950 more x12.segment.empty" in shown.output
+    assert shown.output.count("an empty segment") == 50
+    assert "100000 warnings" in shown.output
+    doc = json.loads(CliRunner().invoke(app, ["x12", "validate", str(bad), "--json"]).stdout)
+    report = doc["files"][0]
+    assert report["warnings"] == 100_000 and report["left_out"] == {"x12.segment.empty": 99_000}
+    assert sum(1 for p in report["problems"] if p["code"] == "x12.segment.empty") == 1000

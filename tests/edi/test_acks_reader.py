@@ -445,3 +445,32 @@ def test_memory_does_not_grow_with_the_file(monkeypatch):
 
     small, large = peak(5_000), peak(50_000)
     assert large < small * 2 + 500_000, (small, large)
+
+
+def test_an_amount_too_long_to_compute_with_is_a_problem():
+    """An STC04 of 81 digits crashed the import (decimal.InvalidOperation when the ledger quantized it; found by
+    benchmarks/fuzz.py): beyond Decimal's 28 digits a value is no longer exact, so the reader refuses it."""
+    body = """
+    HL*1**20*1~
+    NM1*PR*2*PAYER*****PI*1~
+    TRN*1*R1~
+    HL*2*1*21*1~
+    NM1*41*2*RECEIVER*****46*2~
+    TRN*2*B1~
+    HL*3*2*19*1~
+    NM1*85*2*CLINIC*****XX*1234567893~
+    TRN*1*P1~
+    HL*4*3*PT~
+    NM1*QC*1*LAST*FIRST****MI*M1~
+    TRN*2*PCN1~
+    STC*A2:20*20250101*WQ*{amount}~
+    """
+    items, problems = parse_acks(ack277(body.format(amount="1" * 81)))
+    assert items[-1].charge is None and codes(problems) == [("ack.amount", 16)]
+    items, problems = parse_acks(ack277(body.format(amount="9" * 28)))  # kept: the ledger says it cannot keep it
+    assert items[-1].charge == D("9" * 28) and problems == []
+
+
+def test_a_count_of_more_than_nine_digits_is_a_problem():
+    items, problems = parse_acks(ack999("AK1*HC*1*005010X222A1~\nAK9*A*1*1*" + "1" * 40 + "~"))
+    assert codes(problems)[0] == ("ack.number", 5) and items[-1].accepted_count is None

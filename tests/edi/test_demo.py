@@ -1,13 +1,17 @@
-"""`edi demo` runs the whole loop, and what it prints agrees with `edi reconcile --json` on its workspace."""
+"""`edi demo` runs the whole loop (build, submit, a simulated clearinghouse and payer, fetch, reconcile, check),
+and what it prints agrees with `edi reconcile --json` on its workspace."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections import Counter
+from datetime import datetime
 
 from typer.testing import CliRunner
 
 from cli.main import app
+from edi.demo import run_demo
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -29,14 +33,44 @@ def test_demo_runs_and_its_totals_equal_reconcile(tmp_path):
     assert shown("Provider adjustments") == totals["provider_adjustments"]
     assert shown("Every payment balances") == "yes"
     assert shown("Ledger check") == "ok"
-    # the story the demo tells: a payment with CO/PR, a denial, a reversal and correction, PLB, suspense
-    claims = {c["patient_control_number"]: c for c in json.loads(runner.invoke(
-        app, ["ledger", "claims", "--json", "--db", f"sqlite:///{tmp_path / 'edi.db'}"]).stdout)}
-    assert claims["ENC-P-0001"]["status"] == "paid" and claims["ENC-P-0001"]["adjustments"]["PR"] == "29.00"
-    assert claims["ENC-P-0003"]["status"] == "denied" and claims["ENC-P-0003"]["insurance_balance"] == "402.40"
-    assert claims["ENC-I-0002"]["paid"] == "6350.00" and claims["ENC-I-0002"]["insurance_balance"] == "0.00"
-    assert totals["suspense"] == "60.00" and totals["provider_adjustments"] == "-4.25"
+    # the story the demo tells: claims rejected by the 277CA and denied by the 835, each listed by reason
+    claims = json.loads(runner.invoke(app, ["ledger", "claims", "--json", "--db",
+                                            f"sqlite:///{tmp_path / 'edi.db'}"]).stdout)
+    by_status = Counter(c["status"] for c in claims)
+    assert by_status["paid"] > 100 and by_status["denied"] > 0 and by_status["rejected"] > 0
+    assert all(c["insurance_balance"] == "0.00" for c in claims if c["status"] == "paid")
+    assert all(c["denied"] == c["billed"] == c["insurance_balance"] for c in claims if c["status"] == "denied")
+    assert all("277CA" in c["status_reason"] for c in claims if c["status"] == "rejected")
+
+    def listed(title: str) -> dict[str, int]:
+        block = out.split(f"\n{title}:\n", 1)[1].split("\n\n", 1)[0]
+        return {line.split(None, 1)[1]: int(line.split(None, 1)[0]) for line in block.splitlines()}
+
+    rejected = listed("Rejected by the 277CA, by reason")
+    assert sum(rejected.values()) == by_status["rejected"]
+    assert any("A3:33:IL" in reason for reason in rejected) and any("A7:254" in reason for reason in rejected)
+    denied = listed("Denied, by reason")
+    assert sum(denied.values()) == by_status["denied"] and set(denied) <= {"CO-50 N115", "CO-97 M15", "CO-197 M62"}
+    assert totals["suspense"] == "0.00"
     assert (tmp_path / "out").is_dir() and len(list((tmp_path / "out").glob("*.837"))) == 2
+    assert len(list((tmp_path / "clearinghouses").glob("*/outbox/processed/*.837"))) == 2
+    assert f"what was fetched in {tmp_path / 'inbox'}" in out
+
+
+def test_the_demo_shows_every_branch_of_the_payer(tmp_path):
+    """With a fixed clock the demo's 837s, and so the payer's decisions, are always the same: every branch of the
+    policy is in them, and the ledger holds each where it belongs."""
+    r = run_demo(tmp_path / "ws", now=datetime(2026, 12, 4, 10, 0))
+    assert r.ok and r.check == []
+    branches = sum((a.branches for a in r.answered), Counter())
+    for branch in ("paid", "denied", "line_denied", "split", "reversed", "late", "recouped", "rejected", "PR-1",
+                   "PR-2", "PR-3"):
+        assert branches[branch] > 0, branch
+    assert sum(a.interest for a in r.answered) > 0 and sum(a.recoupments for a in r.answered) > 0
+    assert all(f.outcome == "imported" for f in r.fetched)
+    assert r.by_status["rejected"]["claims"] == branches["rejected"]
+    assert r.by_status["denied"]["claims"] == branches["denied"]
+    assert r.reconciliation["totals"]["balanced"]
 
 
 def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
@@ -49,3 +83,11 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path):
         result = runner.invoke(app, ["demo", "--dir", str(folder)])
         assert result.exit_code == 2 and "not an empty folder" in result.stderr
         assert [p.name for p in folder.iterdir()] == [name] and (folder / name).read_text() == "mine"
+
+
+def test_an_empty_dir_option_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for value in ("", "  "):
+        result = runner.invoke(app, ["demo", "--dir", value])
+        assert result.exit_code == 2 and "--dir: give a folder" in result.stderr
+    assert list(tmp_path.iterdir()) == []

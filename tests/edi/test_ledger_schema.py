@@ -129,3 +129,28 @@ def test_migration_0006_marks_a_claim_billed_twice_and_check_names_it_until_it_i
     assert ledger.check() == []
     assert [(c.status, c.billed) for c in ledger.claims()] == [("submitted", 100), ("voided", 0), ("voided", 0)]
     ledger.close()
+
+
+def test_the_head_read_off_the_files_is_alembics():
+    """Opening a ledger compares its version with the newest migration without importing Alembic: the two must
+    agree."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from edi.ledger.db import MIGRATIONS, head_revision
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def test_a_ledger_behind_the_head_is_migrated_on_open(tmp_path):
+    url, engine = ledger_at(tmp_path, "0007")
+    engine.dispose()
+    from edi.ledger import Ledger
+    from edi.ledger.db import head_revision
+
+    led = Ledger(url)
+    with led.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+    led.close()

@@ -50,3 +50,26 @@ def test_every_interchange_receiver_with_no_limit(tmp_path):
                                    control=2).replace(b"RECEIVER       ", b"OTHERHUB       "))
     assert sniff(str(path), limit=None).receivers == ["RECEIVER", "OTHERHUB"]
     assert sniff(str(path), limit=3).receivers == ["RECEIVER"]
+
+
+def test_sniffing_a_large_file_reads_only_its_start(tmp_path):
+    """A 30 MB 835 is sniffed from its first chunks: memory does not grow with the file (it once read the whole
+    file into a tuple of chunks before looking at the first segment)."""
+    import tracemalloc
+    from pathlib import Path
+
+    from edi.x12.sniff import sniff
+
+    sample = (Path(__file__).resolve().parents[2] / "samples" / "835" / "synthetic-payment.835").read_bytes()
+    big = tmp_path / "big.835"
+    with open(big, "wb") as fp:
+        for _ in range(30_000_000 // len(sample) + 1):
+            fp.write(sample)
+    tracemalloc.start()
+    try:
+        found = sniff(str(big))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found.kind == "835"
+    assert peak < 2_000_000, peak

@@ -145,10 +145,24 @@ def test_non_ascii_text_keeps_byte_offsets_and_round_trips():
     assert data[segs[3].offset:segs[3].offset + 2] == b"N3"
 
 
-def test_invalid_utf8_bytes_survive_as_surrogates():
-    data = isa().encode() + b"NM1*IL*1*M\xdcLLER~"
-    segs, _ = read(data)
-    assert segs[1][3].encode("utf-8", "surrogateescape") == b"M\xdcLLER"
+def test_bytes_that_are_not_utf8_are_kept_escaped_with_a_warning_naming_the_segment():
+    data = isa().encode() + b"NM1*IL*1*M\xdcLLER*\xe9~N3*1 MAIN~N4*X\xff"  # the last one unterminated
+    segs, problems = read(data)
+    assert segs[1].elements == ["NM1", "IL", "1", "M\\xDCLLER", "\\xE9"]
+    assert segs[3].elements == ["N4", "X\\xFF"]
+    assert segs[2].offset == data.index(b"N3")  # offsets stay the file's
+    found = [(p.code, p.where.segment, p.where.tag) for p in problems if p.code == "x12.text.not_utf8"]
+    assert found == [("x12.text.not_utf8", 2, "NM1"), ("x12.text.not_utf8", 4, "N4")]
+    assert all("DCLLER" not in p.message for p in problems)  # never the value
+    assert all(s.elements == [e.encode("utf-8").decode("utf-8") for e in s.elements] for s in segs)
+
+
+def test_bytes_that_are_not_utf8_are_reported_per_segment_up_to_a_limit_then_once():
+    from edi.x12.tokenizer import NOT_UTF8_REPORTED
+
+    data = isa().encode() + b"N3*\xff~" * (NOT_UTF8_REPORTED + 50)
+    _, problems = read(data)
+    assert len([p for p in problems if p.code == "x12.text.not_utf8"]) == NOT_UTF8_REPORTED + 1
 
 
 def test_feed_after_close_is_refused():

@@ -82,3 +82,11 @@ def test_deep_on_a_file_pyx12_cannot_read_is_a_problem_not_a_crash():
     report = validate_bytes(data, deep=True)
     assert {"x12.isa.short"} <= {p.code for p in report.problems}
     assert any(p.code.startswith("pyx12.") for p in report.problems)
+
+
+def test_a_line_charge_that_is_no_amount_does_not_break_the_claim_total():
+    """An SV102 of sNaN raised InvalidOperation while the claim total was summed (`edi x12 validate` ended in an
+    internal error; found by benchmarks/fuzz.py): what is no X12 amount is left out of the sum."""
+    for odd in ("sNaN", "NaN", "1E+999999", "27_3.86"):
+        report = validate_bytes(build(CLAIM_837.replace("SV1*HC:99213*150", f"SV1*HC:99213*{odd}")))
+        assert "837.claim.total" not in [p.code for p in report.problems], odd

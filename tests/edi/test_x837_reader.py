@@ -290,3 +290,58 @@ def test_no_corpus_837_crashes_the_reader_and_every_finding_has_a_position(path,
         assert "837.read.version" in {p.code for p in findings}
     else:
         assert all(c.source.segment is not None for c in claims)
+
+
+@pytest.mark.parametrize("charge", ["99999999999999999999", "1E+25", "27_3.86", "NaN", "273.865", "12.3.4"])
+def test_an_amount_that_is_not_an_x12_money_amount_is_a_problem_never_a_silent_reading(charge):
+    """CLM02 and SV102 are R 1/18 in dollars and cents: 20 digits once reached the ledger and crashed the import
+    (OverflowError: Python int too large to convert to SQLite INTEGER, found by benchmarks/fuzz.py); an exponent,
+    an underscore, NaN or a fraction of a cent would be read as some other amount."""
+    body = SECONDARY.replace("CLM*COB0001*200*", f"CLM*COB0001*{charge}*").replace("SV1*HC:99213:25*200*",
+                                                                                    f"SV1*HC:99213:25*{charge}*")
+    stream = read_837_bytes(interchange(body, **P), file="odd.837")
+    [claim] = stream
+    assert claim.total_charge == Decimal(0) and claim.lines[0].charge == Decimal(0)
+    found = [(p.code, p.where.element) for p in stream.problems]
+    assert found == [("837.read.amount", "CLM02"), ("837.read.amount", "SV102")]
+    assert all(charge not in p.message for p in stream.problems)  # messages name elements, never values
+
+
+def test_units_take_decimals_but_not_an_exponent():
+    stream = read_837_bytes(interchange(SECONDARY.replace("*200*UN*1***", "*200*UN*1.375***"), **P))
+    assert [c.lines[0].units for c in stream] == [Decimal("1.375")] and stream.problems == ()
+    stream = read_837_bytes(interchange(SECONDARY.replace("*200*UN*1***", "*200*UN*1E3***"), **P))
+    assert [c.lines[0].units for c in stream] == [Decimal(0)]
+    assert [(p.code, p.where.element) for p in stream.problems] == [("837.read.amount", "SV104")]
+
+
+def test_a_claim_with_a_20_digit_charge_is_refused_by_the_ledger_not_crashed(tmp_path):
+    from edi.ledger import Ledger
+
+    path = tmp_path / "huge.837"
+    path.write_bytes(interchange(SECONDARY.replace("CLM*COB0001*200*", "CLM*COB0001*99999999999999999999*"), **P))
+    ledger = Ledger(f"sqlite:///{tmp_path / 'edi.db'}")
+    result = ledger.record_837(str(path))
+    assert result.outcome == "refused" and "837.read.amount" in [p.code for p in result.problems]
+    assert ledger.check() == []
+    ledger.close()
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999", "²", "1234567", "-1"])
+def test_a_line_number_or_pointer_that_is_no_short_number_is_a_problem(number, tmp_path):
+    """LX01 of 20 digits crashed the ledger (OverflowError: Python int too large to convert to SQLite INTEGER;
+    found by benchmarks/fuzz.py), and ``²`` passed ``str.isdigit`` and then crashed ``int()``."""
+    from edi.ledger import Ledger
+
+    body = SECONDARY.replace("LX*1~", f"LX*{number}~").replace("*UN*1***1:2~", f"*UN*1***1:{number}~")
+    stream = read_837_bytes(interchange(body, **P))
+    [claim] = stream
+    assert claim.lines[0].number == 1 and claim.lines[0].diagnosis_pointers == (1,)
+    assert [(p.code, p.where.element) for p in stream.problems] == [("837.read.number", "LX01"),
+                                                                     ("837.read.number", "SV107")]
+    path = tmp_path / "odd.837"
+    path.write_bytes(interchange(body, **P))
+    ledger = Ledger(f"sqlite:///{tmp_path / 'edi.db'}")
+    ledger.record_837(str(path))
+    assert ledger.check() == []
+    ledger.close()

@@ -1,0 +1,96 @@
+"""The ledger's views read a large ledger through its indexes: on PostgreSQL, every query that `edi ledger
+claims`, `edi ledger claim PCN` and `edi reconcile` run is explained with sequential scans disabled, and none may
+still read a table that grows with the claims (claims, their lines, payments, adjustments, journal entries,
+postings, acknowledgements) from end to end: with ``enable_seqscan`` off, PostgreSQL plans a sequential scan only
+where no index can serve the query.
+
+`edi ledger check` is left out on purpose: it proves invariants over every row, so it reads them all.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from edi.ledger import Ledger
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+#: Tables with rows per claim (or per line, payment line, posting): a sequential scan of one grows with the ledger.
+GROWING = {"claims", "claim_lines", "claim_payments", "adjustments", "journal_entries", "postings",
+           "acknowledgements"}
+
+
+def sequential_scans(conn, statement: str, params) -> set[str]:
+    """The tables PostgreSQL reads with a sequential scan for ``statement``, with sequential scans disabled."""
+    conn.exec_driver_sql("SET enable_seqscan = off")
+    plan = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, params).scalar()
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    found: set[str] = set()
+
+    def walk(node: dict) -> None:
+        if node.get("Node Type") == "Seq Scan":
+            found.add(node["Relation Name"])
+        for child in node.get("Plans", ()):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return found
+
+
+@pytest.fixture
+def ledger(pg_url):
+    if pg_url is None:
+        pytest.skip("EDI_TEST_POSTGRES_URL is not set: the query plans are PostgreSQL's")
+    led = Ledger(pg_url)
+    led.record_837(str(SAMPLES / "837" / "synthetic-claims.837"))
+    led.import_835(str(SAMPLES / "835" / "synthetic-payment.835"))
+    led.import_acks(str(SAMPLES / "acks" / "synthetic-claims.277"))
+    yield led
+    led.close()
+
+
+def captured(led: Ledger, run) -> list[tuple[str, object]]:
+    """The SELECT statements (with their parameters) that ``run()`` sends to the database."""
+    seen: list[tuple[str, object]] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+            seen.append((statement, parameters))
+
+    event.listen(led.engine, "before_cursor_execute", listen)
+    try:
+        run()
+    finally:
+        event.remove(led.engine, "before_cursor_execute", listen)
+    return seen
+
+
+VIEWS = {
+    "ledger claims": lambda led: list(led.iter_claims()),
+    "ledger claims --limit 2": lambda led: list(led.iter_claims(limit=2)),
+    "ledger claims --status paid --payer synth": lambda led: list(led.iter_claims(status="paid", payer="synth")),
+    "ledger claim PCN": lambda led: led.claim("PCN0000002"),
+    "reconcile": lambda led: led.reconcile(),
+}
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_no_view_reads_a_growing_table_whole(ledger, view):
+    statements = captured(ledger, lambda: VIEWS[view](ledger))
+    assert statements, "the view ran no query"
+    with ledger.engine.connect() as conn:
+        for statement, params in statements:
+            scanned = sequential_scans(conn, statement, params) & GROWING
+            assert not scanned, f"{view}: {sorted(scanned)} read whole by\n{statement}"
+
+
+def test_the_check_sees_a_query_no_index_serves(ledger):
+    """The detector itself: a filter on a column without an index is a sequential scan even with them off."""
+    with ledger.engine.connect() as conn:
+        assert sequential_scans(conn, "SELECT id FROM claims WHERE charge > 0", {}) == {"claims"}
+        assert sequential_scans(conn, "SELECT id FROM claims WHERE patient_control_number = 'X'", {}) == set()
+        rows = conn.execute(text("SELECT count(*) FROM claims")).scalar()
+    assert rows > 0
