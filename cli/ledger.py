@@ -52,6 +52,8 @@ def open_ledger(db: str | None, *, create: bool = False) -> Ledger:
     from edi.ledger import Ledger, LedgerError
     from edi.ledger.db import ledger_exists, resolve_url, shown_url
 
+    if db is not None and not db.strip():  # not "no --db": the default ledger would be used by mistake
+        fail("--db: give a database URL, such as sqlite:///edi.db")
     try:
         exists, place = ledger_exists(db)
         ledger = Ledger(db) if exists or create else None
@@ -119,7 +121,7 @@ def claims_(
 ) -> None:
     """One row per claim: billed, paid, adjustments, denied, written off, patient and insurance balances; with
     --status rejected, why each was rejected. Printed as the ledger is read, a page at a time."""
-    if status and status not in CLAIM_STATUSES:
+    if status is not None and status not in CLAIM_STATUSES:
         fail(f"--status must be one of {', '.join(CLAIM_STATUSES)}")
     if json_ and nl:
         fail("--json and --nl are two shapes of the same output: choose one")
@@ -341,6 +343,8 @@ def import_(
 
     check_readable(files, stdin=False)
     payers = None
+    if config is not None and not config.strip():
+        fail("--config: give the configuration file (edi.toml)")
     if config is not None or Path("edi.toml").is_file():
         from cli.claims import load_config
 

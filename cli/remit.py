@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -20,12 +21,13 @@ from cli.output import (
     esc,
     exit_code,
     fail,
+    folder_for_output,
     marked,
     problem_table,
     require_kind,
     streamed,
-    writable_folder,
 )
+from cli.progress import over_files
 from edi.encode import to_json as encode
 from edi.model import ClaimPayment, Remittance, RemittanceEnd
 from edi.x835.balance import transaction_difference
@@ -72,32 +74,54 @@ def show(
     check_readable(file)
     require_kind(file, "835")
     texts: dict[str, str] = {}
-    if descriptions:
+    if descriptions is not None:
+        if not descriptions.strip():
+            fail("--descriptions: give a CSV file of code,description")
         try:
             texts = load_descriptions(descriptions)
         except (OSError, ValueError) as exc:
-            fail(f"descriptions: {exc}")
+            fail(f"--descriptions {descriptions}: {getattr(exc, 'strerror', None) or exc}")
     if html is not None:
         raise typer.Exit(_show_html(file, html, texts))
     reader = read_remittances(file)
+    items = _Counted(reader)
     with streamed(file):
         if json_:
-            _show_json(file, reader)
+            _show_json(file, items, reader)
         elif nl:
             out = binary_stdout()
-            for item in reader:
+            for item in items:
                 if type(item) is ClaimPayment:
                     out.write(encode(claim_line_json(item)) + b"\n")
             out.flush()
         else:
-            _Eob(texts).show(reader)
+            _Eob(texts).show(items)
             sys.stdout.flush()
     if not json_:
         if reader.problems:
             err_console.print(problem_table(reader.problems, title=f"{file}: problems"))
         elif reader.segments == 0:
             err_console.print(f"{file}: no X12 segments")
+    if reader.segments and not items.payments and any(p.code == "835.transaction.other" for p in reader.problems):
+        # standard input, which cannot be looked at before it is read, held another transaction
+        err_console.print(f"{'standard input' if file == '-' else file} holds no 835 transaction set "
+                          "(edi remit show reads 835 remittances)")
+        raise typer.Exit(PROBLEMS)
     raise typer.Exit(exit_code(reader.problems) if reader.segments else PROBLEMS)
+
+
+class _Counted:
+    """A reader's items, counting the payments (835 transaction sets) among them."""
+
+    def __init__(self, items) -> None:
+        self.items = items
+        self.payments = 0
+
+    def __iter__(self):
+        for item in self.items:
+            if type(item) is Remittance:
+                self.payments += 1
+            yield item
 
 
 def _new_file(option: str, path: str) -> None:
@@ -205,12 +229,12 @@ class _JsonPayments(_Payments):
                                                                    else b',"balanced":false}'))
 
 
-def _show_json(file: str, reader) -> None:
+def _show_json(file: str, items, reader) -> None:
     """One object (file, payments, problems), written as the file is read."""
     out = binary_stdout()
     out.write(b'{"file":' + encode(file) + b',"payments":[')
     payments = _JsonPayments(out)
-    payments.walk(reader)
+    payments.walk(items)
     out.write((b"\n]," if payments.payments else b"],") + b'"problems":'
               + encode([x.as_dict() for x in reader.problems]) + b"}\n")
     out.flush()
@@ -319,23 +343,39 @@ def export(
             fail(f"--to {path}: the extension must be .csv or .ndjson")
         targets[table] = (path, "csv" if ext == ".csv" else "ndjson")
     for f in files:
-        check_readable(f)
+        check_readable(f, stdin=False)
         require_kind(f, "835")
-    if out:
-        writable_folder("--out", out)
-        for t in TABLES:
-            targets.setdefault(t, (str(Path(out) / f"{t}.{fmt}"), fmt))
-    try:
-        tables = {t: open_table(path, t, f) for t, (path, f) in targets.items()}
-    except OSError as exc:
-        fail(f"cannot write: {exc}")
-    with Exporter(tables) as ex:
-        for f in files:
-            ex.add_file(f)
+        _require_x12(f)
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            folder = stack.enter_context(folder_for_output("--out", out))
+            for t in TABLES:
+                targets.setdefault(t, (str(folder / f"{t}.{fmt}"), fmt))
+        try:
+            tables = {t: open_table(path, t, f) for t, (path, f) in targets.items()}
+        except OSError as exc:
+            fail(f"cannot write: {exc}")
+        with Exporter(tables) as ex:
+            for f in over_files(files, "exporting"):
+                ex.add_file(f)
     for t, (path, _) in targets.items():
         err_console.print(f"{path}: {ex.counts[t]} {t}")
     if ex.problems:
         err_console.print(problem_table(ex.problems, title="problems"))
     raise typer.Exit(exit_code(ex.problems))
+
+
+def _require_x12(path: str) -> None:
+    """Exit 1 naming ``path`` when it holds no X12 segment at all (empty, binary, other text): nothing to export,
+    and no table is made for it."""
+    from edi.x12.sniff import sniff
+
+    try:
+        found = sniff(path, limit=1)
+    except OSError as exc:
+        fail(f"{path}: {exc.strerror or exc}")
+    if not found.segments:
+        fail(f"{path}: holds no X12 segment ({'it is empty' if os.path.getsize(path) == 0 else 'not an X12 file'}"
+             "): nothing exported", PROBLEMS)
 
 

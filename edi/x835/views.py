@@ -203,7 +203,13 @@ def load_descriptions(path: str) -> dict[str, str]:
     or a PLB reason (``L6``). Raises OSError or ValueError with a clear message."""
     out: dict[str, str] = {}
     with open(Path(path), newline="", encoding="utf-8") as fp:
-        for row in csv.reader(fp):
+        try:
+            rows = list(csv.reader(fp))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV") from None
+        except csv.Error as exc:
+            raise ValueError(f"{path} is not CSV: {exc}") from None
+        for row in rows:
             if not row or row[0].strip().lower() in ("code", ""):
                 continue
             if len(row) < 2:

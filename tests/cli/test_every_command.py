@@ -47,19 +47,8 @@ FILE_OPTIONS = ("--config", "--descriptions")
 
 #: Failures these tests found in code other engineers own, reported to the lead: (test, command, kind) -> what.
 #: Marked xfail(strict): once fixed, the case passes, the run fails, and its line here must go.
-KNOWN = {
-    ("file", "remit export", "empty"): "cli/remit.py: an empty file exports empty tables, exit 0 (not refused)",
-    ("file", "remit export", "binary"): "cli/remit.py: a binary file is refused without naming it, and empty "
-                                        "tables are left in --out",
-    ("file", "remit export", "text"): "cli/remit.py: a text file is refused without naming it, and empty tables "
-                                      "are left in --out",
-    ("option", "remit show --descriptions", "binary"): "edi.x835.views.load_descriptions: a file that is not "
-                                                       "UTF-8 is refused without naming it",
-}
-for _kind in ("837", "999", "277ca"):
-    KNOWN[("stdin", "remit show", _kind)] = (
-        "cli/remit.py: `edi remit show -` with another transaction on standard input exits 0 (require_kind "
-        "skips standard input, and the reader's 835.transaction.other is a warning)")
+KNOWN: dict[tuple[str, str, str], str] = {}
+
 
 def cases(test: str, pairs):
     """``pytest.param``s of (command, kind), the known failures marked."""

@@ -49,17 +49,7 @@ WHAT = {
 
 #: Failures found here in code other engineers own, reported to the lead: (command option, value) -> what.
 #: Marked xfail(strict): once fixed, the case passes, the run fails, and its line here must go.
-KNOWN = {
-    ("ledger claims --status", "empty"): "cli/ledger.py claims: --status '' lists every claim (taken for no filter)",
-    ("remit import --config", "empty"): "cli/ledger.py import: --config '' is taken for no configuration",
-    ("remit show --descriptions", "empty"): "cli/remit.py: --descriptions '' is taken for no descriptions",
-    ("remit export --out", "blank"): "cli/remit.py: --out '  ' makes a folder named by two blanks (cli.output."
-                                     "folder_for_output refuses it)",
-}
-for _c in COMMANDS:
-    if _c.option("--db") and _c.name not in ("inbox fetch", "ledger deposits import"):
-        KNOWN[(f"{_c.name} --db", "empty")] = ("cli/ledger.py open_ledger: --db '' falls back to EDI_DATABASE_URL or "
-                                               "edi.db (taken for no --db)")
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def what(command: str, p: Param) -> str:
