@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.ledger import Db, open_ledger, report_files
+from cli.ledger import Db, FilesJson, open_ledger, report_files
 from cli.output import (
     PROBLEMS,
     check_readable,
@@ -42,6 +42,7 @@ SHOWN_UNITS = frozenset({"CLM01", "TRN02", "CLP01"})
 @app.command("import")
 def import_(
     files: Annotated[list[str], typer.Argument(help="TA1, 999 and 277CA files.")],
+    json_: FilesJson = False,
     db: Db = None,
 ) -> None:
     """Link each acknowledgement to what it acknowledges (TA1 and 999 by control numbers, 277CA by patient control
@@ -49,7 +50,8 @@ def import_(
     nothing. An acknowledgement of something the ledger does not hold is kept and reported."""
     check_readable(files, stdin=False)
     ledger = open_ledger(db, create=True)
-    raise typer.Exit(report_files([ledger.import_acks(f) for f in over_files(files, "importing")], "imported"))
+    raise typer.Exit(report_files((ledger.import_acks(f) for f in over_files(files, "importing")), "imported",
+                                  json_=json_))
 
 
 def ack_json(item: Any) -> dict:

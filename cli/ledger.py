@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated
 
@@ -79,8 +80,27 @@ def close_opened() -> None:
         _opened.pop().close()
 
 
-def report_files(results: list[FileResult], verb: str) -> int:
-    """One line per file, then its problems; the exit code for the lot."""
+#: ``--json`` of the commands that import files: a list, one object per file.
+FilesJson = Annotated[bool, typer.Option("--json", help="One JSON list on stdout: per file its outcome (the verb, "
+                                         "already or refused), message, ok and problems.")]
+
+
+def report_files(results: Iterable[FileResult], verb: str, *, json_: bool = False) -> int:
+    """One line per file, then its problems (or, with ``json_``, a JSON list); the exit code for the lot: 0 when
+    every file was taken (or had been) without an error, 1 when one was refused or taken with errors."""
+    if json_:
+        out = binary_stdout()
+        out.write(b"[")
+        code = OK
+        for n, r in enumerate(results):
+            out.write((b"\n" if not n else b",\n") + to_json({
+                "file": r.file, "outcome": verb if r.outcome == "imported" else r.outcome, "message": r.message,
+                "ok": r.ok, "problems": [p.as_dict() for p in r.problems]}))
+            if not r.ok:
+                code = PROBLEMS
+        out.write(b"\n]\n")
+        out.flush()
+        return code
     code = OK
     for r in results:
         style = {"imported": "green", "already": "yellow", "refused": "red"}[r.outcome]
@@ -318,6 +338,7 @@ def reconcile(
 
 def record(
     files: Annotated[list[str], typer.Argument(help="837 files that were (or will be) submitted.")],
+    json_: FilesJson = False,
     db: Db = None,
 ) -> None:
     """Record the claims of 837 files (charges posted), so that remittances can be reconciled against them."""
@@ -325,7 +346,8 @@ def record(
     ledger = open_ledger(db, create=True)
     from cli.progress import over_files
 
-    raise typer.Exit(report_files([ledger.record_837(f) for f in over_files(files, "recording")], "recorded"))
+    raise typer.Exit(report_files((ledger.record_837(f) for f in over_files(files, "recording")), "recorded",
+                                  json_=json_))
 
 
 def import_(
@@ -334,6 +356,7 @@ def import_(
         "--config", help="The configuration file whose payers' remit_ids and \\[remit] cross_payer say how an 835's "
         "payer is matched to the payer each claim was billed to (default: edi.toml here, when there is one).")]
     = None,
+    json_: FilesJson = False,
     db: Db = None,
 ) -> None:
     """Post 835 remittances, one database transaction per file: the same file twice changes nothing, the same
@@ -352,5 +375,5 @@ def import_(
     ledger = open_ledger(db, create=True)
     from cli.progress import over_files
 
-    raise typer.Exit(report_files([ledger.import_835(f, payers=payers) for f in over_files(files, "posting")],
-                                  "posted"))
+    raise typer.Exit(report_files((ledger.import_835(f, payers=payers) for f in over_files(files, "posting")),
+                                  "posted", json_=json_))

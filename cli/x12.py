@@ -135,12 +135,21 @@ def _validate_one(file: str, deep: bool) -> ValidationReport:
         return validate_path(file, deep=True, progress=bar)
 
 
+def _deep_note(report: ValidationReport) -> str:
+    """Whether pyx12's validation ran: a file it has no map for (or cannot read) is not "ok (deep)"."""
+    if not report.deep:
+        return ""
+    if not report.deep_ran:
+        return " (deep validation could not run: the fast checks only)"
+    return " (deep)"
+
+
 def _render(report: ValidationReport, quiet: bool) -> None:
     kinds = ", ".join(sorted({f"{t.st01} {t.version}".strip() for t in report.transactions})) or "no transaction sets"
     verdict = "[green]ok[/]" if report.ok else "[red]invalid[/]"
     console.print(marked(f"{esc(report.file)}: {verdict} - {report.segments} segments, {len(report.transactions)} "
                          f"transaction sets ({esc(kinds)}); {report.errors} errors, {report.warnings} warnings"
-                         + (" (deep)" if report.deep else "")))
+                         + _deep_note(report)))
     if report.problems and not quiet:
         console.print(problem_table(report.problems))
 

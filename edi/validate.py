@@ -73,6 +73,11 @@ class ValidationReport:
         return not has_errors(self.problems)
 
     @property
+    def deep_ran(self) -> bool:
+        """pyx12's validation was asked for and ran (it has no map for some files, and cannot frame others)."""
+        return self.deep and not any(p.code in ("pyx12.map", "pyx12.unreadable") for p in self.problems)
+
+    @property
     def left_out(self) -> dict[str, int]:
         """Problems counted but not kept (code -> how many): past ``KEEP_PER_CODE`` of one code."""
         return left_out(self.problems)
@@ -99,6 +104,7 @@ class ValidationReport:
             "segments": self.segments,
             "bytes": self.bytes,
             "deep": self.deep,
+            "deep_ran": self.deep_ran,
             "versions": self.versions,
             "transactions": [
                 {"type": t.st01, "control_number": t.control, "version": t.version, "interchange": t.interchange,

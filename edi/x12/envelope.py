@@ -36,10 +36,16 @@ class TransactionInfo:
     segments: int = 0  # counted so far, ST included
 
 
+#: GS01, the functional identifier, for each transaction set it may hold (X12-DIGEST: pyx12's control map).
+FUNCTIONAL_IDS = {"837": "HC", "835": "HP", "999": "FA", "997": "FA", "277": "HN", "276": "HR", "270": "HS",
+                  "271": "HB", "834": "BE", "820": "RA", "278": "HI"}
+
+
 @dataclass(slots=True)
 class _Group:
     control: str
     version: str
+    functional_id: str = ""
     transactions: int = 0
     st_controls: set[str] = field(default_factory=set)
 
@@ -156,7 +162,7 @@ class EnvelopeChecker:
                 self._add("x12.gs.duplicate", f"group control number {control} is used twice in one "
                           "interchange", seg, element="GS06")
             ic.gs_controls.add(control)
-        self.group = _Group(control=control, version=version)
+        self.group = _Group(control=control, version=version, functional_id=seg[1].strip())
         self._version(version, seg, "GS08")
 
     def _version(self, version: str, seg: Segment, element: str) -> None:
@@ -185,6 +191,11 @@ class EnvelopeChecker:
                 self._add("x12.st.duplicate", f"transaction set control number {control} is used twice in one "
                           "group", seg, element="ST02")
             g.st_controls.add(control)
+            wanted = FUNCTIONAL_IDS.get(seg[1].strip())
+            if wanted and g.functional_id and g.functional_id != wanted:
+                self._add("x12.gs.functional_id", f"a {seg[1].strip()} transaction set belongs in a functional group "
+                          f"whose GS01 is {wanted}, but this group's GS01 is {g.functional_id}: a receiver routes "
+                          "the group by GS01", seg, element="GS01")
             if seg[3] and g.version and seg[3] != g.version:
                 self._add("x12.st.version", f"ST03 {seg[3]} differs from GS08 {g.version}", seg, WARNING,
                           element="ST03")

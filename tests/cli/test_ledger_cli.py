@@ -144,3 +144,22 @@ def test_claims_stream_the_same_rows_as_the_whole_list_in_every_shape(db):
     both = runner.invoke(app, ["ledger", "claims", "--json", "--nl", "--db", db])
     assert both.exit_code == 2 and "choose one" in both.output
     ledger.close()
+
+
+def test_each_imported_file_says_its_outcome_in_words_in_json_and_in_the_exit_code(tmp_path):
+    """posted with errors, refused, already: each file's outcome is one word, and the exit code is 1 unless every
+    file was taken cleanly (or had been)."""
+    db = f"sqlite:///{tmp_path / 'edi.db'}"
+    broken, good = "samples/835/broken-segment-count.835", "samples/835/synthetic-payment.835"
+    first = runner.invoke(app, ["remit", "import", broken, good, "--json", "--db", db])
+    assert first.exit_code == 1
+    doc = json.loads(first.stdout)
+    assert [(d["outcome"], d["ok"]) for d in doc] == [("posted", False), ("refused", False)]
+    assert "x12.se.count" in {p["code"] for p in doc[0]["problems"]}
+    assert "already posted" in doc[1]["message"]
+    again = runner.invoke(app, ["remit", "import", broken, "--json", "--db", db])
+    assert json.loads(again.stdout)[0]["outcome"] == "already"
+    recorded = runner.invoke(app, ["claims", "record", "samples/837/synthetic-claims.837", "--json", "--db", db])
+    assert recorded.exit_code == 0 and json.loads(recorded.stdout)[0]["outcome"] == "recorded"
+    acks = runner.invoke(app, ["acks", "import", "samples/acks/synthetic-claims.999", "--json", "--db", db])
+    assert acks.exit_code == 0 and json.loads(acks.stdout)[0]["outcome"] == "imported"

@@ -87,3 +87,17 @@ def test_a_million_problems_are_counted_not_listed(tmp_path):
     report = doc["files"][0]
     assert report["warnings"] == 100_000 and report["left_out"] == {"x12.segment.empty": 99_000}
     assert sum(1 for p in report["problems"] if p["code"] == "x12.segment.empty") == 1000
+
+
+def test_deep_validation_that_could_not_run_is_not_called_deep(tmp_path):
+    odd = tmp_path / "odd.x12"
+    odd.write_bytes(b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *250101*1200*^*00501*"
+                    b"000000001*0*T*:~GS*ZZ*A*B*20250101*1200*1*X*005010~ST*123*0001~BGN*00*1~SE*3*0001~GE*1*1~"
+                    b"IEA*1*000000001~")
+    shown = CliRunner().invoke(app, ["x12", "validate", "--deep", str(odd)])
+    assert "deep validation could not run" in shown.output and "(deep)" not in shown.output
+    doc = json.loads(CliRunner().invoke(app, ["x12", "validate", "--deep", "--json", str(odd)]).stdout)
+    assert doc["files"][0]["deep"] is True and doc["files"][0]["deep_ran"] is False
+    sample = Path(__file__).resolve().parents[2] / "samples" / "835" / "synthetic-payment.835"
+    ran = json.loads(CliRunner().invoke(app, ["x12", "validate", "--deep", "--json", str(sample)]).stdout)
+    assert ran["files"][0]["deep_ran"] is True

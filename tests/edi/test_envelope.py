@@ -77,3 +77,13 @@ def test_versions_are_reported_and_4010_is_a_warning():
     assert checker.versions == {"004010X091A1"}
     assert [(p.code, p.severity.value) for p in checker.problems] == [("x12.version", "warning")]
     assert checker.transactions[0].st01 == "835"
+
+
+def test_a_functional_group_must_be_of_its_transaction_sets_kind():
+    """GS01 names what the group holds (HP for 835s, HC for 837s, FA for 999s): an 835 in an HC group is routed
+    as claims by a receiver, so it is an error on the ST, naming GS01."""
+    assert GOOD.count(b"GS*HP*") == 1
+    assert check(GOOD.replace(b"GS*HP*", b"GS*HC*")) == [("x12.gs.functional_id", 3)]
+    assert check(GOOD.replace(b"GS*HP*", b"GS*FA*")) == [("x12.gs.functional_id", 3)]
+    # a transaction set the table does not know is not judged
+    assert check(GOOD.replace(b"GS*HP*", b"GS*ZZ*").replace(b"ST*835*", b"ST*123*")) == []
