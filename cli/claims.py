@@ -155,18 +155,23 @@ def demo(
                                                   "temporary folder).")] = None,
 ) -> None:
     """The whole loop on synthetic data: build claims, submit them to a simulated clearinghouse, fetch and import
-    its 999, 277CA and 835 answers, reconcile, check the ledger."""
+    its 999, 277CA and 835 answers, reconcile, check the ledger. With SOURCE_DATE_EPOCH set, every date is that
+    instant's and two runs give the same files and figures."""
     import tempfile
     from collections import Counter
 
-    from edi.demo import run_demo
+    from edi.demo import run_demo, source_date
 
     if directory is not None and not directory.strip():  # not a new temporary folder, nor one named by blanks
         fail("--dir: give a folder (or leave the option out: the demo then makes a temporary one)")
+    try:
+        now = source_date()  # SOURCE_DATE_EPOCH: a reproducible run; else the clock
+    except ValueError as exc:
+        fail(str(exc))
     workspace = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="edi-demo-"))
     try:
-        r = run_demo(workspace)
-    except FileExistsError as exc:
+        r = run_demo(workspace, now=now)
+    except (FileExistsError, ValueError) as exc:  # a folder not empty; a SOURCE_DATE_EPOCH before the encounters
         fail(str(exc))
     except OSError as exc:  # a folder that cannot be made or written
         fail(f"{directory}: {exc.strerror or exc}")

@@ -11,16 +11,22 @@
    adjustments, denials, a line denied in a paid claim, split claims, reversals and their corrections, interest
    and recoupments;
 6. reconciles and proves the ledger's invariants (``edi reconcile``, ``edi ledger check``).
+
+The simulated payer seeds its decisions with each 837's sha256, and an 837 carries the time it was built, so the
+figures differ from run to run. With ``SOURCE_DATE_EPOCH`` set (the reproducible-builds convention: seconds since
+1970-01-01 UTC), :func:`source_date` gives that instant, the demo builds, submits and fetches at it instead of the
+clock (the ledger's records too), and two runs write byte-identical 837s and 835s and print the same figures.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -125,7 +131,8 @@ class DemoResult:
     @property
     def totals(self) -> dict[str, Decimal | int]:
         """The claims-by-status figures summed over every status."""
-        out: dict[str, Decimal | int] = {}
+        out: dict[str, Decimal | int] = {"claims": 0, "billed": ZERO, "paid": ZERO, "adjusted": ZERO,
+                                         "patient_responsibility": ZERO, "denied": ZERO, "open_balance": ZERO}
         for figures in self.by_status.values():
             for k, v in figures.items():
                 out[k] = out.get(k, 0) + v
@@ -137,6 +144,34 @@ class DemoResult:
                 and all(f.ok for f in self.fetched) and not any(a.problems for a in self.answered))
 
 
+def source_date(environ: Mapping[str, str] = os.environ) -> datetime | None:
+    """The instant ``SOURCE_DATE_EPOCH`` names (whole seconds since 1970-01-01 UTC, as a naive UTC datetime, the
+    kind the 837 writer stamps), or None when it is not set or empty. ValueError, naming the variable, when its
+    value is not a non-negative integer of a year edi can write (up to 9999)."""
+    value = environ.get("SOURCE_DATE_EPOCH", "")
+    if not value:  # unset, or set empty (as CI files often leave it): the clock
+        return None
+    text = value.strip()
+    if not text.isascii() or not text.isdigit():
+        raise ValueError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970-01-01 UTC (digits only), not {value!r}")
+    try:
+        return datetime.fromtimestamp(int(text), UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"SOURCE_DATE_EPOCH {text} is beyond the dates edi can write") from None
+
+
+def _dates(value) -> Iterator[str]:
+    """Every date (``YYYY-MM-DD``) in an encounter's values, however deep."""
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _dates(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _dates(v)
+    elif isinstance(value, str) and len(value) == 10 and value[4] == value[7] == "-" and value[:4].isdigit():
+        yield value
+
+
 def _sample(*parts: str):
     return resources.files("samples").joinpath(*parts)
 
@@ -145,7 +180,8 @@ def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None
              synthetic: int = SYNTHETIC, seed: int = SEED) -> DemoResult:
     """Run the loop in ``workspace``: a new or empty folder (FileExistsError otherwise: the demo writes its
     edi.toml, encounters, 837s, clearinghouse folders and ledger there, and would replace files of the same
-    names)."""
+    names). ``now`` defaults to the clock; given (:func:`source_date` for a reproducible run), it dates the 837s,
+    the uploads, the fetched files' folders and everything the ledger records during the run."""
     from edi.fees import load_fee_schedule
     from edi.simulate import Mailbox, Policy, answer_mailbox
     from mappings.config import load_config
@@ -157,9 +193,16 @@ def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None
     if workspace.exists() and (not workspace.is_dir() or any(workspace.iterdir())):
         raise FileExistsError(f"{workspace} is not an empty folder: the demo needs a new or empty one (it writes "
                               "edi.toml, encounters, out, clearinghouses, inbox and edi.db there)")
-    workspace.mkdir(parents=True, exist_ok=True)
+    fixed = now  # a given instant also dates what the ledger records (recorded, posted, acknowledged)
     now = now or datetime.now()
     today = today or now.date()
+    records = json.loads(_sample("encounters", "encounters.json").read_text(encoding="utf-8"))
+    records += list(synthetic_encounters(synthetic))
+    latest = max(_dates(records))
+    if latest > today.isoformat():  # every claim would be refused for a date of service in the future
+        raise ValueError(f"the demo's encounters have dates up to {latest}, after {today.isoformat()}: run it at a "
+                         "later date (SOURCE_DATE_EPOCH)")
+    workspace.mkdir(parents=True, exist_ok=True)
     config_path = workspace / "edi.toml"
     sample_config = _sample("edi.toml").read_text(encoding="utf-8")
     config_path.write_text(sample_config, encoding="utf-8")
@@ -174,8 +217,6 @@ def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None
         mailboxes[ch.key] = (outbox, inbox)
     encounters = workspace / "encounters" / "encounters.json"
     encounters.parent.mkdir(exist_ok=True)
-    records = json.loads(_sample("encounters", "encounters.json").read_text(encoding="utf-8"))
-    records += list(synthetic_encounters(synthetic))
     encounters.write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
     with resources.as_file(_sample("fee_schedule.csv")) as fee_file:
         fees = load_fee_schedule(fee_file)
@@ -183,7 +224,7 @@ def run_demo(workspace: Path, *, today: date | None = None, now: datetime | None
     names = {p.payer_id: p.name for p in config.payers.values()}
     url = f"sqlite:///{workspace / 'edi.db'}"
     archive = workspace / "inbox"
-    ledger = Ledger(url)
+    ledger = Ledger(url, clock=datetime.now if fixed is None else lambda: fixed)
     try:
         built = build_files([str(encounters)], config, ledger=ledger, out_dir=str(workspace / "out"), today=today,
                             now=now)

@@ -10,7 +10,8 @@ The convention (a README block is checked when it follows it):
 
   ``<!-- check: demo -->``
       in the workspace ``edi demo --dir`` made (one for the whole README: blocks share it in README order, so a
-      write-off in one block shows in the next);
+      write-off in one block shows in the next), with ``SOURCE_DATE_EPOCH`` set to ``DEMO_EPOCH``, so that the
+      demo's figures and files are the same on every run (``edi demo`` itself, run in a block, too);
   ``<!-- check: samples -->``
       in a fresh folder holding a copy of ``samples/`` (``edi x12 view samples/835/...``), its own ledger;
   ``<!-- check: demo; before: COMMANDS -->`` (or ``samples; before: ...``)
@@ -20,10 +21,11 @@ The convention (a README block is checked when it follows it):
 
 - A ``console`` block without a mark fails: nothing in the README goes unchecked without saying why.
 
+Every block runs with ``TMPDIR`` inside the test's own folder (an ``edi demo`` leaves nothing in ``/tmp``).
 Light normalisation on both sides before comparing: trailing blanks, the demo's temporary folder name
-(``/tmp/edi-demo-<id>``), timestamps the ledger prints (``on 2026-11-27 17:37``), the date and time an
-acknowledgement or an upload is made (ISA09/ISA10, GS04/GS05, ``-20261204.837``). A line of ``...`` in the
-expected output matches any number of lines (for long outputs shown in part).
+(``/tmp/edi-demo-<id>``, wherever the temporary folder is), timestamps the ledger prints (``on 2026-11-27
+17:37``), the date and time an acknowledgement or an upload is made (ISA09/ISA10, GS04/GS05, ``-20261204.837``).
+A line of ``...`` in the expected output matches any number of lines (for long outputs shown in part).
 
 Until README.md carries its first mark the module is skipped, saying so; ``EDI_README=path`` checks another file
 (a marked copy). ``test_the_convention_*`` run always: they check the checker on an inline README.
@@ -43,6 +45,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = Path(os.environ.get("EDI_README", ROOT / "README.md"))
+#: The instant ``demo`` blocks run at (``SOURCE_DATE_EPOCH``): 2025-10-01 12:00 UTC, as the README says.
+DEMO_EPOCH = "1759320000"
 
 _FENCE = re.compile(r"^```(\S*)\s*$")
 _MARK = re.compile(r"^<!--\s*check:\s*(.*?)\s*-->\s*$")
@@ -101,7 +105,7 @@ def examples(text: str) -> list[Example]:
 
 
 _NORMAL = [
-    (re.compile(r"/tmp/edi-demo-\w+"), "/tmp/edi-demo-<id>"),
+    (re.compile(r"(?:/[\w.-]+)*/edi-demo-\w+"), "/tmp/edi-demo-<id>"),
     (re.compile(r"\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b"), "<timestamp>"),
     (re.compile(r"^(ISA\*(?:[^*]*\*){8})\d{6}\*\d{4}\*"), r"\1<date>*<time>*"),
     (re.compile(r"^(GS\*(?:[^*]*\*){3})\d{8}\*\d{4}\*"), r"\1<date>*<time>*"),
@@ -140,18 +144,23 @@ class Workspaces:
         self.base = base
         self.made: dict[str, Path] = {}
 
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("EDI_DATABASE_URL", "EDI_DEBUG")}
+    def env(self, workspace: str | None = None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("EDI_DATABASE_URL", "EDI_DEBUG",
+                                                                  "SOURCE_DATE_EPOCH")}
+        (self.base / "tmp").mkdir(exist_ok=True)
         env.update({"PYTHONUNBUFFERED": "1", "COLUMNS": "200", "XDG_CACHE_HOME": str(self.base / "cache"),
+                    "TMPDIR": str(self.base / "tmp"),
                     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
                     "SAMPLES": str(ROOT / "samples"), "REPO": str(ROOT)})
+        if workspace == "demo":
+            env["SOURCE_DATE_EPOCH"] = DEMO_EPOCH
         return env
 
     def get(self, name: str) -> Path:
         if name not in self.made:
             folder = self.base / name
             if name == "demo":
-                run = subprocess.run(["edi", "demo", "--dir", str(folder)], env=self.env(), capture_output=True,
+                run = subprocess.run(["edi", "demo", "--dir", str(folder)], env=self.env(name), capture_output=True,
                                      text=True, timeout=300)
                 assert run.returncode == 0, run.stdout + run.stderr
             elif name == "samples":
@@ -167,13 +176,13 @@ class Workspaces:
         """Each step's command, expected and actual output (normalised)."""
         folder = self.get(ex.workspace)
         if ex.before:
-            done = subprocess.run(["bash", "-c", ex.before], cwd=folder, env=self.env(), capture_output=True,
-                                  text=True, timeout=300)
+            done = subprocess.run(["bash", "-c", ex.before], cwd=folder, env=self.env(ex.workspace),
+                                  capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, f"before: {ex.before}: {done.stdout}{done.stderr}"
         out = []
         for command, expected in ex.steps:
-            done = subprocess.run(["bash", "-c", command], cwd=folder, env=self.env(), stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, timeout=300)
+            done = subprocess.run(["bash", "-c", command], cwd=folder, env=self.env(ex.workspace),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
             out.append((command, normal(expected), normal(done.stdout.splitlines())))
         return out
 
@@ -272,5 +281,7 @@ def test_the_convention_runs_marked_blocks_and_fails_on_a_difference(tmp_path):
 def test_the_normalisation_is_light():
     assert normal(["posted on 2026-11-27 17:37 (as era.835)   ", "", ""]) == ["posted on <timestamp> (as era.835)"]
     assert normal(["edi demo in /tmp/edi-demo-x1y2z3"]) == ["edi demo in /tmp/edi-demo-<id>"]
+    assert normal(["  ledger  sqlite:////tmp/pytest-of-u/p-3/readme0/tmp/edi-demo-a_b1/edi.db"]) == [
+        "  ledger  sqlite:////tmp/edi-demo-<id>/edi.db"]
     assert normal(["ENC-P-0001 2025-03-03 170.50"]) == ["ENC-P-0001 2025-03-03 170.50"]  # data dates stay
     assert matches(["a", "...", "z"], ["a", "b", "c", "z"]) and not matches(["a", "...", "z"], ["a", "b"])

@@ -8,10 +8,11 @@ import re
 from collections import Counter
 from datetime import datetime
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from edi.demo import run_demo
+from edi.demo import run_demo, source_date
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
@@ -91,3 +92,51 @@ def test_an_empty_dir_option_is_refused(tmp_path, monkeypatch):
         result = runner.invoke(app, ["demo", "--dir", value])
         assert result.exit_code == 2 and "--dir: give a folder" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_with_source_date_epoch_two_demos_are_the_same(tmp_path):
+    """SOURCE_DATE_EPOCH (the reproducible-builds convention) stands for the clock: two runs in different folders
+    print the same summary, paths aside, and write byte-identical 837s and 835s (the payer's decisions are seeded
+    with each 837's sha256, and an 837 carries the time it was built)."""
+    epoch = CliRunner(env={"COLUMNS": "200", "SOURCE_DATE_EPOCH": "1759320000"})  # 2025-10-01 12:00 UTC
+    runs = {}
+    for name in ("first", "second"):
+        result = epoch.invoke(app, ["demo", "--dir", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        runs[name] = result.stdout.replace(str(tmp_path / name), "<workspace>")
+    assert runs["first"] == runs["second"]
+    files = {name: sorted(p.relative_to(tmp_path / name) for p in (tmp_path / name).rglob("*")
+                          if p.suffix in (".837", ".835")) for name in runs}
+    assert files["first"] == files["second"]
+    assert sum(p.suffix == ".837" for p in files["first"]) >= 4  # built, and each as the clearinghouse kept it
+    assert sum(p.suffix == ".835" for p in files["first"]) >= 9  # the payer's answers, and as fetched
+    for path in files["first"]:
+        assert (tmp_path / "first" / path).read_bytes() == (tmp_path / "second" / path).read_bytes(), path
+    isa = (tmp_path / "first" / "out" / "synthhub-000000001.837").read_text()[:106]
+    assert isa.split("*")[9:11] == ["251001", "1200"]  # ISA09, ISA10: the epoch's instant, in UTC
+    # the ledger recorded and posted at that instant too: everything stands by the end of 2025-10-01, nothing before
+    db = f"sqlite:///{tmp_path / 'first' / 'edi.db'}"
+    aging = {day: json.loads(runner.invoke(app, ["ledger", "aging", "--as-of", day, "--json", "--db", db]).stdout)
+             for day in ("2025-09-30", "2025-10-01")}
+    assert aging["2025-09-30"]["total"]["claims"] == 0 and aging["2025-10-01"]["total"]["claims"] > 50
+
+
+def test_source_date_reads_the_variable_and_none_means_the_clock():
+    assert source_date({}) is None and source_date({"SOURCE_DATE_EPOCH": ""}) is None
+    assert source_date({"SOURCE_DATE_EPOCH": "0"}) == datetime(1970, 1, 1, 0, 0)
+    assert source_date({"SOURCE_DATE_EPOCH": "1759320000"}) == datetime(2025, 10, 1, 12, 0)
+
+
+@pytest.mark.parametrize("value", ["-1", "1.5", "soon", "1e9", "99999999999999999999"])
+def test_a_source_date_epoch_that_is_not_whole_seconds_is_a_usage_error(tmp_path, value):
+    result = CliRunner(env={"SOURCE_DATE_EPOCH": value}).invoke(app, ["demo", "--dir", str(tmp_path / "ws")])
+    assert result.exit_code == 2 and "SOURCE_DATE_EPOCH" in result.stderr
+    assert not (tmp_path / "ws").exists()  # refused before anything is made
+
+
+def test_a_source_date_epoch_before_the_encounters_is_refused(tmp_path):
+    """At 1970-01-01 every encounter's date of service would be in the future and no claim could be built: the
+    demo says so and makes nothing, rather than showing an empty ledger."""
+    result = CliRunner(env={"SOURCE_DATE_EPOCH": "0"}).invoke(app, ["demo", "--dir", str(tmp_path / "ws")])
+    assert result.exit_code == 2 and "dates up to 2025-09-" in result.stderr and "1970-01-01" in result.stderr
+    assert not (tmp_path / "ws").exists()
