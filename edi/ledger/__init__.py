@@ -313,8 +313,10 @@ class Ledger:
     @staticmethod
     def _finish_transactions(conn: Connection, recorder: ClaimRecorder, txs, receiver: str | None = None) -> None:
         from edi.ledger.schema import transactions as tx_table
+        from edi.ledger.writes import keep_nul
 
-        for t in txs:
+        for read in txs:
+            t = recorder.kept(read, keep_nul(read))  # a NUL in BHT03 or GS06 (PostgreSQL text cannot hold one)
             tid = recorder.transactions.get((t.interchange, t.control_number))
             if tid is not None:
                 conn.execute(update(tx_table).where(tx_table.c.id == tid).values(

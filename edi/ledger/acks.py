@@ -58,6 +58,7 @@ from edi.ledger.schema import (
     postings,
     transactions,
 )
+from edi.ledger.writes import nul_keeper, nul_problem
 from edi.problems import WARNING, Problem, Where
 
 #: Claims whose status an acknowledgement may change (nobody has adjudicated them yet).
@@ -106,6 +107,8 @@ class AckImporter:
         self.conn = conn
         self.file_id = file_id
         self.file_name = file_name
+        self._keep = nul_keeper(file_name)
+        self._kept_nul = False
         self.now = now
         self.result = AckResult()
         self.sets: list[TransactionSetAck] = []  # the AK2s of the group being read (until its AK9)
@@ -114,6 +117,12 @@ class AckImporter:
     # -- stream ---------------------------------------------------------------------------------------------
 
     def add(self, item) -> None:
+        if self._keep is not None:  # the file holds a NUL: kept as \x00 (edi.ledger.writes)
+            kept = self._keep(item)
+            if kept is not item and not self._kept_nul:
+                self._kept_nul = True
+                self.result.problems.append(nul_problem(item, self.file_name))
+            item = kept
         if isinstance(item, ClaimAck):
             self.claim_acks.append(item)
             if len(self.claim_acks) >= BATCH:
@@ -357,7 +366,7 @@ class AckImporter:
                 note = (f"a 277 of version {a.version or '(none)'}, not a 277CA (005010X214): a claim status "
                         "response changes no status")
             amount = a.charge
-            if amount is not None and (amount != amount.quantize(CENT) or abs(amount) >= MAX_AMOUNT):
+            if amount is not None and not _keepable_amount(amount):
                 self._problem("ack.amount.unusable", f"277CA for claim {a.patient_control_number}: the claim charge "
                               "(STC04) is not an amount in whole cents that the ledger can keep: kept as none",
                               a.source.segment)
@@ -430,6 +439,14 @@ class AckImporter:
 #: Amounts the ledger keeps (integer cents in a BIGINT).
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** 15
+
+
+def _keepable_amount(amount: Decimal) -> bool:
+    """Whether the ledger can keep ``amount``: a finite number of whole cents below ``MAX_AMOUNT``. The size is
+    checked before the cents, as quantizing an amount of more than 26 digits to cents raises InvalidOperation."""
+    return amount.is_finite() and abs(amount) < MAX_AMOUNT and amount == amount.quantize(CENT)
+
+
 #: Column lengths of the acknowledgements table, for values cut to fit.
 _LENGTHS = {"interchange": 9, "group_control": 9, "control_number": 9, "patient_control_number": 38, "status": 2,
             "payer_claim_number": 50, "source_id": 80}

@@ -58,7 +58,7 @@ from edi.ledger.schema import (
     remittances,
     suspense_items,
 )
-from edi.ledger.writes import Writes
+from edi.ledger.writes import Writes, nul_keeper, nul_problem
 from edi.model import ClaimPayment, Remittance, RemittanceEnd, ServicePayment
 from edi.problems import ERROR, WARNING, Problem, Where
 
@@ -189,6 +189,8 @@ class RemittancePoster:
         self.writes = writes if writes is not None else Writes(conn)
         self.file_id = file_id
         self.file_name = file_name
+        self._keep = nul_keeper(file_name)
+        self._kept_nul = False
         self.now = now
         self.fail_after = fail_after
         self.journal = Journal(conn, now, self.writes)
@@ -221,6 +223,12 @@ class RemittancePoster:
     # -- stream ---------------------------------------------------------------------------------------------
 
     def add(self, item) -> None:
+        if self._keep is not None:  # the file holds a NUL: kept as \x00 (edi.ledger.writes)
+            kept = self._keep(item)
+            if kept is not item and not self._kept_nul:
+                self._kept_nul = True
+                self.result.problems.append(nul_problem(item, self.file_name))
+            item = kept
         if isinstance(item, ClaimPayment):
             self.pending.append(item)
             if len(self.pending) >= BATCH:

@@ -3,7 +3,9 @@
 Each claim becomes a ``claims`` row with its lines, and a charge entry (insurance A/R up, gross charges).
 A replacement (frequency 7) or a void (frequency 8) names the claim it replaces by patient control number
 or payer claim number (REF*F8): the original is marked replaced or voided and its charge entry is negated,
-so that A/R carries only the claim that stands. A void adds no charge of its own.
+so that A/R carries only the claim that stands. A void adds no charge of its own. When a claim stands with the
+correction's number for its payer, that is the claim it replaces (a replacement stands from then on, and
+never beside another bill of its number), whatever else its REF*F8 names.
 
 One claim, one bill: an original claim (frequency 1) whose patient control number and payer already stand in
 the ledger (any frequency, not replaced, voided or rejected) is not recorded again. ``on_standing`` says what
@@ -18,7 +20,7 @@ replacement, so that the balance counts the claim once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,7 +43,7 @@ from edi.ledger.schema import (
     postings,
     transactions,
 )
-from edi.ledger.writes import Writes
+from edi.ledger.writes import Writes, nul_keeper, nul_problem
 from edi.model import Claim
 from edi.problems import ERROR, WARNING, Problem, Where
 
@@ -137,6 +139,10 @@ class ClaimRecorder:
         self.on_standing = on_standing
         #: (patient control number, payer id) of the originals this file recorded so far
         self.recorded: set[tuple[str, str]] = set()
+        #: what a claim read from the file goes through before it is kept (``edi.ledger.writes.nul_keeper``),
+        #: looked for at the first one: rows a build gives ``add_row`` hold no control character
+        self._keep: Callable[[Claim], Claim] | None | bool = False
+        self._kept_nul = False
 
     @property
     def db(self) -> Connection:
@@ -144,7 +150,19 @@ class ClaimRecorder:
         return self.writes.connection()
 
     def add(self, claim: Claim) -> None:
+        keep = self._keep
+        if keep is False:
+            keep = self._keep = nul_keeper(self.file_name)
+        if keep is not None:
+            claim = self.kept(claim, keep(claim))
         self.add_row(claim_row(claim))
+
+    def kept(self, read, kept):
+        """``kept`` (``read`` with its NULs kept as \\x00), warning once a file when it differs."""
+        if kept is not read and not self._kept_nul:
+            self._kept_nul = True
+            self.result.problems.append(nul_problem(read, self.file_name))
+        return kept
 
     def add_row(self, row: ClaimRow) -> None:
         self.batch.append(row)
@@ -248,19 +266,27 @@ class ClaimRecorder:
                            segment=segments.get(row[0]), verb="recorded")
 
     def _replace(self, claim_id: int, c: ClaimRow) -> None:
-        """Mark the claim that ``c`` (frequency 7 or 8) replaces, and negate its charge."""
+        """Mark the claim that ``c`` (frequency 7 or 8) replaces, and negate its charge: the claim that stands
+        with its number for its payer when one does (so that a replacement, which stands from now on, never
+        stands beside it: one claim, one bill), else the newest claim not withdrawn that it names by number
+        and payer or by payer claim number (REF*F8: a rejected claim, or one sent under another number)."""
         # the claim of this number *for this payer* (another payer's claim of the same number is another bill)
-        conds = [and_(claims.c.patient_control_number == c.patient_control_number,
-                      func.coalesce(claims.c.payer_id, literal_column("''")) == (c.payer_id or ""))]
+        same = and_(claims.c.patient_control_number == c.patient_control_number,
+                    func.coalesce(claims.c.payer_id, literal_column("''")) == (c.payer_id or ""))
+        conds = [same]
         if c.payer_claim_number:
             icn = c.payer_claim_number
             paid_claims = select(claim_payments.c.claim_id).where(claim_payments.c.payer_claim_number == icn)
             conds += [claims.c.payer_claim_number == icn, claims.c.id.in_(paid_claims)]
         db = self.db  # the claims and entries written so far included
+        before = claims.c.id < claim_id  # only a claim recorded before it
         original = db.execute(
-            select(claims.c.id).where(or_(*conds), claims.c.id < claim_id,  # only a claim recorded before it
-                                      claims.c.status.notin_(WITHDRAWN_STATUSES))
+            select(claims.c.id).where(same, before, claims.c.status.notin_(NOT_STANDING_STATUSES))
             .order_by(claims.c.id.desc()).limit(1)).scalar()
+        if original is None:
+            original = db.execute(
+                select(claims.c.id).where(or_(*conds), before, claims.c.status.notin_(WITHDRAWN_STATUSES))
+                .order_by(claims.c.id.desc()).limit(1)).scalar()
         what = "voided" if c.frequency == "8" else "replaced"
         verb = "voids" if c.frequency == "8" else "replaces"
         if original is None:

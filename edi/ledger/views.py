@@ -112,7 +112,9 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
     rows = conn.execute(q).all()
     if not rows:
         return []
-    ids = [r.id for r in rows] if (status or payer or pcn or recorded_before or limit) else None
+    ids = [r.id for r in rows] if (status or payer or pcn or recorded_before) else None
+    if ids is None and limit is not None:  # a page of consecutive claims: its sums by id range, not a list of ids
+        id_range = (rows[0].id, rows[-1].id)
     sums = _sums_by_claim(conn, ids, id_range)
     denied: dict[int, Decimal] = defaultdict(lambda: ZERO)
     traces: dict[int, list[str]] = defaultdict(list)

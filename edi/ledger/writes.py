@@ -24,26 +24,94 @@ Both have one interface:
 
 A write that fails in the thread is raised to the importer at its next ``copy``, ``call``, ``connection()`` or
 ``close(ok=True)``, as the driver raised it; the writes queued after it are dropped.
+
+**A NUL in the text of a file** (the byte 00) is kept as the four characters ``\\x00`` on every database
+(``nul_keeper``): PostgreSQL's text cannot hold a NUL and SQLite's can, so the same file was kept by one and
+crashed an import into the other. It is the spelling the tokenizer gives a byte that is not UTF-8 (``\\xE9``).
+Each importer applies it to every item it is fed from a file that holds a NUL, so that whatever the ledger keeps
+of that item (a remark code, a payer name, a status reason quoting it) is kept alike, whichever statement writes
+it; a file without one (one pass over its bytes tells) is imported as before.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import queue
+import stat
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from edi.ledger.db import driver
 from edi.ledger.journal import allocate_ids, copy_rows
+from edi.problems import WARNING, Problem, Where
 
 try:  # psycopg's own COPY row formatter (its C version when installed), run by the importer's thread
     from psycopg._copy_base import format_row_text as _format_row_text
 except ImportError:  # pragma: no cover - another psycopg layout: the writer thread formats the rows itself
     _format_row_text = None
+
+T = TypeVar("T")
+#: A NUL character, and how the ledger keeps it (see the module docstring).
+NUL = "\x00"
+NUL_KEPT = "\\x00"
+#: How much of a file is read at a time when looking for a NUL byte.
+SCAN_CHUNK = 1 << 20
+
+
+def nul_keeper(path: str) -> Callable[[T], T] | None:
+    """None when the file at ``path`` holds no NUL byte (the importer has nothing to do), else ``keep_nul``. A
+    path that is not a regular file that can be read again (``-``, a pipe) may hold one: ``keep_nul``."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return keep_nul
+        with open(path, "rb") as fp:
+            while chunk := fp.read(SCAN_CHUNK):
+                if b"\x00" in chunk:
+                    return keep_nul
+    except (OSError, ValueError):  # ValueError: a path holding a NUL itself
+        return keep_nul
+    return None
+
+
+def keep_nul(value: T) -> T:
+    """``value`` with each NUL in its text written ``\\x00``: a string, or a reader's item (frozen dataclasses,
+    named tuples, tuples, lists and dicts of them, through and through); the very same object when it holds
+    none."""
+    cls = value.__class__
+    if cls is str:
+        return value.replace(NUL, NUL_KEPT) if NUL in value else value  # type: ignore[attr-defined,return-value]
+    if cls is tuple or cls is list or cls is frozenset:
+        kept = [keep_nul(v) for v in value]  # type: ignore[attr-defined]
+        return value if all(a is b for a, b in zip(kept, value, strict=True)) else cls(kept)  # type: ignore
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple
+        changes = {name: new for name, old in zip(value._fields, value, strict=True)
+                   if (new := keep_nul(old)) is not old}
+        return value._replace(**changes) if changes else value
+    if cls is dict:
+        kept_items = [(keep_nul(k), keep_nul(v)) for k, v in value.items()]  # type: ignore[attr-defined]
+        same = all(a is k and b is v for (a, b), (k, v) in zip(kept_items, value.items(), strict=True))  # type: ignore
+        return value if same else dict(kept_items)  # type: ignore[return-value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: new for f in dataclasses.fields(value) if f.init
+                   if (new := keep_nul(old := getattr(value, f.name))) is not old}
+        return dataclasses.replace(value, **changes) if changes else value
+    return value
+
+
+def nul_problem(item: Any, file: str) -> Problem:
+    """The warning an importer gives, once a file, when it kept a NUL as ``\\x00`` (naming the first item's
+    segment)."""
+    source = getattr(item, "source", None)
+    return Problem("ledger.text.nul", "a value holds a NUL character (the byte 00): the ledger keeps it as \\x00 "
+                   "(PostgreSQL cannot keep a NUL in text; every database keeps it alike)", WARNING,
+                   Where(file=file, segment=getattr(source, "segment", None)))
+
 
 #: Writes queued at most (each a batch's rows for one table): bounds the memory the importer can run ahead by.
 DEPTH = 8
