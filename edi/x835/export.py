@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import IO, Protocol
 
 from edi.encode import to_json
-from edi.model import ClaimPayment, RemittanceEnd
+from edi.model import ZERO, ClaimPayment, RemittanceEnd
 from edi.problems import Problem
 from edi.x835.reader import read_remittances
 from edi.x835.views import money
@@ -58,6 +58,8 @@ class Table(Protocol):
     def write(self, row: tuple) -> None:
         """One row: its values in the order of the table's ``COLUMNS``."""
 
+    def write_many(self, rows: list[tuple]) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -67,6 +69,7 @@ class CsvTable:
         writer = csv.writer(fp)
         writer.writerow(columns)
         self.write = writer.writerow  # rows come in column order: handed to the C writer as they are
+        self.write_many = writer.writerows
 
     def close(self) -> None:
         self.fp.close()
@@ -80,6 +83,10 @@ class NdjsonTable:
     def write(self, row: tuple) -> None:
         self.fp.write(to_json(dict(zip(self.columns, row, strict=True))).decode() + "\n")
 
+    def write_many(self, rows: list[tuple]) -> None:
+        for row in rows:
+            self.write(row)
+
     def close(self) -> None:
         self.fp.close()
 
@@ -88,7 +95,7 @@ def open_table(path: str, table: str, fmt: str) -> Table:
     """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path``."""
     # created readable by its owner only: the tables hold patient control numbers and payments
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    fp = open(fd, "w", newline="" if fmt == "csv" else None, encoding="utf-8")  # noqa: SIM115 - closed by Table
+    fp = open(fd, "w", newline="" if fmt == "csv" else None, encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
     cls = CsvTable if fmt == "csv" else NdjsonTable
     return cls(fp, COLUMNS[table])
 
@@ -118,7 +125,8 @@ class Exporter:
 
     def add_items(self, items: Iterable, path: str) -> None:
         tables = self.tables
-        claims, lines, adjustments = (tables[t].write if t in tables else None for t in TABLES)
+        claims = tables["claims"].write if "claims" in tables else None
+        lines, adjustments = (tables[t].write_many if t in tables else None for t in TABLES[1:])
         n_claims = n_lines = n_adjustments = 0
         try:
             for item in items:
@@ -128,34 +136,57 @@ class Exporter:
                         claims(claim_row(item, path))
                         n_claims += 1
                     if lines and item.lines:
-                        for row in line_rows(item, path):
-                            lines(row)
+                        lines(line_rows(item, path))
                         n_lines += len(item.lines)
                     if adjustments:
-                        for row in adjustment_rows(item, path):
-                            adjustments(row)
-                            n_adjustments += 1
+                        rows = adjustment_rows(item, path)
+                        adjustments(rows)
+                        n_adjustments += len(rows)
                 elif kind is RemittanceEnd and adjustments:
-                    for row in provider_rows(item, path):
-                        adjustments(row)
-                        n_adjustments += 1
+                    rows = provider_rows(item, path)
+                    adjustments(rows)
+                    n_adjustments += len(rows)
         finally:
             for table, n in zip(TABLES, (n_claims, n_lines, n_adjustments), strict=True):
                 if table in self.counts:
                     self.counts[table] += n
 
 
+class _Heads:
+    """The leading values every row of one payment shares, made once per payment (the last one is kept: rows come
+    payment by payment)."""
+
+    __slots__ = ("remittance", "path", "claim", "short")
+
+    def __init__(self) -> None:
+        self.remittance = self.path = None
+        self.claim: tuple = ()
+        self.short: tuple = ()
+
+    def of(self, r, path: str) -> _Heads:
+        if r is not self.remittance or path != self.path:
+            self.remittance, self.path = r, path
+            payer, payee = (r.payer, r.payee) if r else (None, None)
+            self.short = (path, r.control_number if r else None, r.trace_number if r else None)
+            self.claim = (*self.short, _iso(r.payment_date if r else None), payer.name if payer else None,
+                          (payer.reference("2U") or payer.id) if payer else None, payee.name if payee else None,
+                          payee.id if payee and payee.id_qualifier == "XX" else None)
+        return self
+
+
+_heads = _Heads()
+
+
 def claim_row(c: ClaimPayment, path: str) -> tuple:
     """A claim payment's row of the claims table (``COLUMNS["claims"]`` order)."""
-    r = c.remittance
-    payer, payee = (r.payer, r.payee) if r else (None, None)
     p = c.patient
-    claim_adj = sum((a.amount for a in c.adjustments), Decimal(0))
-    line_adj = sum((ln.adjustment_total for ln in c.lines), Decimal(0))
-    return (
-        path, r.control_number if r else None, r.trace_number if r else None, _iso(r.payment_date if r else None),
-        payer.name if payer else None, (payer.reference("2U") or payer.id) if payer else None,
-        payee.name if payee else None, payee.id if payee and payee.id_qualifier == "XX" else None,
+    claim_adj = line_adj = ZERO
+    for a in c.adjustments:
+        claim_adj += a.amount
+    for ln in c.lines:
+        for a in ln.adjustments:
+            line_adj += a.amount
+    return _heads.of(c.remittance, path).claim + (
         c.patient_control_number, c.status, c.status_text, money(c.charge), money(c.paid),
         money(c.patient_responsibility), c.payer_claim_number, c.filing_indicator, c.facility_type, c.frequency,
         c.drg, p.last_or_org if p else None, p.first if p else None, p.id if p else None, _iso(c.statement_from),
@@ -166,14 +197,13 @@ def claim_row(c: ClaimPayment, path: str) -> tuple:
 
 def line_rows(c: ClaimPayment, path: str) -> list[tuple]:
     """A claim payment's rows of the lines table (``COLUMNS["lines"]`` order)."""
-    r = c.remittance
-    base = (path, r.control_number if r else None, r.trace_number if r else None, c.patient_control_number,
-            c.payer_claim_number, c.status)
+    base = _heads.of(c.remittance, path).short + (c.patient_control_number, c.payer_claim_number, c.status)
     return [
-        (*base, n, ln.procedure_qualifier, ln.procedure, ":".join(ln.modifiers), ln.revenue_code,
-         ln.original_procedure, money(ln.charge), money(ln.paid), money(ln.allowed), _quantity(ln.units),
-         _iso(ln.service_date), _iso(ln.service_date_end), ln.line_control_number, money(ln.adjustment_total),
-         " ".join(str(x.value) for x in ln.remarks) if ln.remarks else "", ln.source.segment if ln.source else None)
+        base + (n, ln.procedure_qualifier, ln.procedure, ":".join(ln.modifiers), ln.revenue_code,
+                ln.original_procedure, money(ln.charge), money(ln.paid), money(ln.allowed), _quantity(ln.units),
+                _iso(ln.service_date), _iso(ln.service_date_end), ln.line_control_number,
+                money(ln.adjustment_total), " ".join(str(x.value) for x in ln.remarks) if ln.remarks else "",
+                ln.source.segment if ln.source else None)
         for n, ln in enumerate(c.lines, 1)
     ]
 
@@ -181,16 +211,16 @@ def line_rows(c: ClaimPayment, path: str) -> list[tuple]:
 def adjustment_rows(c: ClaimPayment, path: str) -> list[tuple]:
     """A claim payment's rows of the adjustments table (``COLUMNS["adjustments"]`` order): claim-level CAS, then
     each line's."""
-    r = c.remittance
-    head = (path, r.control_number if r else None, r.trace_number if r else None)
+    head = _heads.of(c.remittance, path).short
     who = (c.patient_control_number, c.payer_claim_number, c.status)
-    rows = [(*head, "claim", *who, None, None, None, a.group, a.reason, money(a.amount), _quantity(a.quantity),
-             None, None, None, a.source.segment if a.source else None) for a in c.adjustments]
+    claim = head + ("claim",) + who + (None, None, None)
+    rows = [claim + (a.group, a.reason, money(a.amount), _quantity(a.quantity), None, None, None,
+                     a.source.segment if a.source else None) for a in c.adjustments]
     for n, ln in enumerate(c.lines, 1):
         if ln.adjustments:
-            rows += [(*head, "line", *who, n, ln.line_control_number, ln.procedure, a.group, a.reason,
-                      money(a.amount), _quantity(a.quantity), None, None, None,
-                      a.source.segment if a.source else None) for a in ln.adjustments]
+            line = head + ("line",) + who + (n, ln.line_control_number, ln.procedure)
+            rows += [line + (a.group, a.reason, money(a.amount), _quantity(a.quantity), None, None, None,
+                             a.source.segment if a.source else None) for a in ln.adjustments]
     return rows
 
 
