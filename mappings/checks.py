@@ -781,6 +781,7 @@ class BatchChecks:
         self.already_billed = already_billed
         self.already_sent = already_sent
         self._seen: dict[str, str | None] = {}
+        self._files: dict[str | None, str | None] = {}
 
     def seen(self, enc: Encounter) -> list[Problem]:
         """Call for every encounter of the batch, in order (good or bad)."""
@@ -789,7 +790,10 @@ class BatchChecks:
             where = f" (first seen in {first})" if first else ""
             return [_p(enc, "encounter.id.duplicate", f"id is used by another encounter of this batch{where}; "
                        "each claim needs its own patient control number", "id")]
-        self._seen[enc.id] = enc.source.file if enc.source else None
+        file = enc.source.file if enc.source else None
+        # one copy of each file name (a worker process's encounters each bring their own): a million encounters
+        # keep a million ids, not a million copies of the same path as well
+        self._seen[enc.id] = self._files.setdefault(file, file)
         return []
 
     def problems(self, enc: Encounter, found: list[Problem], checked: list[Problem], writable: bool
