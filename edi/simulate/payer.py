@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 
 from edi.acks.writer import AckError, acknowledge
@@ -105,7 +106,7 @@ def _envelope(path: str) -> tuple[list[str], list[str]]:
     tok = Tokenizer(file=path)
     isa: list[str] = []
     with open_input(path) as fp:
-        for data in (*read_chunks(fp, 1 << 16), b""):
+        for data in chain(read_chunks(fp, 1 << 16), (b"",)):  # lazily: the file may hold hundreds of MB
             for els in tok.elements(data):
                 if els[0] == "ISA" and not isa:
                     isa = list(els)

@@ -437,3 +437,25 @@ def test_every_837_of_the_corpus_is_answered_and_every_835_balances(corpus, tmp_
             if era.endswith(".835"):
                 assert_balanced(era)
     assert answered > 100 and refused < answered
+
+
+def test_reading_the_envelope_of_a_large_837_reads_only_its_start(tmp_path):
+    """The answer's parties come from the 837's first ISA and GS: read from its first chunk, not from the whole
+    file held in memory (it once took 90 MB for a 95 MB 837)."""
+    import tracemalloc
+
+    from edi.simulate.payer import _envelope
+
+    sample = (Path(__file__).resolve().parents[2] / "samples" / "837" / "synthetic-claims.837").read_bytes()
+    big = tmp_path / "big.837"
+    with open(big, "wb") as fp:
+        for _ in range(20_000_000 // len(sample) + 1):
+            fp.write(sample)
+    tracemalloc.start()
+    try:
+        isa, gs = _envelope(str(big))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isa[0] == "ISA" and gs[0] == "GS"
+    assert peak < 2_000_000, peak
