@@ -33,13 +33,12 @@ import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import repeated  # noqa: E402
+from benchmarks.common import fresh_schema, repeated  # noqa: E402
 from benchmarks.remit import PEERS  # noqa: E402
 from benchmarks.synth import write_835, write_837  # noqa: E402
 
@@ -231,26 +230,8 @@ def main() -> None:
         if a.ledger_claims:
             ledger_views("SQLite", f"sqlite:///{tmp / 'views.db'}", a.ledger_claims, tmp, a.runs)
             if a.postgres:
-                ledger_views_postgres(a.postgres, a.ledger_claims, tmp, a.runs)
-
-
-def ledger_views_postgres(base: str, claims: int, tmp: Path, runs: int) -> None:
-    """The ledger views in a fresh PostgreSQL schema, dropped afterwards."""
-    from sqlalchemy import create_engine, text
-
-    from edi.ledger.db import resolve_url
-
-    schema = f"edi_bench_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(resolve_url(base))
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        ledger_views("PostgreSQL", f"{base}{sep}options=-csearch_path%3D{schema}", claims, tmp, runs)
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+                with fresh_schema(a.postgres) as url:
+                    ledger_views("PostgreSQL", url, a.ledger_claims, tmp, a.runs)
 
 
 if __name__ == "__main__":

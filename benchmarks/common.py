@@ -10,7 +10,8 @@ import gc
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,3 +54,24 @@ def repeated(path: Path, big: Path, mb: float) -> int:
             fp.write(data)
             written += len(data)
     return written
+
+
+@contextmanager
+def fresh_schema(base: str) -> Iterator[str]:
+    """The URL of a new PostgreSQL schema on the server of ``base``, dropped with everything in it afterwards."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from edi.ledger.db import resolve_url
+
+    schema = f"edi_bench_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(resolve_url(base))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()

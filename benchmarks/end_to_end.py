@@ -33,13 +33,12 @@ import json  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import vmhwm_mb  # noqa: E402
+from benchmarks.common import fresh_schema, vmhwm_mb  # noqa: E402
 
 STAGES = ("build", "submit", "simulate", "fetch+import", "reconcile", "check")
 
@@ -189,23 +188,10 @@ def main() -> None:
         work.mkdir()
         one("SQLite", f"sqlite:///{work / 'edi.db'}", enc, work, jobs)
         if pg:
-            from sqlalchemy import create_engine, text
-
-            from edi.ledger.db import resolve_url
-
-            schema = f"edi_bench_{uuid.uuid4().hex[:12]}"
-            engine = create_engine(resolve_url(pg))
-            with engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                work = Path(tmp) / "postgres"
-                work.mkdir()
-                sep = "&" if "?" in pg else "?"
-                one("PostgreSQL", f"{pg}{sep}options=-csearch_path%3D{schema}", enc, work, jobs)
-            finally:
-                with engine.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                engine.dispose()
+            work = Path(tmp) / "postgres"
+            work.mkdir()
+            with fresh_schema(pg) as url:
+                one("PostgreSQL", url, enc, work, jobs)
 
 
 if __name__ == "__main__":

@@ -26,13 +26,12 @@ import json  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-import uuid  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import vmhwm_mb  # noqa: E402
+from benchmarks.common import fresh_schema, vmhwm_mb  # noqa: E402
 
 
 def stage_run(url: str, f837: str, f835: str, facks: str) -> dict:
@@ -100,20 +99,8 @@ def main() -> None:
               f"{totals['clps']:,} claim payments")
         run_backend("SQLite", f"sqlite:///{tmp}/edi.db", f837, f835, facks)
         if a.postgres:
-            from sqlalchemy import create_engine, text
-
-            from edi.ledger.db import resolve_url
-
-            schema = f"edi_bench_{uuid.uuid4().hex[:8]}"
-            engine = create_engine(resolve_url(a.postgres))
-            with engine.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                sep = "&" if "?" in a.postgres else "?"
-                run_backend("PostgreSQL", f"{a.postgres}{sep}options=-csearch_path%3D{schema}", f837, f835, facks)
-            finally:
-                with engine.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            with fresh_schema(a.postgres) as url:
+                run_backend("PostgreSQL", url, f837, f835, facks)
         else:
             print("PostgreSQL: skipped (give --postgres URL or set EDI_TEST_POSTGRES_URL)")
 

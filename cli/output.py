@@ -8,7 +8,6 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -18,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from edi.encode import json_default
 from edi.problems import KEEP_PER_CODE, Problem, left_out
 
 OK, PROBLEMS, USAGE = 0, 1, 2
@@ -59,16 +59,8 @@ def marked(markup: str) -> Text:
     return Text.from_markup(clean(markup))
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def dumps(value: Any, *, indent: int | None = 2) -> str:
-    return json.dumps(value, indent=indent, default=_default, ensure_ascii=False)
+    return json.dumps(value, indent=indent, default=json_default, ensure_ascii=False)
 
 
 def print_json(value: Any) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 import msgspec
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """``default`` for ``json.dumps``: Decimal as a string, dates ISO."""
     if isinstance(value, Decimal):
         return str(value)
     if hasattr(value, "isoformat"):
@@ -19,7 +20,7 @@ def _default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-_ENCODER = msgspec.json.Encoder(enc_hook=_default)
+_ENCODER = msgspec.json.Encoder(enc_hook=json_default)
 
 
 def to_json(value: Any) -> bytes:
@@ -28,4 +29,4 @@ def to_json(value: Any) -> bytes:
     try:
         return _ENCODER.encode(value)
     except UnicodeEncodeError:
-        return json.dumps(value, default=_default, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        return json.dumps(value, default=json_default, ensure_ascii=True, separators=(",", ":")).encode("ascii")

@@ -36,7 +36,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from itertools import chain
 from pathlib import Path
 
 from edi.acks.writer import AckError, acknowledge
@@ -45,7 +44,7 @@ from edi.model import Claim
 from edi.problems import Problem
 from edi.simulate.policy import ZERO, Adjudicator, Outcome, Policy
 from edi.simulate.x12out import PAYER_ADDRESS, X214, Payment, ProviderBlock, write_835
-from edi.x12.io import open_input, read_chunks
+from edi.x12.io import open_input, read_chunks, with_end
 from edi.x12.sniff import KIND_WORDS, sniff
 from edi.x12.tokenizer import Tokenizer
 from edi.x12.writer import CounterControlNumbers, InterchangeWriter, Party
@@ -106,7 +105,7 @@ def _envelope(path: str) -> tuple[list[str], list[str]]:
     tok = Tokenizer(file=path)
     isa: list[str] = []
     with open_input(path) as fp:
-        for data in chain(read_chunks(fp, 1 << 16), (b"",)):  # lazily: the file may hold hundreds of MB
+        for data in with_end(read_chunks(fp, 1 << 16)):  # lazily: the file may hold hundreds of MB
             for els in tok.elements(data):
                 if els[0] == "ISA" and not isa:
                     isa = list(els)

@@ -12,9 +12,8 @@ a file whose first transaction sets are of one kind and later ones of another is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import chain
 
-from edi.x12.io import open_input, read_chunks
+from edi.x12.io import open_input, read_chunks, with_end
 from edi.x12.tokenizer import Tokenizer
 
 #: Transaction sets that are acknowledgements.
@@ -61,8 +60,8 @@ def sniff(path: str, *, limit: int | None = 200, chunk: int = 1 << 16) -> Sniffe
     tok = Tokenizer(file=path)
     out = Sniffed()
     with open_input(path) as fp:
-        # chunk by chunk (not ``(*read_chunks(...), b"")``, which read the whole file before the first segment)
-        for data in chain(read_chunks(fp, chunk), (b"",)):
+        # chunk by chunk, lazily: ``(*read_chunks(...), b"")`` read the whole file before the first segment
+        for data in with_end(read_chunks(fp, chunk)):
             for els in tok.elements(data):
                 out.segments += 1
                 tag = els[0]
