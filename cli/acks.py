@@ -20,14 +20,6 @@ from cli.output import (
     streamed,
 )
 from cli.progress import over_files
-from edi.acks.model import (
-    ClaimAck,
-    GroupAck,
-    InterchangeAck,
-    ProviderAck,
-    ReceiverAck,
-    TransactionSetAck,
-)
 
 app = typer.Typer(help="Acknowledgements: read TA1, 999 and 277CA files; import them to set claims accepted or "
                   "rejected.", no_args_is_help=True)
@@ -81,6 +73,8 @@ def _plain(value: Any) -> Any:
 
 
 def _line(item: Any) -> str:
+    from edi.acks.model import ClaimAck, GroupAck, InterchangeAck, ProviderAck, ReceiverAck, TransactionSetAck
+
     seg = item.source.segment
     if isinstance(item, InterchangeAck):
         return (f"{seg:>7}  TA1    interchange {item.control_number}: {item.status} {item.status_words} - "
@@ -136,6 +130,7 @@ def show(
     """Each acknowledgement of a file in words, as it is read: interchanges (TA1), transaction sets and groups
     (999, with every segment and element error), claims (277CA, every status code). Exit 1 when the file
     rejects something or has errors."""
+    from edi.acks.model import GroupAck
     from edi.acks.reader import read_acks
 
     check_readable(file)

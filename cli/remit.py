@@ -30,17 +30,18 @@ from cli.output import (
 from cli.progress import over_files
 from edi.encode import to_json as encode
 from edi.model import ClaimPayment, Remittance, RemittanceEnd
-from edi.x835.balance import transaction_difference
 from edi.x835.export import TABLES, Exporter, open_table
 from edi.x835.reader import read_remittances
 from edi.x835.views import (
-    claim_balances,
+    BEGIN,
+    CLAIM,
     claim_json,
     claim_line_json,
     claim_remarks,
     load_descriptions,
     money,
     patient_name,
+    payment_events,
     payment_head,
     provider_adjustments_json,
 )
@@ -162,38 +163,19 @@ def _show_html(file: str, out: str, texts: dict[str, str]) -> int:
 
 
 class _Payments:
-    """Walks a reader's stream payment by payment, calling ``begin(remittance)``, ``claim(claim)`` and
-    ``end(remittance_end or None, balanced)``: nothing is held but the payment being read, so what is printed
-    streams however many claims a transaction set holds."""
+    """Calls ``begin(remittance)``, ``claim(claim)`` and ``end(remittance_end or None, balanced)`` for the events of
+    ``edi.x835.views.payment_events``: what is printed streams however many claims a transaction set holds."""
 
     def walk(self, items) -> None:
-        current = None
-        balanced = True
-        for item in items:
-            kind = type(item)
-            if kind is ClaimPayment:
-                if current is None or item.remittance is not current:
-                    if current is not None:
-                        self.end(None, False)
-                    current, balanced = item.remittance, True
-                    self.begin(current)
-                balanced = claim_balances(item) and balanced
-                self.claim(item)
-            elif kind is Remittance:
-                if current is not None:
-                    self.end(None, False)
-                current, balanced = item, True
-                self.begin(current)
-            elif kind is RemittanceEnd:
-                if current is None or item.remittance is not current:
-                    if current is not None:
-                        self.end(None, False)
-                    current, balanced = item.remittance, True
-                    self.begin(current)
-                self.end(item, balanced and not transaction_difference(item))
-                current = None
-        if current is not None:
-            self.end(None, False)
+        begin, claim, end = self.begin, self.claim, self.end
+        for event in payment_events(items):
+            kind = event[0]
+            if kind is CLAIM:
+                claim(event[1])
+            elif kind is BEGIN:
+                begin(event[1])
+            else:
+                end(event[1], event[2])
 
     def begin(self, r: Remittance) -> None:
         raise NotImplementedError

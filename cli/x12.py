@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -28,10 +28,12 @@ from cli.output import (
     streamed,
     unreadable,
 )
-from edi.acks.writer import AckError, AckResult, acknowledge
 from edi.validate import ValidationReport, validate_path
 from edi.x12.io import read_segments
 from edi.x12.tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    from edi.acks.writer import AckResult
 
 app = typer.Typer(help="Read any X12 file: view its segments, validate its syntax and envelopes, acknowledge it.",
                   no_args_is_help=True)
@@ -168,6 +170,8 @@ def ack(
 ) -> None:
     """Write the 999 (005010X231A1), and a TA1 when the envelope is bad or ISA14 asks, that a receiver would
     send for FILE; exit 1 when anything in it is rejected."""
+    from edi.acks.writer import AckError  # imported here: the writer's code tables cost other commands' start-up
+
     check_readable(file)
     if out is not None and not out.strip():
         fail("--out: give the name of the new file to write")
@@ -202,6 +206,8 @@ def ack(
 
 
 def _acknowledge_one(file: str, deep: bool, control_number: int) -> AckResult:
+    from edi.acks.writer import acknowledge
+
     if not deep:
         return acknowledge(file, control_number=control_number)
     with progress.bar(f"pyx12 {Path(file).name}") as bar:

@@ -16,6 +16,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import IO, Protocol
 
+import msgspec
+
 from edi.encode import to_json
 from edi.model import ZERO, ClaimPayment, RemittanceEnd
 from edi.problems import Problem
@@ -76,28 +78,39 @@ class CsvTable:
 
 
 class NdjsonTable:
-    def __init__(self, fp: IO[str], columns: tuple[str, ...]) -> None:
+    """One JSON object per row and line. Rows become msgspec structs whose fields are the table's columns (no dict
+    per row; msgspec writes them as objects in column order) and are encoded a claim's rows at a time."""
+
+    def __init__(self, fp: IO[bytes], columns: tuple[str, ...]) -> None:
         self.fp = fp
         self.columns = columns
+        self.row_type = msgspec.defstruct("Row", columns)
 
     def write(self, row: tuple) -> None:
-        self.fp.write(to_json(dict(zip(self.columns, row, strict=True))).decode() + "\n")
+        self.write_many((row,))
 
-    def write_many(self, rows: list[tuple]) -> None:
-        for row in rows:
-            self.write(row)
+    def write_many(self, rows: Iterable[tuple]) -> None:
+        make = self.row_type
+        try:
+            self.fp.write(_encode_lines([make(*row) for row in rows]))
+        except UnicodeEncodeError:  # text that was not UTF-8 (a lone surrogate): escaped, row by row
+            for row in rows:
+                self.fp.write(to_json(dict(zip(self.columns, row, strict=True))) + b"\n")
 
     def close(self) -> None:
         self.fp.close()
+
+
+_encode_lines = msgspec.json.Encoder().encode_lines
 
 
 def open_table(path: str, table: str, fmt: str) -> Table:
     """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path``."""
     # created readable by its owner only: the tables hold patient control numbers and payments
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    fp = open(fd, "w", newline="" if fmt == "csv" else None, encoding="utf-8", buffering=1 << 20)  # noqa: SIM115
-    cls = CsvTable if fmt == "csv" else NdjsonTable
-    return cls(fp, COLUMNS[table])
+    if fmt == "csv":
+        return CsvTable(open(fd, "w", newline="", encoding="utf-8", buffering=1 << 20), COLUMNS[table])  # noqa: SIM115
+    return NdjsonTable(open(fd, "wb", buffering=1 << 20), COLUMNS[table])  # noqa: SIM115
 
 
 class Exporter:

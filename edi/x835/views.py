@@ -23,6 +23,8 @@ def money(value: Decimal | None) -> str | None:
     if value is None:
         return None
     text = str(value)
+    if text[-3:-2] == ".":  # cents already, as most amounts are: one slice decides
+        return text
     point = text.find(".")
     if point < 0:
         if "E" not in text:
@@ -73,22 +75,60 @@ def patient_name(c: ClaimPayment) -> str | None:
     return _name(c.patient)
 
 
-def payments(items: Iterable) -> Iterator[Payment]:
-    """Group a reader's stream into payments (one per 835 transaction set)."""
-    current: Payment | None = None
+#: What ``payment_events`` yields: ``(BEGIN, Remittance)``, ``(CLAIM, ClaimPayment)``, ``(END, RemittanceEnd | None,
+#: balanced)``.
+BEGIN, CLAIM, END = "begin", "claim", "end"
+
+
+def payment_events(items: Iterable) -> Iterator[tuple]:
+    """A reader's stream as payments (835 transaction sets), streamed: ``(BEGIN, remittance)``, then
+    ``(CLAIM, claim)`` for each of its claims, then ``(END, remittance_end, balanced)``, where ``balanced`` says
+    that every claim and line balances and so does the transaction set. A payment the stream leaves unfinished
+    (another begins, or the stream ends, before its SE) ends with ``(END, None, False)``. Nothing is held but
+    the payment's header, so a transaction set of any size streams. ``edi remit show`` (text and ``--json``)
+    and ``payments`` are built on it."""
+    current = None
+    balanced = True
     for item in items:
-        if isinstance(item, Remittance):
-            current = Payment(item)
-        elif isinstance(item, ClaimPayment):
-            if current is None or current.remittance is not item.remittance:
-                current = Payment(item.remittance)
-            current.claims.append(item)
-        elif isinstance(item, RemittanceEnd):
-            if current is None:
-                current = Payment(item.remittance)
-            current.end = item
-            yield current
+        kind = type(item)
+        if kind is ClaimPayment:
+            if current is None or item.remittance is not current:
+                if current is not None:
+                    yield END, None, False
+                current, balanced = item.remittance, True
+                yield BEGIN, current
+            balanced = claim_balances(item) and balanced
+            yield CLAIM, item
+        elif kind is Remittance:
+            if current is not None:
+                yield END, None, False
+            current, balanced = item, True
+            yield BEGIN, current
+        elif kind is RemittanceEnd:
+            if current is None or item.remittance is not current:
+                if current is not None:
+                    yield END, None, False
+                current, balanced = item.remittance, True
+                yield BEGIN, current
+            yield END, item, balanced and not transaction_difference(item)
             current = None
+    if current is not None:
+        yield END, None, False
+
+
+def payments(items: Iterable) -> Iterator[Payment]:
+    """The finished payments of a reader's stream, each held whole (header, claims, end) for display: the HTML
+    report draws one at a time. A payment without its end (SE) is left out."""
+    current: Payment | None = None
+    for event in payment_events(items):
+        kind = event[0]
+        if kind is CLAIM:
+            current.claims.append(event[1])
+        elif kind is BEGIN:
+            current = Payment(event[1])
+        elif event[1] is not None:
+            current.end = event[1]
+            yield current
 
 
 def adjustment_json(a: Adjustment) -> dict:

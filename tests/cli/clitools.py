@@ -83,6 +83,21 @@ class Command:
         return next((p for p in self.options if opt in p.opts), None)
 
 
+def _annotation(p) -> object:
+    """The Python type a parameter takes: ``int`` for whole numbers (typer 0.29 keeps the annotation; earlier
+    versions say it by the click type, ``IntRange`` or ``INT``), else ``str``."""
+    if hasattr(p, "type_descriptor"):
+        return p.type_descriptor.annotation
+    return int if type(getattr(p, "type", None)).__name__ in ("IntRange", "IntParamType") else str
+
+
+def _bound(p, name: str) -> int | None:
+    """An integer option's ``min`` or ``max``: on the parameter (typer 0.29) or on its ``IntRange`` type."""
+    if hasattr(p, name):
+        return getattr(p, name)
+    return getattr(getattr(p, "type", None), name, None)
+
+
 def commands() -> list[Command]:
     """Every command of ``edi``, walked from the Typer app's groups (``edi --help`` and each group's help list
     the same), with its parameters."""
@@ -98,12 +113,11 @@ def commands() -> list[Command]:
         for p in cmd.params:
             if p.param_type_name not in ("argument", "option"):
                 continue
-            annotation = p.type_descriptor.annotation if hasattr(p, "type_descriptor") else str
             params.append(Param(
-                name=p.name, opts=list(getattr(p, "opts", [])), kind=p.param_type_name, annotation=annotation,
+                name=p.name, opts=list(getattr(p, "opts", [])), kind=p.param_type_name, annotation=_annotation(p),
                 is_flag=bool(getattr(p, "is_flag", False)), multiple=bool(getattr(p, "multiple", False)),
                 required=bool(p.required), default=p.default, help=getattr(p, "help", None) or "",
-                min=getattr(p, "min", None), max=getattr(p, "max", None)))
+                min=_bound(p, "min"), max=_bound(p, "max")))
         found.append(Command(path, params))
 
     walk(get_command(app), ())
