@@ -83,12 +83,19 @@ def run(encounters: str, workdir: str, url: str, jobs: int) -> dict:
     ledger = Ledger(url)
     out: dict = {"stages": {}}
 
+    edi_rss = 0.0
+
     def stage(name: str, fn):
+        nonlocal edi_rss
+        reset = reset_peak_rss()
         c0 = cpu()
         t = time.perf_counter()
         value = fn()
         c1 = cpu()
-        out["stages"][name] = {"seconds": time.perf_counter() - t, "cpu": c1[0] - c0[0], "workers_cpu": c1[1] - c0[1]}
+        peak = vmhwm_mb()
+        edi_rss = max(edi_rss, peak)
+        out["stages"][name] = {"seconds": time.perf_counter() - t, "cpu": c1[0] - c0[0], "workers_cpu": c1[1] - c0[1],
+                               "rss_mb": peak if reset else None}
         return value
 
     built = stage("build", lambda: build_files([encounters], config, ledger=ledger, out_dir=str(work / "out"),
@@ -101,8 +108,7 @@ def run(encounters: str, workdir: str, url: str, jobs: int) -> dict:
     fetched = stage("fetch+import", lambda: fetch(config, ledger, now=now, archive=work / "archive"))
     rec = stage("reconcile", ledger.reconcile)
     problems = stage("check", ledger.check)
-    ledger.close()
-    edi_rss = vmhwm_mb()  # the stages' peak: pyx12's comparison below holds a whole transaction set in memory
+    ledger.close()  # edi_rss is the stages' peak: pyx12's comparison below holds a whole transaction set in memory
     out["pyx12"] = pyx12_cost(work / "archive")
     out.update(claims=built.claims, skipped=len(built.skipped), submitted=sum(s.claims for s in sent),
                answered=sum(a.claims for a in answered), rejected=sum(a.rejected for a in answered),
@@ -112,6 +118,17 @@ def run(encounters: str, workdir: str, url: str, jobs: int) -> dict:
                balanced=rec["totals"]["balanced"], check="ok" if not problems else f"{len(problems)} violations",
                rss_mb=edi_rss, worker_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     return out
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's VmHWM to its current RSS (Linux: ``5`` written to ``/proc/self/clear_refs``), so that
+    each stage's peak is its own; False where that cannot be done (the stage's peak is then not shown)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fp:
+            fp.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def pyx12_cost(archive: Path) -> dict:
@@ -144,11 +161,12 @@ def report(label: str, r: dict) -> None:
           f"{r['fetched']} answer files imported; reconcile balanced: {r['balanced']}; ledger check: {r['check']}")
     for problem in r["not_imported"]:
         print(f"  not imported: {problem}")
-    print(f"  {'stage':<13}{'seconds':>9}{'claims/s':>11}{'CPU us/claim':>14}")
+    print(f"  {'stage':<13}{'seconds':>9}{'claims/s':>11}{'CPU us/claim':>14}{'peak MB':>9}")
     for name in STAGES:
         s = r["stages"][name]
         cpu = (s["cpu"] + s["workers_cpu"]) * 1e6 / n
-        print(f"  {name:<13}{s['seconds']:>9.1f}{n / s['seconds']:>11,.0f}{cpu:>14,.0f}")
+        rss = f"{s['rss_mb']:>9.0f}" if s.get("rss_mb") is not None else f"{'-':>9}"
+        print(f"  {name:<13}{s['seconds']:>9.1f}{n / s['seconds']:>11,.0f}{cpu:>14,.0f}{rss}")
     print(f"  {'total':<13}{total:>9.1f}{n / total:>11,.0f}")
     workers = f"; each build worker at most {r['worker_rss_mb']:.0f} MB" if r["worker_rss_mb"] else ""
     print(f"  peak RSS {r['rss_mb']:.0f} MB (edi's stages){workers}")

@@ -67,10 +67,38 @@ def print_json(value: Any) -> None:
     sys.stdout.write(dumps(value) + "\n")
 
 
-def binary_stdout():
-    """Standard output for bytes (what was printed as text before is flushed first)."""
+class GatheredOutput:
+    """Bytes for standard output, gathered into writes of ``size`` bytes. Python's own buffer is 8 KB, and none at
+    all under PYTHONUNBUFFERED (common in containers), where every claim of ``--json`` was a system call of its
+    own. Whoever writes calls ``flush()`` at the end."""
+
+    def __init__(self, out, size: int = 1 << 16) -> None:
+        self.out = out
+        self.size = size
+        self.parts: list[bytes] = []
+        self.pending = 0
+
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.pending += len(data)
+        if self.pending >= self.size:
+            self.out.write(b"".join(self.parts))
+            self.parts.clear()
+            self.pending = 0
+
+    def flush(self) -> None:
+        if self.parts:
+            self.out.write(b"".join(self.parts))
+            self.parts.clear()
+            self.pending = 0
+        self.out.flush()
+
+
+def binary_stdout() -> GatheredOutput:
+    """Standard output for bytes (what was printed as text before is flushed first), gathered into large writes:
+    call its ``flush()`` when done."""
     sys.stdout.flush()
-    return sys.stdout.buffer
+    return GatheredOutput(sys.stdout.buffer)
 
 
 def fail(message: str, code: int = USAGE) -> NoReturn:
