@@ -263,7 +263,7 @@ adjustments = Table(
     Column("group_code", String(2), nullable=False),
     Column("reason", String(8), nullable=False),
     Column("amount", Money, nullable=False),
-    Column("quantity", String(16)),
+    Column("quantity", String(20)),  # an X12 R of 15 digits, sign and point: 17 (migration 0010)
     Column("remarks", Text),  # RARCs (line LQ*HE, claim MOA/MIA), space-separated
     Column("posted", Boolean, nullable=False),  # False for a denial's adjustments
     Column("line_denial", Boolean, nullable=False, server_default=false()),  # a line paid nothing in a paid claim

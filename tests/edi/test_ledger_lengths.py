@@ -81,3 +81,26 @@ def test_a_value_at_the_limit_is_kept(tmp_path, db):
     result = run("remit", "import", str(path), db=db)
     assert result.exit_code == 0, result.output
     assert json.loads(run("reconcile", "--json", db=db).stdout)["payments"][0]["trace_number"] == trace
+
+
+def test_a_cas_quantity_of_fifteen_signed_digits_is_kept(tmp_path, db):
+    """An X12 quantity (R) has up to 15 digits; with its sign and point that is 17 characters (migration 0010)."""
+    text = (SAMPLES / "835" / "synthetic-payment.835").read_text(encoding="utf-8")
+    quantity = "-12345678901.2345"
+    assert len(quantity) == 17 and "CAS*PR*1*5~" in text
+    path = tmp_path / "long-quantity.835"
+    path.write_text(text.replace("CAS*PR*1*5~", f"CAS*PR*1*5*{quantity}~", 1), encoding="utf-8")
+    result = run("remit", "import", str(path), db=db)
+    assert result.exit_code == 0, result.output
+    ledger = Ledger(db)
+    try:
+        from sqlalchemy import select
+
+        from edi.ledger.schema import adjustments
+
+        with ledger.engine.connect() as conn:
+            kept = conn.execute(select(adjustments.c.quantity).where(adjustments.c.quantity.is_not(None))).scalars()
+            assert quantity in list(kept)
+    finally:
+        ledger.close()
+    assert json.loads(run("ledger", "check", "--json", db=db).stdout)["ok"] is True
