@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.schema import deposit_matches, deposits, journal_entries, postings, remittances
+from edi.ledger.writes import keep_nul
 from edi.problems import ERROR, Problem, Where
 
 ZERO = Decimal(0)
@@ -261,7 +262,8 @@ def read_bank_csv(path: str | Path, layout: BankLayout = BankLayout()) -> tuple[
                     bad.append(f"amount {raw_amount!r} is not an amount in dollars and cents")
                 if day is None:
                     bad.append(f"date {raw_date!r} does not read as {layout.date_format!r} (--date-format)")
-                reference = row[cols["reference"]].strip()
+                # a NUL is kept as the text \x00, as everywhere in the ledger (PostgreSQL text cannot hold one)
+                reference = keep_nul(row[cols["reference"]].strip())
                 if len(reference) > 200:
                     bad.append(f"reference has {len(reference)} characters, more than 200")
                 if bad:
@@ -270,7 +272,7 @@ def read_bank_csv(path: str | Path, layout: BankLayout = BankLayout()) -> tuple[
                 if amount <= 0:
                     skipped += 1
                     continue
-                description = row[cols["description"]].strip() or None if "description" in cols else None
+                description = keep_nul(row[cols["description"]].strip()) or None if "description" in cols else None
                 rows.append(BankRow(n, day, amount, reference, description))
     except UnicodeDecodeError as exc:
         raise DepositFileError(file, [(0, f"not UTF-8 text ({exc.reason} at byte {exc.start})")],

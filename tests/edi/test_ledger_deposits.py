@@ -97,6 +97,18 @@ def test_the_same_bank_file_twice_changes_nothing(tmp_path, db):
     assert ledger.check() == []
 
 
+def test_a_nul_in_a_bank_export_is_kept_as_text_on_every_database(tmp_path, db):
+    """PostgreSQL text cannot hold a NUL (the import failed with an internal error): it is kept as the four
+    characters \\x00, as everywhere else in the ledger, and the same on SQLite."""
+    ledger, _ = payments_ledger(db, tmp_path)
+    path = bank_file(tmp_path, BANK.replace("CHK200", "CHK\x00200").replace("BLUE PLAN", "BLUE\x00PLAN"))
+    result = ledger.import_deposits(path, LAYOUT)
+    assert (result.added, result.skipped) == (4, 1)
+    kept = {d["reference"]: d["description"] for d in ledger.deposits().as_dict()["deposits_without_835"]}
+    assert kept["CHK\\x00200"] == "CHECK DEPOSIT BLUE\\x00PLAN"
+    assert ledger.check() == []
+
+
 def test_the_database_refuses_a_deposit_twice(tmp_path, db):
     """Idempotence is a unique constraint, not a lookup: the same row (date, amount, reference, occurrence)
     cannot be inserted twice, whoever inserts it."""
