@@ -1,5 +1,6 @@
 """Rendering helpers shared by the commands: rich for people (problems and progress on stderr), JSON for
-scripts (on stdout), and the exit codes: 0 ok, 1 problems found in the data, 2 usage or unreadable input."""
+scripts (on stdout), and the exit codes the commands choose: 0 ok, 1 problems found in the data, 2 usage or
+unreadable input (``cli.main`` adds 70 for an internal error and 130 for an interrupt)."""
 
 from __future__ import annotations
 
