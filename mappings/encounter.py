@@ -48,6 +48,10 @@ Problem codes of the parser: ``encounter.record`` (not an object), ``encounter.f
 ``last_name`` both given), ``encounter.kind`` and, as a warning, ``encounter.field.unknown`` (a key this
 format does not have: a typo is reported, not silently dropped).
 
+NDJSON lines are read first by ``mappings.decode`` (msgspec into typed structs), which builds the same
+``Encounter`` for the well-formed lines and leaves every other line to this parser: a rule changed here (a key,
+a normalisation, a problem) is changed there too, and ``tests/mappings/test_decode.py`` compares the two.
+
 Text outside ASCII: X12's basic and extended character sets are ASCII. The parser spells names, addresses and
 free text (``TRANSLITERATED_KEYS``) in ASCII where they have an ASCII spelling (``to_ascii``: MÜLLER becomes
 MULLER, JOSÉ JOSE, STRAßE STRASSE) and lists each such field on ``Encounter.transliterated``; the checks

@@ -5,6 +5,11 @@ from a growing window, so memory follows the largest encounter, not the file.
 Numbers with a fraction are read as ``Decimal`` (never float). Problems before an encounter's id is known
 name its position: ``line 12`` (NDJSON) or ``item 3`` (array).
 
+An NDJSON line is first offered to ``mappings.decode.encounter_from_json_line`` (msgspec decoding into typed
+structs, for well-formed encounters); whatever that fast path does not take (text outside ASCII, unknown keys,
+other types, problems) is read by ``json`` and ``encounter_from_dict``, which give the same result for what
+both read.
+
 Codes: ``source.encoding`` (not UTF-8), ``source.json.syntax`` (with the line), ``source.json.shape`` (the
 top level is not an array or object, or an NDJSON line is not an object).
 """
@@ -18,6 +23,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from edi.problems import error
+from mappings.decode import encounter_from_json_line
 from mappings.encounter import encounter_from_dict
 from mappings.sources import EncounterResult
 
@@ -50,9 +56,16 @@ def read_ndjson(stream: BinaryIO, *, file: str | None = None) -> Iterator[Encoun
 def ndjson_line(raw: bytes, n: int, file: str | None = None) -> EncounterResult | None:
     """Line ``n`` (1-based) of an NDJSON file: its encounter and problems, or None for a blank line. What
     ``read_ndjson`` does per line, for callers that split the file themselves (the parallel build)."""
-    record = f"line {n}"
     if n == 1:
         raw = raw.removeprefix(b"\xef\xbb\xbf")
+    found = encounter_from_json_line(raw, file)
+    return found if found is not None else parse_line(raw, n, file)
+
+
+def parse_line(raw: bytes, n: int, file: str | None = None) -> EncounterResult | None:
+    """``ndjson_line`` without its fast path (and after its byte order mark is removed): ``json`` then
+    ``encounter_from_dict``. Reads any line, reporting what is wrong with it."""
+    record = f"line {n}"
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError:
