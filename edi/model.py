@@ -153,6 +153,8 @@ class ServiceLine:
     rendering_provider: Provider | None = None
     description: str | None = None
     source: Source | None = None
+    #: How each prior payer adjudicated this line (loops 2430), in order; empty on a claim to the first payer.
+    adjudications: tuple[LineAdjudication, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +200,9 @@ class Claim:
     institutional_codes: tuple[CodeDate, ...] = ()  # condition, occurrence, value and procedure codes
     note: str | None = None  # NTE*ADD
     source: Source | None = None
+    #: The claim's other payers (loops 2320/2330A/2330B), in the order the claim lists them: on a secondary
+    #: claim the primary with its adjudication; on a primary, the coverages that follow it (no adjudication).
+    other_payers: tuple[OtherPayer, ...] = ()
 
     @property
     def line_total(self) -> Decimal:
@@ -221,6 +226,74 @@ class Submitter:
     email: str | None = None
     receiver_name: str = ""
     receiver_id: str = ""
+
+
+# -- other payers (coordination of benefits: 837 loops 2320, 2330A, 2330B, 2430) ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdjudication:
+    """How a prior payer adjudicated one service line (loop 2430), as its 835 SVC loop said: the claim to the
+    next payer repeats it. A line split by the payer has one per piece. The TR3 balances each payer's pieces
+    of a line: line charge = sum of ``paid`` + sum of ``adjustments``."""
+
+    payer_id: str  # SVD01: the other payer's id, its 2330B NM109 (OtherPayer.payer.payer_id)
+    paid: Decimal  # SVD02 (0 for a denied line)
+    units: Decimal  # SVD05, the paid units
+    procedure: str | None = None  # SVD03-2 as adjudicated (an 837I line may carry only its revenue code)
+    procedure_qualifier: str = "HC"  # SVD03-1: HC, ER, IV, WK (HP on 837I)
+    modifiers: tuple[str, ...] = ()  # SVD03-3..6
+    description: str | None = None  # SVD03-7
+    revenue_code: str | None = None  # SVD04, 837I only (required there)
+    bundled_line: int | None = None  # SVD06: the LX01 of the line this one was bundled into or unbundled from
+    adjustments: tuple[Adjustment, ...] = ()  # line-level CAS, exactly as the 835 line
+    adjudication_date: date | None = None  # DTP*573; None: the other payer's adjudication_date
+    remaining_patient_liability: Decimal | None = None  # AMT*EAF
+    source: Source | None = None
+
+    @property
+    def adjustment_total(self) -> Decimal:
+        return sum((a.amount for a in self.adjustments), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPayer:
+    """Another payer of the claim (loop 2320 with 2330A/2330B). ``payer`` carries its name and id (2330B),
+    ``responsibility`` (SBR01: P, S, T...) and ``filing_indicator`` (SBR09); ``subscriber`` the person that
+    coverage belongs to (2330A) and its group (SBR03/SBR04); ``relationship`` is the patient's relationship
+    to that subscriber (SBR02: 18 self, 01 spouse, 19 child...).
+
+    When that payer has adjudicated the claim (``paid`` is set, AMT*D), its claim-level ``adjustments``
+    (CAS) and the lines' :class:`LineAdjudication` s of that payer balance the claim the TR3's way: claim
+    charge = ``paid`` + claim-level adjustments + every line-level adjustment of that payer."""
+
+    payer: Payer
+    subscriber: Subscriber
+    relationship: str = "18"  # SBR02
+    insurance_type: str | None = None  # SBR05, 837P only (Medicare secondary: 12, 13, 14, 15, 16, 41, 42, 43, 47)
+    paid: Decimal | None = None  # AMT*D: None when that payer has not adjudicated the claim
+    adjustments: tuple[Adjustment, ...] = ()  # claim-level CAS, exactly as the payer's 835 claim
+    non_covered: Decimal | None = None  # AMT*A8 (cost avoidance: the payer was bypassed)
+    remaining_patient_liability: Decimal | None = None  # AMT*EAF
+    benefits_assigned: str = "Y"  # OI03: Y, N or W (not applicable)
+    patient_signature_source: str | None = None  # OI04 (837P): P
+    release_of_information: str = "Y"  # OI06: Y or I
+    outpatient: tuple[str, ...] | None = None  # MOA01... as the payer's 835 sent them (remark codes in 03-07)
+    inpatient: tuple[str, ...] | None = None  # MIA01... (837I; MIA02 is not carried by the 837)
+    adjudication_date: date | None = None  # 2330B DTP*573, when no line of the claim carries its own
+    claim_number: str | None = None  # 2330B REF*F8: the payer's claim control number (835 CLP07)
+    prior_authorization: str | None = None  # 2330B REF*G1
+    referral_number: str | None = None  # 2330B REF*9F
+    subscriber_ssn: str | None = None  # 2330A REF*SY, nine digits
+    source: Source | None = None
+
+    @property
+    def adjudicated(self) -> bool:
+        return self.paid is not None
+
+    @property
+    def adjustment_total(self) -> Decimal:
+        return sum((a.amount for a in self.adjustments), ZERO)
 
 
 # -- remittances (835) --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from edi.model import ClaimKind
+from edi.model import Address, ClaimKind, fast_new
 
 #: GS08 / ST03 of the transactions the writer produces.
 VERSIONS: dict[ClaimKind, str] = {"professional": "005010X222A1", "institutional": "005010X223A2"}
@@ -128,6 +128,43 @@ RESPONSIBILITY = frozenset("PSTABCDEFGHU")
 
 #: Service lines a claim carries at most (837P 2400 repeats 50 times, 837I 999).
 MAX_LINES: dict[ClaimKind, int] = {"professional": 50, "institutional": 999}
+
+# -- other payers (loops 2320, 2330A, 2330B, 2430; pyx12 4.0.0 maps of X222A1 and X223A2) ----------------------
+
+#: SBR02 in loop 2320: the patient's relationship to the other payer's subscriber (18 self).
+OTHER_RELATIONSHIPS = frozenset({"01", "18", "19", "20", "21", "39", "40", "53", "G8"})
+#: SBR05 insurance type code (837P 2320 only: Medicare secondary payer types).
+INSURANCE_TYPES = frozenset({"12", "13", "14", "15", "16", "41", "42", "43", "47"})
+#: CAS01 claim adjustment group codes of 2320 and 2430 (the 837 still lists CR, which the 5010 835 dropped).
+ADJUSTMENT_GROUPS = frozenset({"CO", "CR", "OA", "PI", "PR"})
+#: Reason/amount/quantity triplets in one CAS segment; one CAS per group, so at most five CAS per loop.
+CAS_TRIPLETS = 6
+MAX_OTHER_PAYERS = 10  # 2320 repeats 10 times
+MAX_LINE_ADJUDICATIONS = 15  # 2430 repeats 15 times per line
+#: SVD03-1 procedure qualifiers (837P: SVD03 required; 837I: SVD03 situational, SVD04 revenue code required).
+SVD_QUALIFIERS: dict[ClaimKind, frozenset[str]] = {
+    "professional": frozenset({"ER", "HC", "IV", "WK"}),
+    "institutional": frozenset({"ER", "HC", "HP", "IV", "WK"}),
+}
+#: OI03 benefits assignment certification: Y, N, or W (not applicable).
+BENEFITS_ASSIGNMENT = frozenset({"N", "W", "Y"})
+#: Elements the 837 MOA (outpatient adjudication) and MIA (inpatient, 837I only) carry.
+MOA_ELEMENTS, MIA_ELEMENTS = 9, 24
+#: 2320 AMT segments in the implementation guides' order: 837P puts A8 before EAF, 837I EAF before A8.
+COB_AMOUNTS: dict[ClaimKind, tuple[tuple[str, str], ...]] = {
+    "professional": (("D", "paid"), ("A8", "non_covered"), ("EAF", "remaining_patient_liability")),
+    "institutional": (("D", "paid"), ("EAF", "remaining_patient_liability"), ("A8", "non_covered")),
+}
+
+
+_Address = fast_new(Address)
+
+
+def written_address(a: Address) -> Address:
+    """``a`` as an N3/N4 carries it (and the reader reads it back): a ZIP code without its dash, no empty
+    second line."""
+    return _Address(line1=a.line1, city=a.city, state=a.state, zip=a.zip.replace("-", ""), line2=a.line2 or None,
+                    country=a.country)
 
 
 def line_control_number(pcn: str, n: int, taken: set[str]) -> str:

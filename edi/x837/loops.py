@@ -6,9 +6,11 @@ stack of open loops from the innermost outwards and takes the first key that mat
 2310B opens a new 2400 under 2300, and ``NM1*82`` opens 2420A inside a service line but 2310B inside a claim.
 
 Each loop carries a ``role``: which object its segments describe (``billing``, ``subscriber``, ``payer``,
-``patient``, ``claim``, ``line``, or a provider role such as ``rendering``). The reader's handlers are keyed
-by ``(role, tag)``; loops whose content the reader does not keep (other payers in 2320/2330, pay-to address,
-ambulance locations...) have no role, so their NM1 or N3 never overwrites a claim's.
+``patient``, ``claim``, ``line``, a provider role such as ``rendering``, or an other payer's part:
+``other_payer`` (2320), ``other_subscriber`` (2330A), ``other_payer_name`` (2330B), ``line_adjudication``
+(2430)). The reader's handlers are keyed by ``(role, tag)``; loops whose content the reader does not keep
+(other payers' provider ids in 2330C-I, pay-to address, ambulance locations...) have no role, so their NM1 or
+N3 never overwrites a claim's.
 
 An NM1 or HL that no transition knows opens an :data:`UNKNOWN_NAME` / :data:`UNKNOWN_LEVEL` loop, so what
 follows it is not mistaken for the loop before it.
@@ -54,16 +56,16 @@ _COMMON: dict[Key, Loop] = {
     ("ST", "CLM", None): Loop("2300", "claim"),
     ("2000B", "CLM", None): Loop("2300", "claim"),
     ("2000C", "CLM", None): Loop("2300", "claim"),
-    ("2300", "SBR", None): Loop("2320", None),
+    ("2300", "SBR", None): Loop("2320", "other_payer"),
     ("2300", "LX", None): Loop("2400", "line"),
     ("2400", "LIN", None): Loop("2410", None),
-    ("2400", "SVD", None): Loop("2430", None),
+    ("2400", "SVD", None): Loop("2430", "line_adjudication"),
     ("2400", "LQ", None): Loop("2440", None),
     **_names("ST", {"41": ("1000A", "submitter"), "40": ("1000B", "receiver")}),
     **_names("2000A", {"85": ("2010AA", "billing"), "87": ("2010AB", None), "PE": ("2010AC", None)}),
     **_names("2000B", {"IL": ("2010BA", "subscriber"), "PR": ("2010BB", "payer")}),
     **_names("2000C", {"QC": ("2010CA", "patient")}),
-    **_names("2320", {"IL": ("2330A", None), "PR": ("2330B", None)}),
+    **_names("2320", {"IL": ("2330A", "other_subscriber"), "PR": ("2330B", "other_payer_name")}),
 }
 
 _PROFESSIONAL: dict[Key, Loop] = {

@@ -9,6 +9,11 @@ dash, a rendering provider only when it differs from the billing provider (837P)
 (837I), and only the parts of each provider that its loop carries. The writer writes ``as_written``, and the
 ledger should record it: the REF*6R an 835 echoes then matches a stored line.
 
+Other payers (loops 2320/2330A/2330B) and line adjudications (2430) are checked and normalized by
+:func:`edi.x837.cob.prepare_other_payers`: adjustments grouped one CAS per group, each line adjudication dated
+(its own DTP*573, else its payer's, which then leaves 2330B), and every prior payer's adjudication balanced
+the TR3's way (``837.write.cob_balance``).
+
 ``problems`` are errors with codes ``837.write.*``; a claim with any must not be written. The policy:
 
 * a claim-level value its kind cannot carry (a bill type on an 837P, an onset date on an 837I, an 837P line
@@ -47,6 +52,7 @@ from edi.model import (
     fast_replace,
 )
 from edi.problems import ERROR, Problem, Where
+from edi.x837.cob import prepare_other_payers
 from edi.x837.formats import (
     CLAIM_PROVIDERS,
     COMPOSITE_PER_HI,
@@ -63,10 +69,11 @@ from edi.x837.formats import (
     line_control_number,
     money_problem,
     quantity_problem,
+    written_address,
 )
 
 _CLAIM_DEFAULTS = {f.name: f.default for f in fields(Claim)}
-_Address, _Subscriber, _Diagnosis = fast_new(Address), fast_new(Subscriber), fast_new(Diagnosis)
+_Subscriber, _Diagnosis = fast_new(Subscriber), fast_new(Diagnosis)
 
 #: Claim fields each kind cannot carry; a value other than the default is refused.
 _NOT_CARRIED: dict[ClaimKind, tuple[str, ...]] = {
@@ -126,8 +133,12 @@ def prepare_claim(claim: Claim, kind: ClaimKind) -> tuple[Claim, tuple[Problem, 
     if lines and claim.total_charge != total:
         f.error("total", f"CLM02 is {claim.total_charge} but the service lines add up to {total} "
                 f"(difference {claim.total_charge - total})", loop="2300", element="CLM02")
+    other_payers = claim.other_payers
+    if other_payers or any(ln.adjudications for ln in lines):
+        other_payers, lines = prepare_other_payers(claim, kind, lines, f)
     written = fast_replace(
         claim,
+        other_payers=other_payers,
         billing_provider=billing,
         subscriber=_subscriber(claim, f),
         payer=_shared(_payer, claim.payer, kind, f),
@@ -224,9 +235,7 @@ def same_provider(a: Provider, b: Provider) -> bool:
     return (a.entity, a.name, a.first_name) == (b.entity, b.name, b.first_name)
 
 
-def _address(a: Address) -> Address:
-    return _Address(line1=a.line1, city=a.city, state=a.state, zip=a.zip.replace("-", ""), line2=a.line2 or None,
-                    country=a.country)
+_address = written_address
 
 
 def _check_zip9(a: Address, loop: str, f: _Findings) -> None:

@@ -10,7 +10,9 @@
 Any number of interchanges, groups, transaction sets and claims per file. Each claim carries ``source``:
 the file, ISA13, ST02 and the number of its CLM segment. 5010 is the target; 4010 transactions are read as
 far as their structure matches (with a warning), dental (837D) transactions are skipped with a warning, and
-an unknown version is read as professional or institutional from its first CLM05.
+an unknown version is read as professional or institutional from its first CLM05. Other payers (loops
+2320/2330A/2330B) are read into ``Claim.other_payers`` and line adjudications (2430) into
+``ServiceLine.adjudications``, the values the writer wrote them from.
 
 The reader never raises on bad data. A claim is yielded for every CLM inside an 837 transaction set; what it
 lacks (a billing provider, a subscriber, a payer, a readable CLM02, its lines) is reported as an error and
@@ -32,10 +34,13 @@ from typing import Any
 from edi.model import (
     ZERO,
     Address,
+    Adjustment,
     Claim,
     ClaimKind,
     CodeDate,
     Diagnosis,
+    LineAdjudication,
+    OtherPayer,
     Patient,
     Payer,
     Provider,
@@ -101,7 +106,7 @@ class _Party:
 
 
 class _ClaimDraft:
-    __slots__ = ("segment", "fields", "diagnoses", "codes", "lines", "parties", "line")
+    __slots__ = ("segment", "fields", "diagnoses", "codes", "lines", "parties", "line", "others")
 
     def __init__(self, segment: Segment) -> None:
         self.segment = segment
@@ -111,10 +116,11 @@ class _ClaimDraft:
         self.lines: list[ServiceLine] = []
         self.parties: dict[str, _Party] = {}
         self.line: _LineDraft | None = None
+        self.others: list[_OtherDraft] = []  # loops 2320
 
 
 class _LineDraft:
-    __slots__ = ("segment", "fields", "parties", "has_service", "reported")
+    __slots__ = ("segment", "fields", "parties", "has_service", "reported", "adjudications")
 
     def __init__(self, segment: Segment, number: int) -> None:
         self.segment = segment
@@ -122,6 +128,32 @@ class _LineDraft:
         self.parties: dict[str, _Party] = {}
         self.has_service = False
         self.reported = False  # a problem already says why the line cannot be read
+        self.adjudications: list[_AdjudicationDraft] = []  # loops 2430
+
+
+class _OtherDraft:
+    """An other payer (loop 2320, opened by its SBR) as read: its OtherPayer fields, claim-level adjustments,
+    and the other subscriber (2330A) and other payer (2330B) names."""
+
+    __slots__ = ("sbr", "fields", "adjustments", "subscriber", "payer")
+
+    def __init__(self, sbr: Segment) -> None:
+        self.sbr = sbr
+        self.fields: dict[str, Any] = {}
+        self.adjustments: list[Adjustment] = []
+        self.subscriber = _Party()
+        self.payer = _Party()
+
+
+class _AdjudicationDraft:
+    """A line adjudication (loop 2430, opened by its SVD) as read."""
+
+    __slots__ = ("segment", "fields", "adjustments")
+
+    def __init__(self, segment: Segment, fields: dict[str, Any]) -> None:
+        self.segment = segment
+        self.fields = fields
+        self.adjustments: list[Adjustment] = []
 
 
 class _TransactionDraft:
@@ -290,6 +322,8 @@ class Reader837:
                              loop="2400")
             return
         rendering = line.parties.get("line_rendering")
+        if line.adjudications:
+            line.fields["adjudications"] = tuple(_line_adjudication(self, a) for a in line.adjudications)
         draft.lines.append(ServiceLine(**line.fields, rendering_provider=_provider(rendering) if rendering else None,
                                        source=self.source(line.segment)))
 
@@ -414,6 +448,8 @@ def _build_claim(r: Reader837, draft: _ClaimDraft) -> Claim:
         r.problem("missing", "the claim has no service line", draft.segment, loop="2300")
     providers = {attr: _provider(draft.parties[role]) for role, attr in _CLAIM_PROVIDER_FIELDS.items()
                  if role in draft.parties}
+    if draft.others:
+        draft.fields["other_payers"] = tuple(_other_payer(r, other) for other in draft.others)
     return Claim(
         kind=r.kind or "professional",
         billing_provider=_provider(billing) if billing else _EMPTY_PROVIDER,
@@ -484,6 +520,10 @@ def _name(r: Reader837, seg: Segment, role: str) -> None:
     party = scope.get(role)
     if party is None or party.name is not None:
         party = scope[role] = _Party()
+    _fill_name(party, seg)
+
+
+def _fill_name(party: _Party, seg: Segment) -> None:
     party.entity, party.name = seg[2] or None, seg[3]
     party.first, party.middle = seg[4] or None, seg[5] or None
     party.id_qualifier, party.id = seg[8] or None, seg[9] or None
@@ -772,6 +812,184 @@ def _line_reference(r: Reader837, seg: Segment, role: str) -> None:
         found[1]["line_control_number"] = seg[2] or None
 
 
+# -- other payers (2320, 2330A, 2330B) and line adjudications (2430) -------------------------------------------
+
+
+def _other_sbr(r: Reader837, seg: Segment, role: str) -> None:
+    if r.claim is not None:
+        r.claim.others.append(_OtherDraft(seg))
+
+
+def _open_other(r: Reader837) -> _OtherDraft | None:
+    return r.claim.others[-1] if r.claim is not None and r.claim.others else None
+
+
+def _adjustments(r: Reader837, seg: Segment) -> list[Adjustment]:
+    """The triplets of one CAS (group in CAS01, then up to six reason/amount/quantity)."""
+    group, out = seg[1], []
+    if not group:
+        r.problem("missing", "CAS01 (adjustment group) is missing", seg, "CAS01")
+    for i in range(2, len(seg) + 1, 3):
+        if not seg[i]:
+            if seg[i + 1] or seg[i + 2]:
+                r.problem("adjustment", f"CAS{i + 1:02d} holds an amount without its reason code (CAS{i:02d}); it "
+                          "was not read", seg, f"CAS{i:02d}")
+            continue
+        amount = r.amount(seg, i + 1)
+        quantity = r.amount(seg, i + 2, digits=QUANTITY_DIGITS, places=None) if seg[i + 2] else None
+        out.append(Adjustment(group, seg[i], ZERO if amount is None else amount, quantity))
+    return out
+
+
+def _other_cas(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    if other is not None:
+        other.adjustments += _adjustments(r, seg)
+
+
+#: 2320 AMT qualifiers -> OtherPayer field.
+_OTHER_AMOUNTS = {"D": "paid", "A8": "non_covered", "EAF": "remaining_patient_liability"}
+
+
+def _other_amount(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    name = _OTHER_AMOUNTS.get(seg[1])
+    if other is not None and name is not None:
+        other.fields[name] = r.amount(seg, 2)
+
+
+def _other_insurance(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    if other is None:
+        return
+    if seg[3]:
+        other.fields["benefits_assigned"] = seg[3]
+    other.fields["patient_signature_source"] = seg[4] or None
+    if seg[6]:
+        other.fields["release_of_information"] = seg[6]
+
+
+def _elements(seg: Segment) -> tuple[str, ...] | None:
+    """A segment's elements after the tag, without trailing empty ones (None when there are none)."""
+    values = list(seg.elements[1:])
+    while values and not values[-1]:
+        values.pop()
+    return tuple(values) or None
+
+
+def _other_adjudication(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    if other is not None:
+        other.fields["outpatient" if seg.elements[0] == "MOA" else "inpatient"] = _elements(seg)
+
+
+def _other_name(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    if other is not None:
+        _fill_name(other.subscriber if role == "other_subscriber" else other.payer, seg)
+
+
+def _other_party_segment(apply: Callable[[_Party, Segment], None]) -> Handler:
+    def handler(r: Reader837, seg: Segment, role: str) -> None:
+        other = _open_other(r)
+        if other is not None:
+            apply(other.subscriber if role == "other_subscriber" else other.payer, seg)
+    return handler
+
+
+def _other_subscriber_reference(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    if other is not None and seg[1] == "SY":
+        other.fields["subscriber_ssn"] = seg[2] or None
+
+
+#: 2330B REF qualifiers the model keeps -> OtherPayer field.
+_OTHER_PAYER_REFERENCES = {"F8": "claim_number", "G1": "prior_authorization", "9F": "referral_number"}
+
+
+def _other_payer_reference(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    name = _OTHER_PAYER_REFERENCES.get(seg[1])
+    if other is not None and name is not None:
+        other.fields[name] = seg[2] or None
+
+
+def _adjudication_date(r: Reader837, seg: Segment, fields: dict[str, Any]) -> None:
+    if seg[1] == "573":
+        found = r.date_value(seg, seg[2], seg[3])
+        if found:
+            fields["adjudication_date"] = found[0]
+
+
+def _other_payer_date(r: Reader837, seg: Segment, role: str) -> None:
+    other = _open_other(r)
+    if other is not None:
+        _adjudication_date(r, seg, other.fields)
+
+
+def _other_payer(r: Reader837, draft: _OtherDraft) -> OtherPayer:
+    sbr, s, p = draft.sbr, draft.subscriber, draft.payer
+    # warnings: the claim to the destination payer is whole without them (the ledger records it)
+    if s.name is None:
+        r.problem("missing", "an other payer has no other subscriber (NM1*IL, loop 2330A)", sbr, severity=WARNING,
+                  loop="2320")
+    if p.name is None:
+        r.problem("missing", "an other payer has no other payer name (NM1*PR, loop 2330B)", sbr, severity=WARNING,
+                  loop="2320")
+    return OtherPayer(
+        payer=Payer(name=p.name or "", payer_id=p.id or "", filing_indicator=sbr[9], responsibility=sbr[1],
+                    address=p.address()),
+        subscriber=Subscriber(member_id=s.id or "", last_name=s.name or "", first_name=s.first,
+                              middle_name=s.middle, address=s.address(), group_number=sbr[3] or None,
+                              group_name=sbr[4] or None, entity="2" if s.entity == "2" else "1"),
+        relationship=sbr[2], insurance_type=sbr[5] or None, adjustments=tuple(draft.adjustments),
+        source=r.source(sbr), **draft.fields)
+
+
+def _open_adjudication(r: Reader837) -> _AdjudicationDraft | None:
+    line = r.claim.line if r.claim is not None else None
+    return line.adjudications[-1] if line is not None and line.adjudications else None
+
+
+def _svd(r: Reader837, seg: Segment, role: str) -> None:
+    found = _line_fields(r)
+    if found is None:
+        return
+    fields: dict[str, Any] = {"payer_id": seg[1], "paid": _money(r, seg, 2), "units": _quantity(r, seg, 5)}
+    parts = r.components(seg, 3)
+    if parts and any(parts):
+        _procedure(fields, parts)
+    if seg[4]:
+        fields["revenue_code"] = seg[4]
+    if seg[6]:
+        fields["bundled_line"] = _whole(seg[6], 6)  # SVD06: N0 1/6
+        if fields["bundled_line"] is None:
+            r.problem("number", "SVD06 is not a line number", seg, "SVD06")
+    found[0].adjudications.append(_AdjudicationDraft(seg, fields))
+
+
+def _svd_cas(r: Reader837, seg: Segment, role: str) -> None:
+    adjudication = _open_adjudication(r)
+    if adjudication is not None:
+        adjudication.adjustments += _adjustments(r, seg)
+
+
+def _svd_date(r: Reader837, seg: Segment, role: str) -> None:
+    adjudication = _open_adjudication(r)
+    if adjudication is not None:
+        _adjudication_date(r, seg, adjudication.fields)
+
+
+def _svd_amount(r: Reader837, seg: Segment, role: str) -> None:
+    adjudication = _open_adjudication(r)
+    if adjudication is not None and seg[1] == "EAF":
+        adjudication.fields["remaining_patient_liability"] = r.amount(seg, 2)
+
+
+def _line_adjudication(r: Reader837, draft: _AdjudicationDraft) -> LineAdjudication:
+    return LineAdjudication(adjustments=tuple(draft.adjustments), source=r.source(draft.segment), **draft.fields)
+
+
 # -- the tables -------------------------------------------------------------------------------------------------
 
 #: Where the party of each role lives.
@@ -808,6 +1026,25 @@ _HANDLERS: dict[tuple[str, str], Handler] = {
     ("line", "SV3"): _dental_service,
     ("line", "DTP"): _line_date,
     ("line", "REF"): _line_reference,
+    ("other_payer", "SBR"): _other_sbr,
+    ("other_payer", "CAS"): _other_cas,
+    ("other_payer", "AMT"): _other_amount,
+    ("other_payer", "OI"): _other_insurance,
+    ("other_payer", "MIA"): _other_adjudication,
+    ("other_payer", "MOA"): _other_adjudication,
+    ("other_subscriber", "NM1"): _other_name,
+    ("other_subscriber", "N3"): _other_party_segment(_n3),
+    ("other_subscriber", "N4"): _other_party_segment(_n4),
+    ("other_subscriber", "REF"): _other_subscriber_reference,
+    ("other_payer_name", "NM1"): _other_name,
+    ("other_payer_name", "N3"): _other_party_segment(_n3),
+    ("other_payer_name", "N4"): _other_party_segment(_n4),
+    ("other_payer_name", "DTP"): _other_payer_date,
+    ("other_payer_name", "REF"): _other_payer_reference,
+    ("line_adjudication", "SVD"): _svd,
+    ("line_adjudication", "CAS"): _svd_cas,
+    ("line_adjudication", "DTP"): _svd_date,
+    ("line_adjudication", "AMT"): _svd_amount,
     **{(role, "NM1"): _name for role in _SCOPES},
     **{(role, "N3"): _party_segment(_n3) for role in _SCOPES},
     **{(role, "N4"): _party_segment(_n4) for role in _SCOPES},

@@ -15,7 +15,12 @@ without the dot...), which is what the ledger should record.
 
 **Refusal.** Every claim is checked first; when any check fails, :class:`ClaimsRefused` is raised with all the
 problems (codes ``837.write.*``: a CLM02 that differs from the sum of the lines, more than 12 diagnoses in
-an HI, a value containing a delimiter, a replacement without REF*F8...) and **nothing is written**.
+an HI, a value containing a delimiter, a replacement without REF*F8, a prior payer's adjudication that does not
+balance...) and **nothing is written**.
+
+**Other payers.** A claim's ``other_payers`` are written as loops 2320/2330A/2330B after the claim's provider
+loops, and each line's ``adjudications`` as loops 2430 at the end of the line (:mod:`edi.x837.cob`); a claim
+without them is written exactly as before.
 
 **Layout.** Claims are grouped by billing provider (in order of first appearance; the claims of one provider
 keep their order) and cut into transaction sets of at most ``claims_per_st`` claims (the TR3 recommends 5000).
@@ -48,6 +53,7 @@ from edi.x12.writer import (
     segment_end,
     segment_formatter,
 )
+from edi.x837.cob import write_line_adjudications, write_other_payers
 from edi.x837.formats import (
     CLAIM_PROVIDERS,
     COMPOSITE_PER_HI,
@@ -390,6 +396,8 @@ def _professional_claim(seg: Emit, c: Claim) -> None:
     seg("HI", [(d.qualifier, d.code) for d in c.diagnoses])
     _hi_groups(seg, c, HI_GROUPS["professional"][2:])
     _claim_providers(seg, c, "professional")
+    if c.other_payers:
+        write_other_payers(seg, c, "professional")
     for line in c.lines:
         _professional_line(seg, c, line)
 
@@ -411,6 +419,8 @@ def _institutional_claim(seg: Emit, c: Claim) -> None:
     _claim_references(seg, c)
     _hi_groups(seg, c, HI_GROUPS["institutional"])
     _claim_providers(seg, c, "institutional")
+    if c.other_payers:
+        write_other_payers(seg, c, "institutional")
     for line in c.lines:
         _institutional_line(seg, c, line)
 
@@ -489,6 +499,8 @@ def _professional_line(seg: Emit, c: Claim, ln: ServiceLine) -> None:
     seg("SV1", [_procedure(ln), decimal_text(ln.charge), ln.unit_basis, decimal_text(ln.units), ln.place_of_service,
                 None, tuple(str(p) for p in ln.diagnosis_pointers)])
     _line_end(seg, ln, "professional")
+    if ln.adjudications:
+        write_line_adjudications(seg, ln, "professional")
 
 
 def _institutional_line(seg: Emit, c: Claim, ln: ServiceLine) -> None:
@@ -496,6 +508,8 @@ def _institutional_line(seg: Emit, c: Claim, ln: ServiceLine) -> None:
     seg("SV2", [ln.revenue_code, _procedure(ln) if ln.procedure else None, decimal_text(ln.charge), ln.unit_basis,
                 decimal_text(ln.units)])
     _line_end(seg, ln, "institutional")
+    if ln.adjudications:
+        write_line_adjudications(seg, ln, "institutional")
 
 
 _CLAIM_WRITERS: dict[ClaimKind, Callable[[Emit, Claim], None]] = {
