@@ -21,6 +21,9 @@ Inside the caller's database transaction (one per file), for each remittance (83
   group, reason and remark codes, and the money stays open in insurance A/R until written off;
 * a reversal (CLP02 = 22) posts the exact negation of the payment entry it reverses (found by payer claim
   number); a reversal of a payment this ledger never posted is posted as the 835 says, with a warning;
+* each SVC loop is kept as the payer adjudicated it (``service_payments``: procedure, charge, paid, units, the line
+  it matched; the pieces of a line the payer split, which echo the same REF*6R, match that line), with the
+  claim's MOA/MIA and crossover carrier: what a claim to the next payer repeats (edi.ledger.cob);
 * provider-level adjustments (PLB) go to the provider adjustments account against cash, with the claim their
   reference names when found; they never change a claim's balance;
 * if the remittance's BPR02 differs from what its detail posts, the difference goes to suspense, so the cash
@@ -29,6 +32,7 @@ Inside the caller's database transaction (one per file), for each remittance (83
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -56,6 +60,7 @@ from edi.ledger.schema import (
     postings,
     provider_adjustments,
     remittances,
+    service_payments,
     suspense_items,
 )
 from edi.ledger.writes import Writes, nul_keeper, nul_problem
@@ -75,9 +80,13 @@ BATCH = 500
 DENIAL_STATUSES = ("4", "23")
 
 CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_id", "patient_control_number", "status", "charge", "paid",
-                         "patient_responsibility", "payer_claim_number", "denied", "reverses_id", "segment")
+                         "patient_responsibility", "payer_claim_number", "denied", "reverses_id", "services",
+                         "outpatient", "inpatient", "crossover_carrier", "segment")  # the segment last (row[-1])
 ADJUSTMENT_COLUMNS = ("claim_payment_id", "claim_id", "line_id", "level", "group_code", "reason", "amount",
-                      "quantity", "remarks", "posted", "line_denial")
+                      "quantity", "remarks", "posted", "line_denial", "service_number")
+SERVICE_COLUMNS = ("claim_payment_id", "service_number", "line_id", "procedure_qualifier", "procedure", "modifiers",
+                   "revenue_code", "charge", "paid", "units")
+_SVC_AMOUNTS = (SERVICE_COLUMNS.index("charge"), SERVICE_COLUMNS.index("paid"))
 _CLP_AMOUNTS = {CLAIM_PAYMENT_COLUMNS.index("charge"): "CLP03", CLAIM_PAYMENT_COLUMNS.index("paid"): "CLP04",
                 CLAIM_PAYMENT_COLUMNS.index("patient_responsibility"): "CLP05"}
 _CAS_AMOUNTS = {ADJUSTMENT_COLUMNS.index("amount"): "a CAS amount"}
@@ -200,6 +209,7 @@ class RemittancePoster:
         self.pending: list[ClaimPayment] = []
         self.cash = ZERO  # undeposited ERA cash posted for the current remittance
         self.suspense_rows: list[dict] = []
+        self.service_rows: list[tuple] = []  # the SVC loops of the claim payments of the run (SERVICE_COLUMNS)
         self.statuses: dict[int, str] = {}  # claim id -> new status, written with the run
         # what this import has written, for the reads made on a connection for committed data (see reads): the
         # reversal key of each claim payment, and the claim of each payer claim number (None: not needed, the
@@ -445,9 +455,11 @@ class RemittancePoster:
                 keys.add(_reversal_key(cp))
                 if claim is not None and cp.payer_claim_number:
                     icn_claims[cp.payer_claim_number] = claim
+            moa, mia, tt = cp.outpatient, cp.inpatient, cp.crossover_carrier
             rows.append((cp_id, rid, claim, cp.patient_control_number, cp.status, cents(cp.charge), cents(cp.paid),
-                         None if pr is None else cents(pr), cp.payer_claim_number, denied, reverses,
-                         cp.source.segment if cp.source else None))
+                         None if pr is None else cents(pr), cp.payer_claim_number, denied, reverses, len(cp.lines),
+                         None if moa is None else json.dumps(moa), None if mia is None else json.dumps(mia),
+                         None if tt is None else tt.last_or_org, cp.source.segment if cp.source else None))
         self._rows_within_range(rows, _CLP_AMOUNTS, itemgetter(-1))
         found = over_limit(claim_payments, CLAIM_PAYMENT_COLUMNS, rows)
         if found is not None:
@@ -480,6 +492,9 @@ class RemittancePoster:
             segment = next((r[-1] for r in rows if r[0] == row[0]), None)  # its CLP
             raise self._too_long(adjustments, found, row[ADJUSTMENT_COLUMNS.index(found[1])], segment)
         self.writes.copy(adjustments, ADJUSTMENT_COLUMNS, adjustment_rows)
+        if self.service_rows:
+            services, self.service_rows = _services_in_range(self.service_rows), []
+            self.writes.copy(service_payments, SERVICE_COLUMNS, services)
         self._flush_pending()
 
     def _flush_pending(self) -> None:
@@ -642,30 +657,39 @@ class RemittancePoster:
             if (ln[L_PROCEDURE] == code or ln[L_REVENUE] == code) and ln[L_MODIFIERS] == mods \
                     and ln[L_CHARGE] == charge and (sp.service_date is None or _day(ln[L_DATE]) == sp.service_date):
                 return ln
+        if lcn:  # a second SVC echoing the line control number of a line already answered: the payer split that
+            for ln in lines:  # line (digest 7.5), each piece adjudicated on its own; tried last, so that no match
+                if ln[L_LCN] == lcn:  # made before this rule changes
+                    return ln
         return None
 
     def _adjustment_rows(self, cp: ClaimPayment, cp_id: int, claim_id: int | None, posted: bool,
                          lines) -> tuple[list[tuple], list[tuple[ServicePayment, int | None]]]:
         claim_remarks = " ".join(x for x in (cp.outpatient or ())[2:7] if x) or None
         rows = [(cp_id, claim_id, None, "claim", a.group, a.reason, cents(a.amount),
-                 None if a.quantity is None else str(a.quantity), claim_remarks, posted, False)
+                 None if a.quantity is None else str(a.quantity), claim_remarks, posted, False, None)
                 for a in cp.adjustments]
         used: set[int] = set()
         matched = []
         cp_paid = cp.paid
-        for sp in cp.lines:
+        add_service = self.service_rows.append
+        for number, sp in enumerate(cp.lines, 1):
             ln = self._match_line(sp, lines, used) if lines else None
             line_id = None
             if ln is not None:
                 line_id = ln[L_ID]
                 used.add(line_id)
             matched.append((sp, line_id))
+            add_service((cp_id, number, line_id, sp.procedure_qualifier or None, sp.procedure or None,
+                         ":".join(sp.modifiers) or None, sp.revenue_code, cents(sp.charge), cents(sp.paid),
+                         None if sp.units is None else str(sp.units)))
             if sp.adjustments:
                 remarks = " ".join(str(r.value) for r in sp.remarks) or None
                 line_denial = posted and sp.paid == 0 and cp_paid != 0
                 for a in sp.adjustments:
                     rows.append((cp_id, claim_id, line_id, "line", a.group, a.reason, cents(a.amount),
-                                 None if a.quantity is None else str(a.quantity), remarks, posted, line_denial))
+                                 None if a.quantity is None else str(a.quantity), remarks, posted, line_denial,
+                                 number))
         return rows, matched
 
     def _post(self, cp: ClaimPayment, cp_id: int, claim_id: int, lines, adjustment_rows: list[tuple],
@@ -833,6 +857,16 @@ def _set_statuses(conn: Connection, statuses: dict[int, str]) -> None:
         for k in range(0, len(ids), 900):  # SQLite allows 999 parameters a statement
             conn.execute(update(claims).where(claims.c.id.in_(ids[k:k + 900]),
                                               claims.c.status.notin_(WITHDRAWN_STATUSES)).values(status=status))
+
+
+def _services_in_range(rows: list[tuple]) -> list[tuple]:
+    """The SVC rows as kept: an SVC02 or SVC03 beyond what the ledger posts (MAX_POSTED; a line's amounts are not
+    posted, only its CAS, so such a file was never refused for them) is kept as NULL rather than overflow the
+    column. Column by column at C speed, as _rows_within_range."""
+    for i in _SVC_AMOUNTS:
+        if max(map(abs, filter(None, map(itemgetter(i), rows))), default=0) > MAX_CENTS:
+            rows = [r if r[i] is None or abs(r[i]) <= MAX_CENTS else (*r[:i], None, *r[i + 1:]) for r in rows]
+    return rows
 
 
 def _day(value) -> date | None:

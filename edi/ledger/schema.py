@@ -247,6 +247,13 @@ claim_payments = Table(
     Column("denied", Money),  # CLP02 = 4: the adjustments recorded, not posted
     Column("reverses_id", Integer, ForeignKey("claim_payments.id")),
     Column("segment", Integer),
+    # what a claim to the next payer repeats of this adjudication (migration 0011; NULL in the four: posted before
+    # it, when the ledger kept none of it): the number of SVC loops (0: adjudicated at claim level only), the MOA
+    # and MIA elements as the 835 sent them (a JSON array of strings), and the crossover carrier's name (NM1*TT)
+    Column("services", Integer),
+    Column("outpatient", Text),
+    Column("inpatient", Text),
+    Column("crossover_carrier", Text),
     Index("claim_payments_claim", "claim_id"),
     Index("claim_payments_icn", "payer_claim_number"),
     Index("claim_payments_reverses", "reverses_id"),
@@ -267,7 +274,29 @@ adjustments = Table(
     Column("remarks", Text),  # RARCs (line LQ*HE, claim MOA/MIA), space-separated
     Column("posted", Boolean, nullable=False),  # False for a denial's adjustments
     Column("line_denial", Boolean, nullable=False, server_default=false()),  # a line paid nothing in a paid claim
+    Column("service_number", Integer),  # a line-level adjustment's SVC loop (service_payments; migration 0011)
     Index("adjustments_claim_payment", "claim_payment_id"),
+)
+
+#: Each SVC loop (2110) of a claim payment, as the payer adjudicated it (migration 0011): what a claim to the next
+#: payer repeats in its 2430 SVD (paid amount, procedure as adjudicated, paid units) beside the line's CAS
+#: (``adjustments`` rows with the same ``claim_payment_id`` and ``service_number``). ``line_id`` is the claim line
+#: the poster matched it to (REF*6R, else procedure, modifiers, date and charge; the pieces of a line the payer split
+#: share it); NULL: it matched none. Text columns: what the 835 sends is kept as sent, never refused for its length.
+service_payments = Table(
+    "service_payments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("claim_payment_id", Integer, nullable=False),  # -> claim_payments.id (checked)
+    Column("service_number", Integer, nullable=False),  # 1-based, in the order of the CLP's SVC loops
+    Column("line_id", Integer),  # -> claim_lines.id (checked)
+    Column("procedure_qualifier", Text),  # SVC01-1: HC, NU (a revenue code), AD, ER, IV, N4, WK, ZZ...
+    Column("procedure", Text),  # SVC01-2
+    Column("modifiers", Text),  # SVC01-3..6, colon-separated
+    Column("revenue_code", Text),  # SVC04
+    Column("charge", Money),  # SVC02 (NULL: beyond what the ledger posts, see post.MAX_POSTED)
+    Column("paid", Money),  # SVC03 (likewise)
+    Column("units", Text),  # SVC05, the paid units as sent (NULL: absent, which the 835 guide reads as one)
+    Index("service_payments_claim_payment", "claim_payment_id"),
 )
 
 provider_adjustments = Table(
@@ -314,6 +343,8 @@ CHECKED_REFERENCES = (
     ("adjustments", "claim_id", "claims"),
     ("adjustments", "line_id", "claim_lines"),
     ("claim_payments", "claim_id", "claims"),  # migration 0004
+    ("service_payments", "claim_payment_id", "claim_payments"),  # migration 0011
+    ("service_payments", "line_id", "claim_lines"),
 )
 
 #: TA1, 999 and 277CA acknowledgements imported (edi.ledger.acks): one row per TA1, per 999 transaction set
