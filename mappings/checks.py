@@ -20,7 +20,12 @@ Problem codes (all errors unless marked *warning*):
 ``encounter.frequency``             frequency is not 1, 7 or 8
 ``encounter.payer_claim_number``    a replacement or void without payer_claim_number
 ``encounter.payer_claim_number.unused``  *warning*: payer_claim_number on an original is not sent
-``encounter.payer.unknown``         payer is not a key of [payers] in edi.toml
+``encounter.payer.unknown``         payer (or a coverage's, ``coverages[2].payer``) is not a key of [payers]
+                                    in edi.toml
+``encounter.coverages.count``       more than 11 coverages (the payer billed and at most 10 others, loop 2320)
+``encounter.coverages.relationship``  a coverage's relationship is not an SBR02 code (18 self, or a PAT01 code)
+``encounter.coverages.duplicate``   a payer is named by two coverages (its claim would be the same claim twice)
+``encounter.coverages.conflict``    payer, subscriber or patient relationship differ from the primary coverage's
 ``encounter.npi.format``            an NPI is not 10 digits starting with 1 or 2
 ``encounter.npi.check_digit``       an NPI fails its check digit (Luhn with the 80840 prefix)
 ``encounter.tax_id.format``         a tax id is not 9 digits
@@ -85,16 +90,20 @@ Problem codes (all errors unless marked *warning*):
 
 from __future__ import annotations
 
+import pickle
 import re
+import sqlite3
+import tempfile
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import IO, Any, NamedTuple
 
-from edi.problems import ERROR, WARNING, Problem, Severity, has_errors
+from edi.problems import ERROR, WARNING, Problem, Severity, Where, has_errors
 from edi.x837.formats import (
     ADDRESS_LINE_LENGTH,
     CITY_LENGTH,
@@ -135,7 +144,7 @@ from mappings.codesets import (
     taxonomy_shape_ok,
 )
 from mappings.config import Config
-from mappings.encounter import Encounter, EncounterProvider, inpatient, missing_fields
+from mappings.encounter import Encounter, EncounterProvider, inpatient, missing_fields, printable
 
 MAX_CLAIM_ID = 20
 MAX_DIAGNOSES = {"professional": 12, "institutional": 25}
@@ -187,11 +196,65 @@ def check_frequency(enc: Encounter, ctx: CheckContext) -> list[Problem]:
 
 
 def check_payer(enc: Encounter, ctx: CheckContext) -> list[Problem]:
-    if ctx.config is not None and enc.payer not in ctx.config.payers:
-        where = f" of {ctx.config.file}" if ctx.config.file else ""
-        return [_p(enc, "encounter.payer.unknown", f'payer "{enc.payer}" is not in [payers]{where}; known: '
-                   f"{', '.join(sorted(ctx.config.payers))}", "payer")]
-    return []
+    """Every payer the encounter names is configured: the single form's ``payer``, or each coverage's (the
+    primary's is ``payer`` too, named once, where it was written)."""
+    if ctx.config is None:
+        return []
+    named = [(f"coverages[{i}].payer", c.payer) for i, c in enumerate(enc.coverages, 1)] if enc.coverages \
+        else [("payer", enc.payer)]
+    out = []
+    for path, payer in named:
+        if payer not in ctx.config.payers:
+            where = f" of {ctx.config.file}" if ctx.config.file else ""
+            out.append(_p(enc, "encounter.payer.unknown", f'{path} "{payer}" is not in [payers]{where}; known: '
+                          f"{', '.join(sorted(ctx.config.payers))}", path))
+    return out
+
+
+#: SBR02 of a coverage: the patient's relationship to its subscriber, 18 (self) or a PAT01 code.
+COVERAGE_RELATIONSHIPS: dict[str, str] = {"18": "Self", **PATIENT_RELATIONSHIPS}
+#: Coverages an 837 can name: the payer it is sent to (2000B) and at most 10 others (loop 2320).
+MAX_COVERAGES = 11
+
+
+def check_coverages(enc: Encounter, ctx: CheckContext) -> list[Problem]:
+    """The list form's coverages: at most what an 837 carries, each with a member id and an SBR02
+    relationship, no payer twice (a payer's claim is one claim per patient control number: two coverages of
+    one payer would bill it twice), and ``payer``, ``subscriber`` and the patient's relationship those of the
+    primary (the parser makes them so; an ``Encounter`` built by hand may not)."""
+    if not enc.coverages:
+        return []
+    out: list[Problem] = []
+    if len(enc.coverages) > MAX_COVERAGES:
+        out.append(_p(enc, "encounter.coverages.count", f"{len(enc.coverages)} coverages; an 837 names the payer "
+                      f"it is sent to and at most {MAX_COVERAGES - 1} others", "coverages"))
+    first: dict[str, int] = {}
+    for i, cov in enumerate(enc.coverages, 1):
+        base = f"coverages[{i}]"
+        if not cov.subscriber.member_id.strip():
+            out.append(_p(enc, "encounter.field.missing", f"{base}.subscriber.member_id is missing",
+                          f"{base}.subscriber.member_id"))
+        if cov.relationship not in COVERAGE_RELATIONSHIPS:
+            codes = ", ".join(f"{k} {v.lower()}" for k, v in COVERAGE_RELATIONSHIPS.items())
+            out.append(_p(enc, "encounter.coverages.relationship", f"{base}.relationship is not an SBR02 code "
+                          f"({codes})", f"{base}.relationship"))
+        if cov.payer in first:
+            out.append(_p(enc, "encounter.coverages.duplicate", f"{base}.payer repeats coverages[{first[cov.payer]}]"
+                          ".payer: a payer is billed once per claim; list each payer once", f"{base}.payer"))
+        else:
+            first[cov.payer] = i
+    primary = enc.coverages[0]
+    for path, same in (("payer", enc.payer == primary.payer), ("subscriber", enc.subscriber == primary.subscriber)):
+        if not same:
+            out.append(_p(enc, "encounter.coverages.conflict", f"{path} differs from the primary coverage's "
+                          "(coverages[1])", path))
+    if (enc.patient is None) != (primary.relationship == "18"):
+        out.append(_p(enc, "encounter.coverages.conflict", "patient must be given exactly when "
+                      "coverages[1].relationship is not 18 (self)", "patient"))
+    elif enc.patient is not None and enc.patient.relationship != primary.relationship:
+        out.append(_p(enc, "encounter.coverages.conflict", "patient.relationship differs from "
+                      "coverages[1].relationship", "patient.relationship"))
+    return out
 
 
 # -- providers and addresses ----------------------------------------------------------------------------------
@@ -267,17 +330,30 @@ def check_providers(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     return out
 
 
+def _people(enc: Encounter) -> list[tuple[str, Any, bool]]:
+    """The subscribers and the patient, each with the path problems name it by and whether that person is the
+    patient: in the list form every coverage's subscriber (the primary's is ``subscriber`` too, named once, as
+    ``coverages[1].subscriber``: where it was written)."""
+    if enc.coverages:
+        people: list[tuple[str, Any, bool]] = [(f"coverages[{i}].subscriber", c.subscriber, c.relationship == "18")
+                                               for i, c in enumerate(enc.coverages, 1)]
+    else:
+        people = [("subscriber", enc.subscriber, enc.patient is None)]
+    if enc.patient is not None:
+        people.append(("patient", enc.patient, True))
+    return people
+
+
 def check_people(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     out: list[Problem] = []
-    people: list[tuple[str, Any]] = [("subscriber", enc.subscriber)]
-    if enc.patient is not None:
-        people.append(("patient", enc.patient))
-        if enc.patient.relationship not in PATIENT_RELATIONSHIPS:
-            codes = ", ".join(f"{k} {v.lower()}" for k, v in PATIENT_RELATIONSHIPS.items())
-            extra = " (18, self, means there is no separate patient: leave patient out)" \
-                if enc.patient.relationship == "18" else ""
-            out.append(_p(enc, "encounter.relationship", f"patient.relationship is not a PAT01 code ({codes})"
-                          + extra, "patient.relationship"))
+    people = [(role, person) for role, person, _ in _people(enc)]
+    # (in the list form the patient's relationship is the primary coverage's: check_coverages checks it there)
+    if enc.patient is not None and not enc.coverages and enc.patient.relationship not in PATIENT_RELATIONSHIPS:
+        codes = ", ".join(f"{k} {v.lower()}" for k, v in PATIENT_RELATIONSHIPS.items())
+        extra = " (18, self, means there is no separate patient: leave patient out)" \
+            if enc.patient.relationship == "18" else ""
+        out.append(_p(enc, "encounter.relationship", f"patient.relationship is not a PAT01 code ({codes})"
+                      + extra, "patient.relationship"))
     for role, person in people:
         if person.sex is not None and person.sex not in SEXES:
             out.append(_p(enc, "encounter.sex", f"{role}.sex must be F, M or U", f"{role}.sex"))
@@ -498,15 +574,14 @@ def check_dates(enc: Encounter, ctx: CheckContext) -> list[Problem]:
             out.append(_p(enc, "encounter.date.order", f"occurrence_spans[{i}] ends before it starts",
                           f"occurrence_spans[{i}].to"))
     first_service = min(service_dates) if service_dates else None
-    for role in ("subscriber", "patient"):
-        person = getattr(enc, role)
-        born = person.birth_date if person is not None else None
+    for role, person, is_patient in _people(enc):
+        born = person.birth_date
         if born is None:
             continue
         if born > today:
             out.append(_p(enc, "encounter.date.birth", f"{role}.birth_date is after today",
                           f"{role}.birth_date"))
-        elif first_service is not None and born > first_service and (role == "patient" or enc.patient is None):
+        elif first_service is not None and born > first_service and is_patient:
             out.append(_p(enc, "encounter.date.birth", f"{role}.birth_date is after the first date of service",
                           f"{role}.birth_date"))
     return out
@@ -635,13 +710,26 @@ def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
             yield from _strings(getattr(value, name), f"{path}.{name}" if path else name)
 
 
+#: In the list form, the fields that repeat the primary coverage's (named where they were written, coverages[1]).
+_FROM_PRIMARY = re.compile(r"payer$|subscriber\.|patient\.relationship$")
+
+
+def _written(enc: Encounter) -> Iterable[tuple[str, str]]:
+    """``_strings`` of an encounter, each value once: in the list form without the copies of the primary
+    coverage's payer, subscriber and relationship that ``payer``, ``subscriber`` and ``patient`` hold."""
+    strings = _strings(enc, "")
+    if not enc.coverages:
+        return strings
+    return ((path, text) for path, text in strings if _FROM_PRIMARY.match(path) is None)
+
+
 def check_delimiters(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     texts: list[str] = []
     _collect(enc, texts)
     if UNWRITABLE_TEXT.search(" ".join(texts)) is None:
         return []
     out = []
-    for path, text in _strings(enc, ""):
+    for path, text in _written(enc):
         if UNWRITABLE_TEXT.search(text) is None:
             continue
         bad = set(text) & X12_DELIMITERS
@@ -670,7 +758,7 @@ def check_text(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     _collect(enc, texts)
     if "".join(texts).isascii():
         return out
-    for path, text in _strings(enc, ""):
+    for path, text in _written(enc):
         if text.isascii() or path.startswith("transliterated") or UNWRITABLE_TEXT.search(text) is not None:
             continue
         invisible = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cf"})
@@ -719,11 +807,9 @@ def check_lengths(enc: Encounter, ctx: CheckContext) -> list[Problem]:
             _lengths(enc, provider, role, _PROVIDER_LENGTHS, out)
             if provider.address is not None:
                 _lengths(enc, provider.address, f"{role}.address", _ADDRESS_LENGTHS, out)
-    for role, person in (("subscriber", enc.subscriber), ("patient", enc.patient)):
-        if person is None:
-            continue
+    for role, person, _ in _people(enc):
         _lengths(enc, person, role, _PERSON_LENGTHS, out)
-        if role == "subscriber":
+        if role != "patient":
             _lengths(enc, person, role, _SUBSCRIBER_LENGTHS, out)
         if person.address is not None:
             _lengths(enc, person.address, f"{role}.address", _ADDRESS_LENGTHS, out)
@@ -741,6 +827,7 @@ CHECKS: tuple[Check, ...] = (
     check_id,
     check_frequency,
     check_payer,
+    check_coverages,
     check_providers,
     check_people,
     check_diagnoses,
@@ -766,56 +853,194 @@ def check_encounter(enc: Encounter, config: Config | None, *, today: date) -> li
 # -- the batch ------------------------------------------------------------------------------------------------
 
 
+class ClaimKey(NamedTuple):
+    """What the batch checks need of one encounter: its id, frequency and file, and the fingerprint (sha256 of its
+    837 text, ``mappings.claims.fingerprint``) and charge of the claim it makes (None when it makes none, or was
+    not formatted). Small and plain: the build's worker processes send one back per encounter."""
+
+    id: str
+    frequency: str
+    file: str | None
+    fingerprint: str | None = None
+    charge: Decimal | None = None
+
+    def __reduce__(self) -> tuple:
+        # pickled as a plain tuple and rebuilt by tuple.__new__ (no Python code runs): the build's main process,
+        # its bottleneck, unpickles one per encounter from the workers
+        return (tuple.__new__, (ClaimKey, tuple(self)))
+
+    def where(self, element: str | None = None) -> Where:
+        """Where a problem about this encounter sits (as ``Encounter.where`` puts it)."""
+        return Where(file=self.file, record=printable(self.id), element=element)
+
+
 class BatchChecks:
     """Checks across encounters: ids unique in the batch, and originals not already billed.
 
     ``already_billed(claim_id) -> bool`` is the caller's hook (the ledger); it is asked only about originals
     (frequency 1) that passed every other check. ``already_sent(claim_id, frequency, fingerprint, charge) ->
-    bool``, asked about replacements and voids (7, 8) whose claim text is known (the build's encounters carry
-    its sha256 as ``fingerprint``, and their ``charge``), says whether that very claim was built before: the
-    same input built twice would otherwise bill its corrections twice (an original is caught by its id; a new
-    correction of the same claim, which reuses its id, differs in its text)."""
+    bool``, asked about replacements and voids (7, 8) whose claim text is known (``ClaimKey.fingerprint``) and
+    that passed every other check, says whether that very claim was built before: the same input built twice
+    would otherwise bill its corrections twice (an original is caught by its id; a new correction of the same
+    claim, which reuses its id, differs in its text). The ids seen are kept in little memory (``SeenIds``);
+    ``close`` lets go of the temporary file that holds them."""
 
     def __init__(self, already_billed: Callable[[str], bool] | None = None,
                  already_sent: Callable[[str, str, str, Decimal], bool] | None = None) -> None:
         self.already_billed = already_billed
         self.already_sent = already_sent
-        self._seen: dict[str, str | None] = {}
-        self._files: dict[str | None, str | None] = {}
+        self._seen = SeenIds()
 
-    def seen(self, enc: Encounter) -> list[Problem]:
+    def seen(self, key: ClaimKey) -> list[Problem]:
         """Call for every encounter of the batch, in order (good or bad)."""
-        if enc.id in self._seen:
-            first = self._seen[enc.id]
+        again, first = self._seen.add(key.id, key.file)
+        if again:
             where = f" (first seen in {first})" if first else ""
-            return [_p(enc, "encounter.id.duplicate", f"id is used by another encounter of this batch{where}; "
+            return [_k(key, "encounter.id.duplicate", f"id is used by another encounter of this batch{where}; "
                        "each claim needs its own patient control number", "id")]
-        file = enc.source.file if enc.source else None
-        # one copy of each file name (a worker process's encounters each bring their own): a million encounters
-        # keep a million ids, not a million copies of the same path as well
-        self._seen[enc.id] = self._files.setdefault(file, file)
         return []
 
-    def problems(self, enc: Encounter, found: list[Problem], checked: list[Problem], writable: bool
+    def problems(self, key: ClaimKey, found: list[Problem], checked: list[Problem], writable: bool
                  ) -> list[Problem]:
         """All of one encounter's problems, in order: its source's (``found``), the batch's, its own checks'
         (``checked``); the ledger is asked whether it was billed only when it is ``writable`` and has no error
         so far. Call for every encounter of the batch, in order."""
-        out = [*found, *self.seen(enc), *checked]
+        out = [*found, *self.seen(key), *checked]
         if writable and not has_errors(out):
-            out += self.billed(enc)
+            out += self.billed(key)
         return out
 
-    def billed(self, enc: Encounter) -> list[Problem]:
+    def billed(self, key: ClaimKey) -> list[Problem]:
         """Call for an encounter that passed every other check."""
-        if self.already_billed is not None and enc.frequency == "1" and self.already_billed(enc.id):
-            return [_p(enc, "encounter.id.billed", "id was already billed; to correct that claim send a "
+        if self.already_billed is not None and key.frequency == "1" and self.already_billed(key.id):
+            return [_k(key, "encounter.id.billed", "id was already billed; to correct that claim send a "
                        "replacement (frequency 7) or void (8) with payer_claim_number, or use a new id", "id")]
-        fingerprint = getattr(enc, "fingerprint", None)
-        if self.already_sent is not None and enc.frequency in ("7", "8") and fingerprint is not None \
-                and self.already_sent(enc.id, enc.frequency, fingerprint, enc.charge):
-            what = "replacement (frequency 7)" if enc.frequency == "7" else "void (frequency 8)"
-            return [_p(enc, "encounter.id.billed", f"this {what} is already in the ledger (the same 837 text, or "
+        if self.already_sent is not None and key.frequency in ("7", "8") and key.fingerprint is not None \
+                and key.charge is not None \
+                and self.already_sent(key.id, key.frequency, key.fingerprint, key.charge):
+            what = "replacement (frequency 7)" if key.frequency == "7" else "void (frequency 8)"
+            return [_k(key, "encounter.id.billed", f"this {what} is already in the ledger (the same 837 text, or "
                        "the same charge for one recorded from a file); it is not sent twice", "id")]
         return []
 
+    def close(self) -> None:
+        self._seen.close()
+
+
+def _k(key: ClaimKey, code: str, message: str, element: str | None) -> Problem:
+    return Problem(code, message, ERROR, key.where(element))
+
+
+class SeenIds:
+    """The claim ids of a batch seen so far, each with the file it came from, in little memory.
+
+    A dict of the ids (a string object and a dict entry each) made the build's memory grow with its input, by
+    about ten times what this keeps: an 8-byte hash of each id, in an open-addressing table (an ``array`` at
+    most half full, so 8 to 16 bytes an id). The ids themselves go, in batches, to a temporary file, read only
+    when a hash comes again: a duplicate id, or (rarely) another id with the same hash. The first time that
+    happens they move into an indexed table of a temporary SQLite database, which answers the exact question
+    (this id? first seen in which file?) for that hit and every later one; a batch without duplicates never
+    pays for the index. ``hash()`` is salted per process, so one ``SeenIds`` serves one process."""
+
+    #: ids written to the file (or the database) at a time
+    BATCH = 4096
+
+    def __init__(self) -> None:
+        self._slots = array("q", bytes(8 * 1024))
+        self._mask = len(self._slots) - 1
+        self._count = 0
+        self._pending: list[tuple[int, str, int]] = []  # (hash, id, file number) not yet written
+        self._files: dict[str | None, int] = {}
+        self._names: list[str | None] = []
+        self._spool: IO[bytes] | None = None  # the ids, pickled in batches, until a hash comes twice
+        self._db: sqlite3.Connection | None = None  # the ids, indexed, from then on
+
+    def add(self, claim_id: str, file: str | None) -> tuple[bool, str | None]:
+        """``(True, the file it was first seen in)`` when ``claim_id`` was seen before; else ``(False, None)``,
+        and it is seen now (from ``file``)."""
+        h = hash(claim_id) or 1  # 0 marks an empty slot
+        slots, mask = self._slots, self._mask
+        i = h & mask  # linear probing from the hash's low bits
+        while (found := slots[i]) != 0:
+            if found == h:
+                first = self._find(h, claim_id)
+                if first is not None:
+                    return True, self._names[first]
+                break  # another id with the same hash: the table has it, the id is kept below
+            i = (i + 1) & mask
+        else:
+            slots[i] = h
+            self._count += 1
+            if self._count * 2 > mask:
+                self._grow()
+        number = self._files.get(file)
+        if number is None:
+            number = self._files[file] = len(self._names)
+            self._names.append(file)
+        self._pending.append((h, claim_id, number))
+        if len(self._pending) >= self.BATCH:
+            self._flush()
+        return False, None
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = slots = array("q", bytes(16 * len(old)))
+        self._mask = mask = len(slots) - 1
+        for h in old:
+            if h:
+                i = h & mask
+                while slots[i]:
+                    i = (i + 1) & mask
+                slots[i] = h
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        if self._db is not None:
+            self._insert(pending)
+            return
+        if self._spool is None:
+            self._spool = tempfile.TemporaryFile(prefix="edi-ids-")  # noqa: SIM115 - closed in close()
+        pickle.dump(pending, self._spool, pickle.HIGHEST_PROTOCOL)
+
+    def _find(self, h: int, claim_id: str) -> int | None:
+        """The file number ``claim_id`` was first seen with, or None when only its hash was."""
+        self._flush()
+        if self._db is None:
+            self._db = sqlite3.connect("")  # a private temporary database, on disk past a small page cache
+            self._db.execute("CREATE TABLE seen (hash INTEGER, id BLOB, file INTEGER)")
+            if self._spool is not None:
+                self._spool.seek(0)
+                while True:
+                    try:
+                        batch = pickle.load(self._spool)
+                    except EOFError:
+                        break
+                    self._insert(batch)
+                self._spool.close()
+                self._spool = None
+            self._db.execute("CREATE INDEX seen_hash ON seen (hash)")
+        row = self._db.execute("SELECT file FROM seen WHERE hash = ? AND id = ? LIMIT 1",
+                               (h, _id_bytes(claim_id))).fetchone()
+        return None if row is None else row[0]
+
+    def _insert(self, rows: list[tuple[int, str, int]]) -> None:
+        assert self._db is not None
+        self._db.executemany("INSERT INTO seen VALUES (?, ?, ?)",
+                             [(h, _id_bytes(claim_id), number) for h, claim_id, number in rows])
+
+    def close(self) -> None:
+        """Let go of the temporary file or database (the object answers no more)."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _id_bytes(claim_id: str) -> bytes:
+    """An id as SQLite keeps it: UTF-8, a lone surrogate included (an id read from JSON may hold one; the checks
+    report it, but it is seen like any other)."""
+    return claim_id.encode("utf-8", "surrogatepass")

@@ -16,7 +16,11 @@ It returns ``None``, and the caller uses the parser, for anything it does not re
   the structs do not take (a number where a string belongs, a list given as a colon-separated string, money as
   a JSON number, a date other than ``YYYY-MM-DD``), ``NaN`` and the other literals only Python's ``json`` reads;
 - a value the parser reports: a required field absent or blank, ``name`` and ``last_name`` both given, a bad
-  hour, entity, tax id qualifier, decimal or kind.
+  hour, entity, tax id qualifier, decimal or kind, an empty ``coverages``, or ``coverages`` and the single form
+  (``payer``, ``subscriber``, ``patient``) both given and disagreeing.
+
+An encounter with several coverages (``coverages``) takes the fast path like any other: its primary gives the
+encounter's payer, subscriber and patient as ``mappings.encounter`` says.
 
 So an encounter and its problems are the same whichever path read the line: ``tests/mappings/test_decode.py``
 compares both on the samples, the generators and hypothesis-mutated encounters, and ``benchmarks/decode.py``
@@ -41,6 +45,7 @@ from mappings.encounter import (
     CodeOnDate,
     CodeSpan,
     Encounter,
+    EncounterCoverage,
     EncounterDiagnosis,
     EncounterLine,
     EncounterPatient,
@@ -104,6 +109,12 @@ class PatientJSON(_Shape):
     birth_date: dt.date | None = None
     sex: str | None = None
     address: AddressJSON | None = None
+
+
+class CoverageJSON(_Shape):
+    payer: str | None = None
+    relationship: str | None = None
+    subscriber: SubscriberJSON | None = None
 
 
 class DiagnosisJSON(_Shape):
@@ -185,6 +196,7 @@ class EncounterJSON(_Shape):
     value_codes: list[CodeAmountJSON] | None = None
     principal_procedure: CodeOnDateJSON | None = None
     other_procedures: list[CodeOnDateJSON] | None = None
+    coverages: list[CoverageJSON] | None = None
 
 
 _DECODER = msgspec.json.Decoder(EncounterJSON)
@@ -211,6 +223,7 @@ _Provider = _positional(EncounterProvider, "name npi first_name middle_name enti
 _Subscriber = _positional(EncounterSubscriber, "member_id last_name first_name middle_name birth_date sex "
                                                "address group_number group_name")
 _Patient = _positional(EncounterPatient, "relationship last_name first_name middle_name birth_date sex address")
+_Coverage = _positional(EncounterCoverage, "payer subscriber relationship")
 _Diagnosis = _positional(EncounterDiagnosis, "code poa")
 _Line = _positional(EncounterLine, "charge units procedure modifiers diagnosis_pointers service_date "
                                    "service_date_end line_id revenue_code unit_basis place_of_service description")
@@ -219,7 +232,8 @@ _Encounter = _positional(Encounter, """
     rendering_provider referring_provider service_facility place_of_service prior_authorization referral_number
     medical_record_number onset_date note bill_type statement_from statement_to admission discharge_status
     discharge_hour attending_provider operating_provider admitting_diagnosis reason_for_visit condition_codes
-    occurrence_codes occurrence_spans value_codes principal_procedure other_procedures source transliterated""")
+    occurrence_codes occurrence_spans value_codes principal_procedure other_procedures source transliterated
+    coverages""")
 
 
 # -- the conversion -------------------------------------------------------------------------------------------
@@ -321,6 +335,57 @@ def _provider(p: ProviderJSON, *, npi: bool = True, tax_id: bool = False,
                      qual, _upper(p.taxonomy), addr)
 
 
+def _subscriber(s: SubscriberJSON) -> EncounterSubscriber:
+    return _Subscriber(_required(s.member_id), _required(s.last_name), _text(s.first_name), _text(s.middle_name),
+                       s.birth_date, _upper(s.sex), _address(s.address) if s.address is not None else None,
+                       _text(s.group_number), _text(s.group_name))
+
+
+def _patient(pt: PatientJSON, relationship: str) -> EncounterPatient:
+    if pt.address is None:
+        raise _Unusual  # encounter.field.missing
+    return _Patient(relationship, _required(pt.last_name), _required(pt.first_name), _text(pt.middle_name),
+                    _required_date(pt.birth_date), _required(pt.sex).upper(), _address(pt.address))
+
+
+def _coverage(c: CoverageJSON) -> EncounterCoverage:
+    if c.subscriber is None:
+        raise _Unusual  # encounter.field.missing
+    return _Coverage(_required(c.payer), _subscriber(c.subscriber), _required(c.relationship).upper())
+
+
+def _parties(d: EncounterJSON) -> tuple[str, EncounterSubscriber, EncounterPatient | None,
+                                        tuple[EncounterCoverage, ...]]:
+    """The payer, subscriber, patient and coverages, in the single form or the list form (the rules of
+    ``mappings.encounter``: the first coverage is the primary, and the single form, when given too, agrees)."""
+    pt = d.patient
+    if d.coverages is None:
+        if d.subscriber is None:
+            raise _Unusual  # encounter.field.missing
+        patient = _patient(pt, _required(pt.relationship).upper()) if pt is not None else None
+        return _required(d.payer), _subscriber(d.subscriber), patient, ()
+    if not d.coverages:
+        raise _Unusual  # encounter.field.missing
+    coverages = tuple([_coverage(c) for c in d.coverages])
+    primary = coverages[0]
+    payer = _text(d.payer)
+    if payer is not None and payer != primary.payer:
+        raise _Unusual  # encounter.coverages.conflict
+    if d.subscriber is not None and _subscriber(d.subscriber) != primary.subscriber:
+        raise _Unusual  # encounter.coverages.conflict
+    relationship = primary.relationship
+    if relationship == "18":
+        if pt is not None:
+            raise _Unusual  # encounter.coverages.conflict
+        return primary.payer, primary.subscriber, None, coverages
+    if pt is None:
+        raise _Unusual  # encounter.field.missing
+    own = _upper(pt.relationship)
+    if own is not None and own != relationship:
+        raise _Unusual  # encounter.coverages.conflict
+    return primary.payer, primary.subscriber, _patient(pt, relationship), coverages
+
+
 def _diagnoses(items: list[str | DiagnosisJSON] | None) -> tuple[EncounterDiagnosis, ...]:
     if not items:
         raise _Unusual  # encounter.field.missing: at least the principal diagnosis
@@ -355,25 +420,15 @@ def _encounter(d: EncounterJSON, file: str | None) -> Encounter:
     frequency = _text(d.frequency)
     if frequency is None:
         frequency = bill_type[-1] if kind == "institutional" and bill_type else "1"
-    if d.billing_provider is None or (s := d.subscriber) is None or not d.lines:
+    if d.billing_provider is None or not d.lines:
         raise _Unusual  # encounter.field.missing
-    subscriber = _Subscriber(_required(s.member_id), _required(s.last_name), _text(s.first_name),
-                             _text(s.middle_name), s.birth_date, _upper(s.sex),
-                             _address(s.address) if s.address is not None else None, _text(s.group_number),
-                             _text(s.group_name))
-    patient = None
-    if (pt := d.patient) is not None:
-        if pt.address is None:
-            raise _Unusual  # encounter.field.missing
-        patient = _Patient(_required(pt.relationship).upper(), _required(pt.last_name), _required(pt.first_name),
-                           _text(pt.middle_name), _required_date(pt.birth_date), _required(pt.sex).upper(),
-                           _address(pt.address))
+    payer, subscriber, patient, coverages = _parties(d)
     admission = None
     if (a := d.admission) is not None:
         admission = Admission(a.date, _hour(a.hour), _upper(a.type), _upper(a.source))
     r, f, o, t = d.rendering_provider, d.service_facility, d.attending_provider, d.operating_provider
     return _Encounter(
-        enc_id, kind, _required(d.payer), _provider(d.billing_provider, tax_id=True, address=True), subscriber,
+        enc_id, kind, payer, _provider(d.billing_provider, tax_id=True, address=True), subscriber,
         _diagnoses(d.diagnoses), tuple([_line(ln) for ln in d.lines]), frequency, _text(d.payer_claim_number),
         patient, _provider(r) if r is not None else None,
         _provider(d.referring_provider) if d.referring_provider is not None else None,
@@ -388,7 +443,7 @@ def _encounter(d: EncounterJSON, file: str | None) -> Encounter:
         tuple([CodeAmount(_required(c.code).upper(), _money(c.amount)) for c in d.value_codes or ()]),
         _code_on_date(d.principal_procedure) if d.principal_procedure is not None else None,
         tuple([_code_on_date(c) for c in d.other_procedures or ()]),
-        _Source(file=file, record=printable(enc_id)), ())
+        _Source(file=file, record=printable(enc_id)), (), coverages)
 
 
 def encounter_from_json_line(raw: bytes, file: str | None = None) -> tuple[Encounter | None, list[Problem]] | None:

@@ -18,6 +18,8 @@ Every source (JSON, NDJSON, CSV, FHIR R4) turns its records into the same plain 
     patient             {relationship, last_name, first_name, birth_date, sex, address}: only when the patient
                         is not the subscriber; relationship is a PAT01 code (01 spouse, 19 child, 53 life
                         partner, G8 other...)
+    coverages           [{payer, relationship, subscriber}]: every coverage of the patient, in the order the
+                        payers pay (primary, secondary, tertiary...), instead of payer and subscriber (below)
     place_of_service    CMS POS code (professional)
     diagnoses           ICD-10-CM codes as coders write them ("E11.9" or "E119"); the first is the principal.
                         An item may be {code, poa} to give a present-on-admission indicator (institutional).
@@ -39,14 +41,33 @@ Every source (JSON, NDJSON, CSV, FHIR R4) turns its records into the same plain 
 Dates are ISO (``2025-03-14``, ``20250314`` is accepted too). Money is a decimal string (or an integer, or a
 ``Decimal``; a binary float is refused). Codes are upper-cased; ZIP codes and tax ids lose their hyphen.
 
+Coverages. An encounter names its payers in one of two forms. The single form, ``payer`` and ``subscriber`` (with
+``patient`` when the patient is not the subscriber), is one coverage. The list form, ``coverages``, names each
+coverage in the order the payers pay: ``payer`` (a key of [payers]), ``relationship`` (the patient's relationship
+to that coverage's subscriber, an SBR02/PAT01 code: 18 self, 01 spouse, 19 child, 20 employee, 21 unknown, 39
+organ donor, 40 cadaver donor, 53 life partner, G8 other; required, since a missing one taken as self would send
+another person's member id as the patient's) and ``subscriber`` (as in the single form: member id, names, birth
+date, sex, address, group number and name). The first coverage IS the primary: ``Encounter.payer`` and
+``Encounter.subscriber`` are taken from it, so everything that reads the single form reads the primary of the
+list form unchanged, and ``Encounter.coverages`` holds the whole list (empty in the single form;
+``Encounter.all_coverages`` gives either form as a list). When the primary's relationship is not 18 the patient
+is someone else, given as today by ``patient`` (its ``relationship`` may be left out: it is the primary's); when
+it is 18, ``patient`` must be absent. Both forms at once are accepted only when they say the same thing (a
+producer may keep writing ``payer`` and ``subscriber`` for older readers): ``payer`` and ``subscriber`` equal to
+the first coverage's, ``patient.relationship`` equal to its relationship; anything else is refused
+(``encounter.coverages.conflict``, naming the field of the single form), since which of the two is right cannot
+be known. Problems inside the list name ``coverages[2].subscriber.member_id``; the checks add
+``encounter.coverages.*`` (``mappings.checks.check_coverages``).
+
 Field paths in problems count list items from 1, like LX01 and the diagnosis pointers: ``lines[2].charge``
 is the second line's charge, ``diagnoses[1]`` the principal diagnosis. Messages never quote values.
 
 Problem codes of the parser: ``encounter.record`` (not an object), ``encounter.field.missing``,
 ``encounter.field.type`` (a list where a string belongs, a float for money...), ``encounter.field.format``
 (a date, decimal, hour or entity that does not read), ``encounter.field.conflict`` (``name`` and its alias
-``last_name`` both given), ``encounter.kind`` and, as a warning, ``encounter.field.unknown`` (a key this
-format does not have: a typo is reported, not silently dropped).
+``last_name`` both given), ``encounter.coverages.conflict`` (the single form and ``coverages`` both given, and
+disagreeing; or ``patient`` given while the primary's subscriber is the patient), ``encounter.kind`` and, as a
+warning, ``encounter.field.unknown`` (a key this format does not have: a typo is reported, not silently dropped).
 
 NDJSON lines are read first by ``mappings.decode`` (msgspec into typed structs), which builds the same
 ``Encounter`` for the well-formed lines and leaves every other line to this parser: a rule changed here (a key,
@@ -118,6 +139,17 @@ class EncounterPatient:
     birth_date: date | None = None
     sex: str | None = None
     address: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EncounterCoverage:
+    """One coverage of the patient: the payer (a key of [payers] in edi.toml), the subscriber the coverage
+    belongs to (its group number and name with it, as in the single form), and ``relationship``, the patient's
+    relationship to that subscriber, an SBR02/PAT01 code: "18" self, "01" spouse, "19" child..."""
+
+    payer: str
+    subscriber: EncounterSubscriber
+    relationship: str = "18"
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,10 +250,22 @@ class Encounter:
     source: Source | None = None
     #: the fields (paths, as problems name them) whose text the parser spelled in ASCII (see to_ascii)
     transliterated: tuple[str, ...] = ()
+    #: every coverage in the order the payers pay, when the encounter was given in the list form; the first is
+    #: the primary, whose payer and subscriber are ``payer`` and ``subscriber``. Empty in the single form.
+    coverages: tuple[EncounterCoverage, ...] = ()
 
     @property
     def institutional(self) -> bool:
         return self.kind == "institutional"
+
+    @property
+    def all_coverages(self) -> tuple[EncounterCoverage, ...]:
+        """The coverages in the order the payers pay, whichever form gave them: the single form is one coverage
+        (relationship 18 when there is no separate patient, else the patient's)."""
+        if self.coverages:
+            return self.coverages
+        relationship = self.patient.relationship if self.patient is not None else "18"
+        return (EncounterCoverage(self.payer, self.subscriber, relationship),)
 
     def where(self, element: str | None = None) -> Where:
         """Where a problem about this encounter (and ``element``, a field path) sits."""
@@ -273,6 +317,7 @@ _PATIENT_KEYS = frozenset({"relationship", "last_name", "first_name", "middle_na
 _LINE_KEYS = frozenset({"procedure", "modifiers", "charge", "units", "diagnosis_pointers", "service_date",
                         "service_date_end", "line_id", "revenue_code", "unit_basis", "place_of_service",
                         "description"})
+_COVERAGE_KEYS = frozenset({"payer", "relationship", "subscriber"})
 _ADMISSION_KEYS = frozenset({"date", "hour", "type", "source"})
 _PROVIDER_ROLES = ("billing_provider", "rendering_provider", "referring_provider", "service_facility",
                    "attending_provider", "operating_provider")
@@ -281,7 +326,7 @@ _ENCOUNTER_KEYS = frozenset({
     "diagnoses", "prior_authorization", "referral_number", "medical_record_number", "onset_date", "note", "lines",
     "bill_type", "statement_from", "statement_to", "admission", "discharge_status", "discharge_hour",
     "admitting_diagnosis", "reason_for_visit", "condition_codes", "occurrence_codes", "occurrence_spans",
-    "value_codes", "principal_procedure", "other_procedures", *_PROVIDER_ROLES,
+    "value_codes", "principal_procedure", "other_procedures", "coverages", *_PROVIDER_ROLES,
 })
 
 # The objects built per encounter, through their fast constructors (same arguments, equal objects).
@@ -290,6 +335,7 @@ _EncounterProvider, _EncounterDiagnosis, _EncounterLine = (
     fast_new(EncounterProvider), fast_new(EncounterDiagnosis), fast_new(EncounterLine))
 _EncounterSubscriber, _EncounterPatient, _Encounter = (
     fast_new(EncounterSubscriber), fast_new(EncounterPatient), fast_new(Encounter))
+_EncounterCoverage = fast_new(EncounterCoverage)
 
 # -- the parser -----------------------------------------------------------------------------------------------
 
@@ -522,6 +568,48 @@ class _Parser:
                                  tax_id=tin, tax_id_qualifier="SY" if qual == "SY" else "EI", taxonomy=taxonomy,
                                  address=addr)
 
+    def subscriber(self, d: Mapping[str, Any], base: str = "", *, required: bool = True
+                   ) -> EncounterSubscriber | None:
+        """``d``'s ``subscriber`` object (the encounter's, or a coverage's when ``base`` names it)."""
+        s = self.obj(d, "subscriber", base, required=required)
+        if s is None:
+            return None
+        path = _join(base, "subscriber")
+        self.unknown_keys(s, _SUBSCRIBER_KEYS, path)
+        member_id = self.text(s, "member_id", path, required=True)
+        last = self.text(s, "last_name", path, required=True)
+        fields = dict(
+            first_name=self.text(s, "first_name", path),
+            middle_name=self.text(s, "middle_name", path),
+            birth_date=self.date(s, "birth_date", path),
+            sex=self.text(s, "sex", path, upper=True),
+            address=self.address(s, "address", path),
+            group_number=self.text(s, "group_number", path),
+            group_name=self.text(s, "group_name", path),
+        )
+        if member_id is None or last is None:
+            return None
+        return _EncounterSubscriber(member_id=member_id, last_name=last, **fields)
+
+    def coverage(self, item: Any, i: int) -> EncounterCoverage | None:
+        """Item ``i`` (1-based) of ``coverages``."""
+        base = _join("coverages", i)
+        if not _is_map(item):
+            self.wrong_type(base, 'an object {"payer", "relationship", "subscriber"}')
+            return None
+        self.unknown_keys(item, _COVERAGE_KEYS, base)
+        payer = self.text(item, "payer", base, required=True, what="a key of [payers] in edi.toml")
+        relationship = self.text(item, "relationship", base, required=True, upper=True,
+                                 what="the patient's relationship to this subscriber: 18 self, 01 spouse, 19 "
+                                      "child...")
+        subscriber = self.subscriber(item, base)
+        if payer is None or relationship is None or subscriber is None:
+            return None
+        return _EncounterCoverage(payer, subscriber, relationship)
+
+    def conflict(self, path: str, message: str) -> None:
+        self.report("encounter.coverages.conflict", message, path)
+
     def diagnoses(self, d: Mapping[str, Any]) -> tuple[EncounterDiagnosis, ...]:
         out = []
         for i, item in enumerate(self.items(d, "diagnoses"), 1):
@@ -618,7 +706,8 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
         if kind not in KINDS:
             p.report("encounter.kind", 'kind must be "professional" or "institutional"', "kind")
             kind = None
-    payer = p.text(data, "payer", required=True, what="a key of [payers] in edi.toml")
+    listed = data.get("coverages") is not None  # the list form: payer and subscriber come from coverages[1]
+    payer = p.text(data, "payer", required=not listed, what="a key of [payers] in edi.toml")
     frequency = p.text(data, "frequency")
     bill_type = p.text(data, "bill_type", upper=True)
 
@@ -629,29 +718,14 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
     attending = p.provider(data, "attending_provider")
     operating = p.provider(data, "operating_provider")
 
-    subscriber = None
-    s = p.obj(data, "subscriber", required=True)
-    if s is not None:
-        p.unknown_keys(s, _SUBSCRIBER_KEYS, "subscriber")
-        member_id = p.text(s, "member_id", "subscriber", required=True)
-        last = p.text(s, "last_name", "subscriber", required=True)
-        fields = dict(
-            first_name=p.text(s, "first_name", "subscriber"),
-            middle_name=p.text(s, "middle_name", "subscriber"),
-            birth_date=p.date(s, "birth_date", "subscriber"),
-            sex=p.text(s, "sex", "subscriber", upper=True),
-            address=p.address(s, "address", "subscriber"),
-            group_number=p.text(s, "group_number", "subscriber"),
-            group_name=p.text(s, "group_name", "subscriber"),
-        )
-        if member_id is not None and last is not None:
-            subscriber = _EncounterSubscriber(member_id=member_id, last_name=last, **fields)
+    subscriber = p.subscriber(data, required=not listed)
 
     patient = None
+    rel = None
     pt = p.obj(data, "patient")
     if pt is not None:
         p.unknown_keys(pt, _PATIENT_KEYS, "patient")
-        rel = p.text(pt, "relationship", "patient", required=True, upper=True, what="a PAT01 code")
+        rel = p.text(pt, "relationship", "patient", required=not listed, upper=True, what="a PAT01 code")
         last = p.text(pt, "last_name", "patient", required=True)
         fields = dict(
             first_name=p.text(pt, "first_name", "patient", required=True),
@@ -660,8 +734,18 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
             sex=p.text(pt, "sex", "patient", required=True, upper=True),
             address=p.address(pt, "address", "patient", required=True),
         )
-        if rel is not None and last is not None:
-            patient = _EncounterPatient(relationship=rel, last_name=last, **fields)
+        if (rel is not None or listed) and last is not None:
+            patient = _EncounterPatient(relationship=rel or "", last_name=last, **fields)
+
+    coverages: tuple[EncounterCoverage, ...] = ()
+    if listed:
+        raw_coverages = p.items(data, "coverages", split=False)
+        if not raw_coverages and not any(x.where.element == "coverages" for x in p.problems):
+            p.missing("coverages", "at least the primary coverage; or give payer and subscriber instead")
+        read = [p.coverage(item, i) for i, item in enumerate(raw_coverages, 1)]
+        if read and all(c is not None for c in read):
+            coverages = tuple(c for c in read if c is not None)
+            payer, subscriber, patient = _primary(p, coverages[0], payer, subscriber, pt, rel, patient)
 
     diagnoses = p.diagnoses(data)
     if not diagnoses and not any(x.where.element and (x.where.element == "diagnoses"
@@ -754,13 +838,43 @@ def _encounter(p: _Parser, data: Any) -> tuple[Encounter | None, list[Problem]]:
         service_facility=facility, bill_type=bill_type, admission=admission, attending_provider=attending,
         operating_provider=operating, occurrence_codes=tuple(occurrence_codes), occurrence_spans=tuple(spans),
         value_codes=tuple(values), principal_procedure=principal_procedure, other_procedures=tuple(others),
-        source=_Source(file=p.file, record=p.record), transliterated=tuple(p.transliterated),
+        source=_Source(file=p.file, record=p.record), transliterated=tuple(p.transliterated), coverages=coverages,
         **rest,  # type: ignore[arg-type]
     )
     p.problems.extend(missing_fields(enc))
     if any(x.is_error for x in p.problems):
         return None, p.problems
     return enc, p.problems
+
+
+def _primary(p: _Parser, primary: EncounterCoverage, payer: str | None, subscriber: EncounterSubscriber | None,
+             raw_patient: Mapping[str, Any] | None, relationship: str | None, patient: EncounterPatient | None
+             ) -> tuple[str, EncounterSubscriber, EncounterPatient | None]:
+    """The payer, subscriber and patient of an encounter in the list form: the primary coverage's, after
+    checking that the single form, where it is given too, says the same (see the module's docstring)."""
+    if payer is not None and payer != primary.payer:
+        p.conflict("payer", "payer differs from coverages[1].payer, the primary coverage's: give one of them, "
+                   "or the same payer in both")
+    if subscriber is not None and subscriber != primary.subscriber:
+        p.conflict("subscriber", "subscriber differs from coverages[1].subscriber, the primary coverage's: give "
+                   "one of them, or the same subscriber in both")
+    if primary.relationship == "18":
+        if raw_patient is not None:
+            p.conflict("patient", "patient is given, but coverages[1].relationship is 18 (self): the patient is "
+                       "the primary coverage's subscriber; leave patient out, or give the patient's relationship "
+                       "to that subscriber")
+        return primary.payer, primary.subscriber, None
+    if raw_patient is None:
+        p.missing("patient", f"coverages[1].relationship is {primary.relationship}, so the patient is not the "
+                  "primary coverage's subscriber: give the patient's name, birth date, sex and address")
+    elif relationship is not None and relationship != primary.relationship:
+        p.conflict("patient.relationship", "patient.relationship differs from coverages[1].relationship, the "
+                   "patient's relationship to the primary coverage's subscriber: give one of them, or the same "
+                   "code in both")
+    if patient is not None and patient.relationship != primary.relationship:
+        patient = _EncounterPatient(primary.relationship, patient.last_name, patient.first_name,
+                                    patient.middle_name, patient.birth_date, patient.sex, patient.address)
+    return primary.payer, primary.subscriber, patient
 
 
 # -- fields required by kind and situation --------------------------------------------------------------------
@@ -785,9 +899,10 @@ def missing_fields(enc: Encounter) -> list[Problem]:
     sub = enc.subscriber
     if enc.patient is None:
         why = "the subscriber is the patient"
+        base = "coverages[1].subscriber" if enc.coverages else "subscriber"
         for name in ("first_name", "birth_date", "sex", "address"):
             if getattr(sub, name) is None:
-                missing(f"subscriber.{name}", why)
+                missing(f"{base}.{name}", why)
     if enc.kind == "professional":
         if enc.place_of_service is None:
             missing("place_of_service", "professional claims carry CLM05-1")

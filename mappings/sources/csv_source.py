@@ -33,6 +33,19 @@ Columns (encounter level)::
     occurrence_spans (code=from/to list), value_codes (code=amount list), principal_procedure (code=date),
     other_procedures (code=date list)
 
+Columns of further coverages (a secondary payer, a tertiary one), ``secondary_`` or ``tertiary_`` followed by::
+
+    payer, relationship (the patient's relationship to this coverage's subscriber: 18 self, 01 spouse, 19
+    child...), member_id, last_name, first_name, birth_date, sex, address_line1, address_line2, city, state, zip,
+    group_number, group_name
+
+An encounter with a value in any of them is read in the list form (``coverages``, see ``mappings.encounter``):
+``coverages[1]``, the primary, is ``payer`` and the ``subscriber_`` columns, its relationship
+``patient_relationship`` (18 when no ``patient_`` column has a value); ``coverages[2]`` the ``secondary_``
+columns, ``coverages[3]`` the ``tertiary_`` ones; problems name them so (``coverages[2].subscriber.member_id``
+is ``secondary_member_id``, ``coverages[1].subscriber.member_id`` is ``subscriber_member_id``). An encounter
+with none of them is read in the single form, as before they existed.
+
 Columns (service line)::
 
     line_id, line_procedure, line_modifiers (list), line_charge, line_units, line_unit_basis,
@@ -117,7 +130,15 @@ ENCOUNTER_COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
     "value_codes": (("value_codes",), AMOUNT),
     "principal_procedure": (("principal_procedure",), DATED_ONE),
     "other_procedures": (("other_procedures",), DATED),
+    **{f"{prefix}_{col}": (path, TEXT) for prefix, n in (("secondary", 2), ("tertiary", 3)) for col, path in (
+        ("payer", (f"coverages[{n}]", "payer")), ("relationship", (f"coverages[{n}]", "relationship")),
+        *((key, (f"coverages[{n}]", "subscriber", key)) for key in (
+            "member_id", "last_name", "first_name", "birth_date", "sex")),
+        *((col, (f"coverages[{n}]", "subscriber", "address", key)) for col, key in _ADDRESS),
+        *((key, (f"coverages[{n}]", "subscriber", key)) for key in ("group_number", "group_name")))},
 }
+#: The keys of the encounter dict that the secondary_ and tertiary_ columns fill, in coverage order.
+_FURTHER_COVERAGES = ("coverages[2]", "coverages[3]")
 
 LINE_COLUMNS: dict[str, tuple[str, str]] = {
     "line_id": ("line_id", TEXT),
@@ -387,8 +408,27 @@ def _finish(group: _Group, file: str | None) -> EncounterResult:
         if len(poa) > len(codes):
             group.problems.append(error("source.csv.conflict", "diagnosis_poa has more items than diagnoses",
                                         file=file, record=group.id, element="diagnoses"))
+    _coverages(data)
     data["lines"] = group.lines
     enc, problems = encounter_from_dict(data, file=file, record=f"line {group.first_line}")
     if group.problems:
         return None, group.problems + problems
     return enc, problems
+
+
+def _coverages(data: dict[str, Any]) -> None:
+    """Turn ``data`` into the list form when a secondary_ or tertiary_ column has a value: the primary from
+    payer and the subscriber_ columns, its relationship the patient's (18 without a patient), then the others
+    (a tertiary without a secondary leaves coverages[2] empty, which the parser reports)."""
+    further = [data.pop(key, None) for key in _FURTHER_COVERAGES]
+    while further and further[-1] is None:
+        further.pop()
+    if not further:
+        return
+    primary = {key: data.pop(key) for key in ("payer", "subscriber") if key in data}
+    patient = data.get("patient")
+    if patient is None:
+        primary["relationship"] = "18"
+    elif "relationship" in patient:
+        primary["relationship"] = patient["relationship"]
+    data["coverages"] = [primary, *(coverage or {} for coverage in further)]

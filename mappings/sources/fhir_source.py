@@ -11,14 +11,21 @@ Mapping (one Claim -> one encounter):
 - ``kind``: ``Claim.type`` code (``professional`` or ``institutional``);
 - ``frequency``: ``8`` when ``Claim.status`` is ``cancelled``, else ``7`` when ``Claim.related`` has a
   ``prior`` relationship, else ``1``; ``payer_claim_number`` is that related claim's ``reference.value``;
-- insurance: the ``focal`` ``Claim.insurance`` (else the first) -> Coverage; ``preAuthRef[0]`` ->
-  ``prior_authorization``;
+- insurance (a Claim with one): the ``focal`` ``Claim.insurance`` (else the first) -> Coverage;
+  ``preAuthRef[0]`` -> ``prior_authorization``;
 - ``payer``: the identifier of the Coverage's ``payor`` Organization whose system is ``urn:edi:payer-key``
   (the key of ``[payers]`` in edi.toml);
 - subscriber: ``Coverage.subscriber`` (a Patient or RelatedPerson; else the beneficiary), member id
   ``Coverage.subscriberId``, group ``Coverage.class`` of type ``group`` (value, name);
 - patient: ``Claim.patient`` when it is not the subscriber; ``Coverage.relationship`` (spouse, child,
   common, parent, other, injured) -> PAT01 (01, 19, 53, G8, G8, 21);
+- several ``Claim.insurance`` (coordination of benefits): the encounter's ``coverages``, one per Coverage,
+  ordered by ``Coverage.order`` (those without one after those with one), then by ``Claim.insurance.sequence``;
+  each with its payor's payer key, its subscriber and member id as above, and its relationship (18 when the
+  patient is the subscriber, else the PAT01 code above). The first is the primary, so a ``focal`` insurance must
+  be the first (``source.fhir.unsupported`` otherwise: a claim to a later payer is built from the earlier
+  payers' 835s); ``prior_authorization`` is the first's ``preAuthRef[0]``. A Claim with one insurance is read
+  in the single form (``payer``, ``subscriber``, ``patient``), as before;
 - ``billing_provider``: ``Claim.provider`` (Organization or Practitioner); NPI from the identifier with
   system ``http://hl7.org/fhir/sid/us-npi``, tax id from ``urn:oid:2.16.840.1.113883.4.4``, taxonomy from a
   coding with system ``http://nucc.org/provider-taxonomy`` (Organization.type, Practitioner.qualification);
@@ -43,7 +50,8 @@ Mapping (one Claim -> one encounter):
 
 Codes: ``source.encoding``, ``source.fhir.syntax``, ``source.fhir.shape`` (not a Bundle, no Claim),
 ``source.fhir.invalid``, ``source.fhir.reference`` (a reference not in the Bundle, a diagnosis sequence no
-diagnosis has), ``source.fhir.total``, ``source.fhir.unsupported`` (a diagnosisReference instead of a code).
+diagnosis has), ``source.fhir.total``, ``source.fhir.unsupported`` (a diagnosisReference instead of a code, a
+focal insurance that is not the primary).
 """
 
 from __future__ import annotations
@@ -387,6 +395,9 @@ class _ClaimMapper:
     def _insurance(self, out: dict[str, Any]) -> None:
         c = self.claim
         insurances = sorted(c.insurance or [], key=lambda i: i.sequence or 0)
+        if len(insurances) > 1:
+            self._coverages(out)
+            return
         ins = next((i for i in insurances if i.focal), insurances[0] if insurances else None)
         if ins is None:
             return
@@ -396,23 +407,73 @@ class _ClaimMapper:
         patient = self.resolve(c.patient, "Claim.patient", ("Patient",))
         if cov is None:
             return
-        payor = self.resolve(cov.payor[0] if cov.payor else None, "Coverage.payor", ("Organization",))
+        payer, sub, same, relationship = self._coverage(cov, patient, "Coverage", "payer")
+        if payer is not None:
+            out["payer"] = payer
+        out["subscriber"] = sub
+        if not same and patient is not None:
+            pt = _human(patient)
+            if relationship:
+                pt["relationship"] = _RELATIONSHIP.get(relationship, relationship)
+            out["patient"] = pt
+
+    def _coverages(self, out: dict[str, Any]) -> None:
+        """Several ``Claim.insurance``: the list form, ordered by ``Coverage.order`` (a Coverage without one
+        after those with one), then by ``Claim.insurance.sequence``."""
+        c = self.claim
+        found = []
+        for n, ins in enumerate(c.insurance or [], 1):
+            cov = self.resolve(ins.coverage, f"Claim.insurance[{n}].coverage", ("Coverage",))
+            if cov is not None:
+                found.append((cov.order is None, cov.order or 0, ins.sequence or 0, n, ins, cov))
+        patient = self.resolve(c.patient, "Claim.patient", ("Patient",))
+        if len(found) < len(c.insurance or []):
+            return  # a coverage that cannot be read: which payer is primary is not known
+        found.sort(key=lambda f: f[:4])
+        first = found[0][4]
+        focal = next(((n, ins) for *_, n, ins, _ in found if ins.focal), None)
+        if focal is not None and focal[1] is not first:
+            self.report("source.fhir.unsupported", f"Claim.insurance[{focal[0]}] is focal but its Coverage is not "
+                        "the first by order: a claim to a later payer is built from the earlier payers' 835s "
+                        "(edi claims secondary), not from the encounter", f"Claim.insurance[{focal[0]}].focal")
+        if first.preAuthRef:
+            out["prior_authorization"] = first.preAuthRef[0]
+        coverages = []
+        for i, (*_, n, _ins, cov) in enumerate(found, 1):
+            label = f"Coverage/{cov.id}" if cov.id else f"Claim.insurance[{n}].coverage"
+            payer, sub, same, relationship = self._coverage(cov, patient, label, f"coverages[{i}].payer")
+            entry: dict[str, Any] = {"payer": payer} if payer is not None else {}
+            if same:
+                entry["relationship"] = "18"
+            elif relationship:
+                entry["relationship"] = _RELATIONSHIP.get(relationship, relationship)
+            entry["subscriber"] = sub
+            coverages.append(entry)
+        out["coverages"] = coverages
+        if coverages[0].get("relationship") != "18" and patient is not None:
+            out["patient"] = _human(patient)
+
+    def _coverage(self, cov: Any, patient: Any, label: str, payer_path: str
+                  ) -> tuple[str | None, dict[str, Any], bool, str | None]:
+        """One Coverage: its payer key, its subscriber dict, whether the patient is that subscriber, and the
+        Coverage.relationship code. ``label`` names the Coverage in problems, ``payer_path`` the payer."""
+        payer = None
+        payor = self.resolve(cov.payor[0] if cov.payor else None, f"{label}.payor", ("Organization",))
         if payor is not None:
-            key = _identifier(payor, PAYER_KEY_SYSTEM)
-            if key:
-                out["payer"] = key
-            else:
-                self.report("encounter.field.missing", f"payer is missing: the payor Organization has no identifier "
-                            f"with system {PAYER_KEY_SYSTEM} (the key of [payers] in edi.toml)", "payer")
-        subscriber_res = self.resolve(cov.subscriber, "Coverage.subscriber", _PEOPLE, required=False) \
+            payer = _identifier(payor, PAYER_KEY_SYSTEM)
+            if not payer:
+                self.report("encounter.field.missing", f"{payer_path} is missing: the payor Organization has no "
+                            f"identifier with system {PAYER_KEY_SYSTEM} (the key of [payers] in edi.toml)",
+                            payer_path)
+        subscriber_res = self.resolve(cov.subscriber, f"{label}.subscriber", _PEOPLE, required=False) \
             if cov.subscriber is not None else None
         relationship = _code(cov.relationship)
         if subscriber_res is None and cov.subscriber is None:
             if relationship not in (None, "self"):  # the beneficiary is not the subscriber: who is, is not said
-                self.report("encounter.field.missing", f"subscriber is missing: Coverage.subscriber must name the "
+                self.report("encounter.field.missing", f"subscriber is missing: {label}.subscriber must name the "
                             f"subscriber when the patient's relationship to them is {relationship}",
-                            "Coverage.subscriber")
-            subscriber_res = self.resolve(cov.beneficiary, "Coverage.beneficiary", ("Patient",))
+                            f"{label}.subscriber")
+            subscriber_res = self.resolve(cov.beneficiary, f"{label}.beneficiary", ("Patient",))
         same = subscriber_res is not None and (subscriber_res is patient or relationship == "self")
         sub: dict[str, Any] = _human(subscriber_res) if subscriber_res is not None else {}
         member_id = cov.subscriberId or next((str(i.value) for i in (cov.identifier or []) if i.value), None)
@@ -424,12 +485,7 @@ class _ClaimMapper:
                     sub["group_number"] = klass.value
                 if klass.name:
                     sub["group_name"] = klass.name
-        out["subscriber"] = sub
-        if not same and patient is not None:
-            pt = _human(patient)
-            if relationship:
-                pt["relationship"] = _RELATIONSHIP.get(relationship, relationship)
-            out["patient"] = pt
+        return payer or None, sub, same, relationship
 
     def _diagnoses(self, out: dict[str, Any]) -> dict[int, int]:
         """Fill diagnoses; return diagnosis sequence -> 1-based position in ``out["diagnoses"]``."""

@@ -31,6 +31,7 @@ from mappings.decode import (
     CodeAmountJSON,
     CodeOnDateJSON,
     CodeSpanJSON,
+    CoverageJSON,
     DiagnosisJSON,
     EncounterJSON,
     LineJSON,
@@ -284,8 +285,8 @@ def _paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
 
 
 @st.composite
-def mutated_lines(draw: st.DrawFn) -> bytes:
-    d = copy.deepcopy(draw(st.sampled_from(BASES)))
+def mutated_lines(draw: st.DrawFn, bases: list[dict[str, Any]] = BASES) -> bytes:
+    d = copy.deepcopy(draw(st.sampled_from(bases)))
     for _ in range(draw(st.integers(1, 4))):
         path = draw(st.sampled_from([(), *_paths(d)]))
         parent: Any = d
@@ -309,10 +310,10 @@ ASCII_TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)
 
 
 @st.composite
-def respelled_lines(draw: st.DrawFn) -> bytes:
+def respelled_lines(draw: st.DrawFn, bases: list[dict[str, Any]] = BASES) -> bytes:
     """Well-formed encounters, their strings respelled (padded, in another case), and maybe one of them blank
     or other ASCII text."""
-    d = copy.deepcopy(draw(st.sampled_from(BASES)))
+    d = copy.deepcopy(draw(st.sampled_from(bases)))
     paths = [p for p in _paths(d) if isinstance(_get(d, p), str)]
     for path in paths:
         value = _get(d, path)
@@ -350,3 +351,90 @@ def test_respelled_encounters_read_the_same_on_both_paths(raw: bytes) -> None:
 @given(st.sampled_from(BASES), st.sampled_from(sorted(parser._ENCOUNTER_KEYS)), SCALARS)
 def test_any_top_level_value_reads_the_same_on_both_paths(base: dict[str, Any], key: str, value: Any) -> None:
     same_on_both_paths(line({**base, key: value}, ensure_ascii=False))
+
+
+# -- encounters with several coverages ------------------------------------------------------------------------
+
+_SELF = {"member_id": "SYNM01", "last_name": "TESTPERSON", "first_name": "ALEX", "birth_date": "1980-01-01",
+         "sex": "F", "address": {"line1": "1 TEST STREET", "city": "SPRINGFIELD", "state": "IL", "zip": "62701"}}
+_SPOUSE = {"member_id": "SYNB77", "last_name": "TESTSPOUSE", "first_name": "ROBIN", "group_number": "SYNGRP200"}
+_KID = {"last_name": "TESTKID", "first_name": "SAM", "birth_date": "2016-01-01", "sex": "M",
+        "address": {"line1": "1 TEST STREET", "city": "SPRINGFIELD", "state": "IL", "zip": "62701"}}
+
+
+def with_coverages(base: dict[str, Any] | None = None, *coverages: tuple[str, str, dict[str, Any]],
+                   **changes: Any) -> dict[str, Any]:
+    """``base`` (the professional encounter) in the list form: its payer and subscriber replaced by
+    ``coverages`` (payer, relationship, subscriber), then ``changes``."""
+    d = copy.deepcopy(base if base is not None else professional())
+    del d["payer"], d["subscriber"]
+    d["coverages"] = [{"payer": payer, "relationship": rel, "subscriber": copy.deepcopy(sub)}
+                      for payer, rel, sub in coverages or (("acme", "18", _SELF), ("blueplan", "01", _SPOUSE))]
+    d.update(copy.deepcopy(changes))
+    return d
+
+
+COVERAGES_TAKEN = [
+    with_coverages(),
+    with_coverages(None, ("acme", "18", _SELF)),
+    with_coverages(payer="acme", subscriber=_SELF),  # both forms, agreeing
+    with_coverages(None, ("acme", "19", _SELF), ("blueplan", "19", _SPOUSE), patient=_KID),
+    with_coverages(None, ("acme", "g8", _SELF), ("blueplan", "01", _SPOUSE), patient={**_KID, "relationship": "G8"}),
+    with_coverages(None, ("medicare_b", "18", _SELF), ("acme", "18", _SELF), ("medicaid", " 18 ", _SPOUSE)),
+    with_coverages(None, ("acme", "18", {**_SELF, "sex": None}), ("blueplan", "01", _SPOUSE)),  # missing_fields
+    with_coverages(None, ("acme", "01", _SELF), ("blueplan", "01", _SPOUSE), patient={**_KID, "sex": "f"},
+                   payer=" acme "),
+    with_coverages(institutional(), ("medicare_a", "18", _SELF), ("acme", "18", {"member_id": "SYNM02",
+                                                                                 "last_name": "TESTPERSON"})),
+]
+
+
+@pytest.mark.parametrize("d", COVERAGES_TAKEN)
+def test_coverages_take_the_fast_path(d: dict[str, Any]) -> None:
+    assert same_on_both_paths(line(d))
+
+
+COVERAGES_LEFT = [
+    with_coverages(coverages=[]),
+    with_coverages(coverages="acme"),
+    with_coverages(coverages=["acme"]),
+    with_coverages(payer="blueplan"),
+    with_coverages(subscriber={**_SELF, "member_id": "SYNM02"}),
+    with_coverages(subscriber={}),
+    with_coverages(patient=_KID),
+    with_coverages(None, ("acme", "19", _SELF)),
+    with_coverages(None, ("acme", "19", _SELF), patient={**_KID, "relationship": "01"}),
+    with_coverages(None, ("acme", "19", _SELF), patient={**_KID, "address": None}),
+    with_coverages(None, ("acme", "", _SELF)),
+    with_coverages(None, (" ", "18", _SELF)),
+    with_coverages(None, ("acme", "18", {**_SELF, "member_id": None})),
+    with_coverages(None, ("acme", "18", {**_SELF, "plan": "GOLD"})),
+    with_coverages(coverages=[{"payer": "acme", "relationship": "18"}]),
+    with_coverages(coverages=[{"payer": "acme", "relationship": "18", "subscriber": _SELF, "order": 1}]),
+    with_coverages(coverages=[{"payer": "acme", "relationship": 18, "subscriber": _SELF}]),
+]
+
+
+@pytest.mark.parametrize("d", COVERAGES_LEFT)
+def test_unusual_coverages_are_left_to_the_parser(d: dict[str, Any]) -> None:
+    assert not same_on_both_paths(line(d))
+
+
+def test_the_coverage_struct_has_the_parsers_keys() -> None:
+    assert frozenset(f.encode_name for f in msgspec.structs.fields(CoverageJSON)) == parser._COVERAGE_KEYS
+
+
+COVERAGE_BASES = [with_coverages(), COVERAGES_TAKEN[3], COVERAGES_TAKEN[5], COVERAGES_TAKEN[8],
+                  with_coverages(payer="acme", subscriber=_SELF)]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_lines(COVERAGE_BASES))
+def test_mutated_coverages_read_the_same_on_both_paths(raw: bytes) -> None:
+    same_on_both_paths(raw)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(respelled_lines(COVERAGE_BASES))
+def test_respelled_coverages_read_the_same_on_both_paths(raw: bytes) -> None:
+    same_on_both_paths(raw)
