@@ -3,7 +3,7 @@
     python benchmarks/claims.py [--encounters 100000]
 
 Generates ``--encounters`` synthetic professional encounters (NDJSON, seeded; payers of samples/edi.toml),
-then, in a fresh process, runs ``edi.pipeline.build_files`` with the sample configuration and a SQLite ledger
+then, in a fresh process, runs ``mappings.build.build_files`` with the sample configuration and a SQLite ledger
 in a temporary folder: read, check (ICD-10-CM, NPI, shapes, dates...), map, spool, write one 837 per
 clearinghouse, record the claims in the ledger. Deep (pyx12) validation is off. Prints claims/s for the whole
 command, the time of its phases, the CPU each claim costs (in the workers, and in the main process, whose
@@ -69,8 +69,8 @@ def run(encounters: str, workdir: str, jobs: int = 1) -> dict:
     from datetime import date, datetime
 
     from edi.ledger import Ledger
-    from edi.pipeline import build_files
     from mappings import load_config
+    from mappings.build import build_files
 
     def cpu(who: int) -> float:
         r = resource.getrusage(who)

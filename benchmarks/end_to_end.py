@@ -2,7 +2,7 @@
 
     python benchmarks/end_to_end.py [--claims 100000] [--postgres URL] [--jobs N]
 
-Generates ``--claims`` synthetic encounters (NDJSON, seeded: ``edi.demo.synthetic_encounters``, professional and
+Generates ``--claims`` synthetic encounters (NDJSON, seeded: ``mappings.demo.synthetic_encounters``, professional and
 institutional, for the payers of samples/edi.toml, a few the payer rejects), then, in a fresh process, with the
 sample configuration given a directory transport per clearinghouse and a ledger in SQLite (a file in a temporary
 folder) or, with ``--postgres URL`` (or ``EDI_TEST_POSTGRES_URL``), PostgreSQL (a fresh schema, dropped afterwards):
@@ -44,7 +44,7 @@ STAGES = ("build", "submit", "simulate", "fetch+import", "reconcile", "check")
 
 
 def write_encounters(path: Path, n: int) -> None:
-    from edi.demo import synthetic_encounters
+    from mappings.demo import synthetic_encounters
 
     with open(path, "w", encoding="utf-8") as fp:
         for enc in synthetic_encounters(n, seed=17, prefix="E2E"):
@@ -56,12 +56,12 @@ def run(encounters: str, workdir: str, url: str, jobs: int) -> dict:
     import resource
     from datetime import datetime
 
-    from edi.demo import directory_transports
     from edi.fees import load_fee_schedule
     from edi.ledger import Ledger
-    from edi.pipeline import build_files
     from edi.simulate import Mailbox, answer_mailbox
+    from mappings.build import build_files
     from mappings.config import load_config
+    from mappings.demo import directory_transports
     from mappings.exchange import fetch, submit
 
     def cpu() -> tuple[float, float]:

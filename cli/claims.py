@@ -68,7 +68,7 @@ def build(
     db: ledger.Db = None,
 ) -> None:
     """Map, check and write claims: one 837 per clearinghouse, recorded in the ledger as built."""
-    from edi.pipeline import build_files
+    from mappings.build import build_files
 
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}")
@@ -160,7 +160,7 @@ def demo(
     import tempfile
     from collections import Counter
 
-    from edi.demo import run_demo, source_date
+    from mappings.demo import run_demo, source_date
 
     if directory is not None and not directory.strip():  # not a new temporary folder, nor one named by blanks
         fail("--dir: give a folder (or leave the option out: the demo then makes a temporary one)")

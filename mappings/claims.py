@@ -1,10 +1,17 @@
-"""Encounters to ``Claim``s: the last step before the 837 writer.
+"""Encounters to ``Claim``s: the last step before the 837 writer, and the one loop every caller goes through.
 
 ``encounter_to_claim`` checks one encounter (every check of ``mappings.checks``) and maps it; it is pure, the
-clock is injected as ``today``. ``build_claims`` does that for a stream of encounters from a source, adds the
-batch checks (ids unique in the batch, originals not already billed), skips bad encounters and returns the
-good claims with every problem; ``iter_claims`` is its streaming form (one result per encounter, nothing kept
-but the ids seen), for batches too large to hold.
+clock is injected as ``today``. The loop over a source is two steps, shared by ``iter_claims``,
+``build_claims`` and the claims build (``mappings.build``, which runs the first in worker processes):
+
+* ``map_item`` makes a ``MappedClaim`` of one item of a source: check, map and (for the build, and for a
+  correction's fingerprint) format the claim as the 837 will carry it;
+* ``batch_checked`` adds, in input order, what needs the whole batch (``mappings.checks.BatchChecks``): ids
+  unique in the batch, originals not already billed, corrections not already sent (by the ``fingerprint`` of
+  their 837 text).
+
+``build_claims`` returns the good claims with every problem; ``iter_claims`` is its streaming form (one result
+per encounter, nothing kept but the ids seen, compactly), for batches too large to hold.
 
 Mapping choices:
 
@@ -25,10 +32,15 @@ Mapping choices:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from decimal import Decimal
+from functools import cache, lru_cache
+from types import ModuleType
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from edi.model import (
     ZERO,
@@ -45,10 +57,13 @@ from edi.model import (
 )
 from edi.problems import Problem, has_errors
 from edi.x837.formats import line_control_number
-from mappings.checks import BatchChecks, check_encounter
+from mappings.checks import BatchChecks, ClaimKey, check_encounter
 from mappings.codesets import facility_type, normalize_icd10, normalize_revenue_code
 from mappings.config import Config, PayerProfile
 from mappings.encounter import Encounter, EncounterProvider
+
+if TYPE_CHECKING:
+    from edi.x837.writer import FormattedClaim
 
 log = logging.getLogger(__name__)
 
@@ -189,35 +204,143 @@ def encounter_to_claim(encounter: Encounter, config: Config, *, today: date) -> 
     return _map(encounter, config), problems
 
 
+# -- the loop over a source -----------------------------------------------------------------------------------
+
+#: Frequencies of a claim that corrects another (replacement, void): the batch checks know them by fingerprint.
+CORRECTIONS = ("7", "8")
+
+
+def fingerprint(text: FormattedClaim) -> str:
+    """sha256 of a claim's 837 text (its billing provider, subscriber, patient and claim loops, which hold no
+    envelope or HL numbers): the same encounter and configuration always give the same one, so a correction
+    built twice is known by it (``BatchChecks``), and the ledger keeps it (``claims.fingerprint``)."""
+    h = hashlib.sha256()
+    for part in (text.billing, text.subscriber, text.patient, text.body):
+        h.update(part.encode("utf-8", "surrogateescape"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+@dataclass(slots=True)
+class MappedClaim:
+    """What ``map_item`` makes of one item of an encounter source, and what ``batch_checked`` adds.
+
+    ``key`` is what the batch checks need (None when the source gave no encounter); ``found`` the source's
+    problems; ``checked`` the encounter's checks' (and the writer's, when every claim is formatted); ``claim``
+    the claim (None when any of those is an error, or, formatting every claim, when it cannot be written);
+    ``text`` the claim as the 837 carries it (``FormattedClaim``, whose ``claim`` is the claim as written), when
+    it was formatted; ``problems`` every problem of the item, in order, once ``batch_checked`` has seen it."""
+
+    key: ClaimKey | None
+    found: list[Problem]
+    checked: list[Problem] = field(default_factory=list)
+    claim: Claim | None = None
+    text: FormattedClaim | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def writable(self) -> bool:
+        """Whether it made a claim (the batch checks ask the ledger about it only then)."""
+        return self.claim is not None
+
+
+def map_item(encounter: Encounter | None, found: list[Problem], config: Config, *, today: date,
+             write: bool = False) -> MappedClaim:
+    """Check, map and format one item of a source (``(Encounter | None, problems)``, as
+    ``mappings.sources.read_encounters`` yields them). With ``write`` (the build) every claim is formatted, and
+    one the writer refuses is none, with the writer's problems. Without it only corrections are formatted, for
+    their fingerprint, and the writer is not asked about the others (``build_claims`` and ``iter_claims`` give
+    the claims an 837 writer would then check). Pure, as ``encounter_to_claim``."""
+    if encounter is None:
+        return MappedClaim(None, found)
+    claim, checked = encounter_to_claim(encounter, config, today=today)
+    text: FormattedClaim | None = None
+    if claim is not None and (write or encounter.frequency in CORRECTIONS):
+        text, more = _format(claim)
+        if write and text is None:  # the writer reports problems only when it refuses the claim
+            checked = [*checked, *more]
+            claim = None
+    source = encounter.source
+    key = ClaimKey(encounter.id, encounter.frequency, source.file if source is not None else None,
+                   fingerprint(text) if text is not None else None,
+                   claim.total_charge if claim is not None else None)
+    return MappedClaim(key, found, checked, claim, text)
+
+
+def _format(claim: Claim) -> tuple[FormattedClaim | None, tuple[Problem, ...]]:
+    """The claim as the 837 writer formats it."""
+    return _writer().format_claim(claim, claim.kind)
+
+
+@cache
+def _writer() -> ModuleType:
+    """``edi.x837.writer``, imported on first use: ``import mappings`` stays free of the writer and the X12 syntax
+    under it (tests/mappings/test_claims.py), and a claim formatted later does not pay for an import statement."""
+    from edi.x837 import writer
+
+    return writer
+
+
+class Checkable(Protocol):
+    """An item ``batch_checked`` takes: ``MappedClaim``, or the build's lighter ``mappings.build.BuiltClaim``."""
+
+    key: ClaimKey | None
+    found: list[Problem]
+    checked: list[Problem]
+    problems: list[Problem]
+
+    @property
+    def writable(self) -> bool: ...
+
+
+C = TypeVar("C", bound=Checkable)
+
+
+def batch_checked(items: Iterable[C], batch: BatchChecks) -> Iterator[C]:
+    """Each item with its ``problems`` filled in: its source's, the batch's (ids unique, not already billed or
+    sent) and its own checks', in that order. Items must come in input order: the first of two with one id is
+    the good one."""
+    for item in items:
+        key = item.key
+        item.problems = item.found if key is None else batch.problems(key, item.found, item.checked,
+                                                                       item.writable)
+        yield item
+
+
 def iter_claims(encounters_with_problems: Iterable[tuple[Encounter | None, list[Problem]]], config: Config, *,
                 today: date, already_billed: Callable[[str], bool] | None = None,
+                already_sent: Callable[[str, str, str, Decimal], bool] | None = None,
                 ) -> Iterator[tuple[Claim | None, list[Problem]]]:
     """The streaming form of ``build_claims``: one ``(Claim | None, problems)`` per item of the source (a
     source problem with no encounter gives ``(None, problems)``). The claim is ``None`` when the item has any
-    error, from its source, its checks or the batch checks. Holds only the ids seen so far."""
-    batch = BatchChecks(already_billed)
-    for enc, found in encounters_with_problems:
-        if enc is None:
-            yield None, found
-            continue
-        claim, checked = encounter_to_claim(enc, config, today=today)
-        mine = batch.problems(enc, found, checked, claim is not None)
-        yield (None if has_errors(mine) else claim), mine
+    error, from its source, its checks or the batch checks. Holds only the ids seen so far (see
+    ``mappings.checks.SeenIds``). ``already_sent`` (``Ledger.corrections_checker()``) refuses a replacement or
+    void that was built before, as the build does."""
+    batch = BatchChecks(already_billed, already_sent)
+    try:
+        mapped = (map_item(enc, found, config, today=today) for enc, found in encounters_with_problems)
+        for item in batch_checked(mapped, batch):
+            yield (None if has_errors(item.problems) else item.claim), item.problems
+    finally:
+        batch.close()
 
 
 def build_claims(encounters_with_problems: Iterable[tuple[Encounter | None, list[Problem]]], config: Config, *,
                  today: date, already_billed: Callable[[str], bool] | None = None,
+                 already_sent: Callable[[str, str, str, Decimal], bool] | None = None,
                  strict: bool = False) -> tuple[list[Claim], list[Problem]]:
     """Claims for the good encounters of a batch, and every problem (the sources' too).
 
     ``encounters_with_problems`` is what ``mappings.sources.read_encounters`` yields. An encounter with any
     error (from its source, its checks or the batch checks) is skipped; the others become claims.
-    ``already_billed(claim_id)`` lets the ledger refuse originals it has billed before. With ``strict``, no
-    claim is returned when any encounter is bad."""
+    ``already_billed(claim_id)`` lets the ledger refuse originals it has billed before, and ``already_sent``
+    corrections it holds already (see ``iter_claims``). With ``strict``, no claim is returned when any
+    encounter is bad."""
     claims: list[Claim] = []
     problems: list[Problem] = []
     bad = 0
-    for claim, found in iter_claims(encounters_with_problems, config, today=today, already_billed=already_billed):
+    for claim, found in iter_claims(encounters_with_problems, config, today=today, already_billed=already_billed,
+                                    already_sent=already_sent):
         problems += found
         if claim is not None:
             claims.append(claim)

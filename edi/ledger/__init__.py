@@ -41,7 +41,7 @@ from edi.ledger.db import (
 from edi.ledger.journal import Entry, Journal, insert_returning_ids
 from edi.ledger.lengths import ValueTooLong
 from edi.ledger.post import DuplicatePayment, InjectedFailure, PayerMatching, PostResult, RemittancePoster
-from edi.ledger.record import ClaimRecorder, ClaimRow, RecordResult, StandingClaims
+from edi.ledger.record import ClaimRecorder, ClaimRow, LineRow, RecordResult, StandingClaims, claim_row
 from edi.ledger.schema import (
     NOT_STANDING_STATUSES,
     WITHDRAWN_STATUSES,
@@ -55,7 +55,10 @@ from edi.ledger.schema import (
 from edi.ledger.writes import BackgroundWrites, Writes
 from edi.problems import ERROR, Problem, Where
 
-__all__ = ["Ledger", "LedgerError", "FileResult", "InjectedFailure", "PayerMatching", "RecordedFile"]
+#: ``ClaimRow``, ``LineRow`` and ``claim_row`` are what ``Ledger.record_written`` takes: a build makes its rows with
+#: them (``mappings.build``) without reaching into the package's modules.
+__all__ = ["ClaimRow", "FileResult", "InjectedFailure", "Ledger", "LedgerError", "LineRow", "PayerMatching",
+           "RecordedFile", "claim_row"]
 
 #: Problems that do not stop an 835 from being posted: the money arrived; the difference goes to suspense.
 NON_BLOCKING = ("835.line.unbalanced", "835.claim.unbalanced", "835.transaction.unbalanced", "x12.se.count",

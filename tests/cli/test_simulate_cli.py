@@ -87,7 +87,7 @@ def test_an_out_folder_that_is_a_file_is_a_usage_error(tmp_path):
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
-    from edi.demo import directory_transports
+    from mappings.demo import directory_transports
 
     (tmp_path / "edi.toml").write_text(directory_transports((SAMPLES / "edi.toml").read_text(),
                                                             ["synthhub", "testbridge"], folder="mail"))

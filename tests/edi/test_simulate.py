@@ -16,7 +16,6 @@ import pytest
 
 from edi.acks.model import ClaimAck
 from edi.acks.reader import parse_acks
-from edi.demo import synthetic_encounters
 from edi.fees import parse_fee_schedule
 from edi.ledger import Ledger
 from edi.model import (
@@ -38,6 +37,7 @@ from edi.x12.writer import CounterControlNumbers, Party
 from edi.x835.balance import check_claim, check_line, check_transaction
 from edi.x835.reader import parse_remittances
 from edi.x837.writer import build_837
+from mappings.demo import synthetic_encounters
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "samples"
@@ -221,7 +221,7 @@ def test_a_reversal_negates_every_amount_and_its_correction_drops_the_deductible
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     """500 synthetic encounters built into 837s (samples/edi.toml), recorded in an SQLite ledger."""
-    from edi.pipeline import build_files
+    from mappings.build import build_files
     from mappings.config import load_config
 
     tmp = tmp_path_factory.mktemp("sim")

@@ -1,5 +1,9 @@
 """``edi demo``: the whole loop on synthetic data, in a workspace of its own, with the embedded SQLite ledger.
 
+It lives with the mappers because it is drawn from them: it builds (``mappings.build``), submits and fetches
+(``mappings.exchange``) with an edi.toml (``mappings.config``), over ``edi``'s simulator and ledger; ``cli``
+only prints what it returns, and ``synthetic_encounters`` also feeds the benchmarks and the tests.
+
 1. writes the sample configuration, with a directory clearinghouse for each of its clearinghouses
    (``clearinghouses/<name>/outbox`` and ``inbox``), and encounters: the samples and ``SYNTHETIC`` more made by
    :func:`synthetic_encounters` (a few with a member the payer does not know, or a diagnosis it refuses);
@@ -32,8 +36,8 @@ from importlib import resources
 from pathlib import Path
 
 from edi.ledger import Ledger
-from edi.pipeline import BuildResult, build_files
 from edi.problems import Problem
+from mappings.build import BuildResult, build_files
 
 ZERO = Decimal(0)
 #: Synthetic encounters the demo adds to the samples, and the seed of the simulated payer's decisions.

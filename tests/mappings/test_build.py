@@ -1,5 +1,5 @@
-"""The build pipeline records what it writes without reading the file back: the ledger must then hold exactly
-what recording the written file (``Ledger.record_837``, which reads it) would have given."""
+"""The claims build (``mappings.build``) records what it writes without reading the file back: the ledger must then
+hold exactly what recording the written file (``Ledger.record_837``, which reads it) would have given."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from edi.ledger import Ledger
 from edi.ledger.schema import claim_lines, claims, files, journal_entries, postings, transactions
-from edi.pipeline import build_files
 from mappings import load_config
+from mappings.build import build_files
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -81,7 +81,7 @@ def test_worker_processes_give_the_same_files_problems_and_ledger(tmp_path, monk
     """NDJSON checked and mapped by worker processes (in small blocks, so that several workers and blocks take
     part) gives byte-identical files, the same problems in the same order, and the same ledger as one process,
     with bad lines (not JSON, an unknown payer, a duplicate id) among good ones."""
-    import edi.pipeline as pipeline
+    import mappings.build as pipeline
 
     lines = (SAMPLES / "encounters" / "encounters.ndjson").read_text().splitlines()
     good = [ln for ln in lines if ln.strip()]
@@ -122,9 +122,9 @@ def test_a_failure_on_a_later_file_leaves_every_written_file_recorded(tmp_path, 
     the next run, and could be billed twice), and the failed one leaves nothing behind."""
     import pytest
 
-    import edi.pipeline as pipeline
+    import mappings.build as pipeline
 
-    write = pipeline._write_interchange
+    write = pipeline.write_interchange
     calls = []
 
     def fail_on_the_second(ch_key, *args):
@@ -133,7 +133,7 @@ def test_a_failure_on_a_later_file_leaves_every_written_file_recorded(tmp_path, 
             raise OSError("disk full")
         return write(ch_key, *args)
 
-    monkeypatch.setattr(pipeline, "_write_interchange", fail_on_the_second)
+    monkeypatch.setattr(pipeline, "write_interchange", fail_on_the_second)
     config = load_config(SAMPLES / "edi.toml")
     url = f"sqlite:///{tmp_path / 'edi.db'}"
     ledger = Ledger(url)
@@ -221,3 +221,74 @@ def test_a_correction_the_ledger_holds_without_fingerprint_is_matched_by_its_cha
     recorded.close()
     again = build("b.db", replacement, 3)
     assert again.claims == 0 and [p.code for p in again.problems if p.is_error] == ["encounter.id.billed"]
+
+
+# -- the batch checks the build relies on --------------------------------------------------------------------------
+
+
+def test_seen_ids_find_every_duplicate_and_its_first_file_in_little_memory(monkeypatch):
+    """The ids of a batch are kept as 8-byte hashes (a table at most half full), the ids themselves in a file,
+    then an indexed temporary database once a hash comes again: every duplicate is found, with the file of its
+    first occurrence, whether its original is still in memory, in the file or in the database."""
+    from mappings.checks import SeenIds
+
+    monkeypatch.setattr(SeenIds, "BATCH", 7)  # several batches in the file before the first duplicate
+    seen = SeenIds()
+    n = 10_000
+    assert all(seen.add(f"C{i}", f"file{i % 3}.ndjson") == (False, None) for i in range(n))
+    assert len(seen._slots) * 8 <= 32 * n  # at most 32 bytes an id (the dict it replaces took about 170)
+    assert seen.add("C5", "again.ndjson") == (True, "file2.ndjson")  # moves the ids into the database
+    assert seen.add("C9999", None) == (True, "file0.ndjson")  # one written to the file before the move
+    assert seen.add("NEW", None) == (False, None)
+    assert seen.add("NEW", "x") == (True, None)  # waiting to be written when asked: written first
+    seen.close()
+
+
+def test_seen_ids_tell_two_ids_with_one_hash_apart(monkeypatch):
+    """A hash found again is only a hint: the id itself decides (every id hashed alike here)."""
+    import mappings.checks
+
+    monkeypatch.setattr(mappings.checks, "hash", lambda text: 42, raising=False)
+    seen = mappings.checks.SeenIds()
+    assert [seen.add(f"C{i}", "a") for i in range(50)] == [(False, None)] * 50
+    assert [seen.add(f"C{i}", "b") for i in range(50)] == [(True, "a")] * 50
+    assert seen.add("C\ud800", "a") == (False, None)  # a lone surrogate (JSON can carry one) is an id too
+    assert seen.add("C\ud800", "b") == (True, "a")
+    seen.close()
+
+
+def test_iter_claims_refuses_a_correction_the_ledger_holds_as_the_build_does(tmp_path):
+    """One loop for the library and the build: given the ledger's corrections checker, ``iter_claims`` refuses the
+    same replacement built again (by the fingerprint of its 837 text) and takes a new correction of that claim."""
+    from mappings.claims import iter_claims
+    from mappings.encounter import encounter_from_dict
+
+    config = load_config(SAMPLES / "edi.toml")
+    data = json.loads((SAMPLES / "encounters" / "encounters.json").read_text())
+    original = {k: v for k, v in data[0].items() if k not in ("frequency", "payer_claim_number")}
+    replacement = {**original, "frequency": "7", "payer_claim_number": "SYNICN0001"}
+    fixed = {**replacement, "diagnoses": ["E11.65", *original["diagnoses"][1:]]}
+    url = f"sqlite:///{tmp_path / 'edi.db'}"
+    for n, encounter in enumerate((original, replacement)):
+        source = tmp_path / f"{n}.json"
+        source.write_text(json.dumps([encounter]))
+        ledger = Ledger(url)
+        assert build_files([str(source)], config, ledger=ledger, out_dir=str(tmp_path / "out"),
+                           today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0)).claims == 1
+        ledger.close()
+
+    ledger = Ledger(url)
+
+    def claims(encounter: dict, **checkers) -> list:
+        """``iter_claims`` over one encounter (a batch of its own: a correction reuses its claim's id)."""
+        return list(iter_claims([encounter_from_dict(encounter, file="again.json")], config,
+                                today=date(2026, 1, 1), **checkers))
+
+    checkers = {"already_billed": ledger.billed_checker(), "already_sent": ledger.corrections_checker()}
+    [(again, again_problems)] = claims(replacement, **checkers)
+    [(new, new_problems)] = claims(fixed, **checkers)
+    ledger.close()
+    assert again is None and [p.code for p in again_problems if p.is_error] == ["encounter.id.billed"]
+    assert new is not None and not [p for p in new_problems if p.is_error]
+    # without the checker, as before: the library alone cannot know what the ledger holds
+    assert claims(replacement)[0][0] is not None

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from edi.demo import run_demo, source_date
+from mappings.demo import run_demo, source_date
 
 runner = CliRunner(env={"COLUMNS": "200"})
 
