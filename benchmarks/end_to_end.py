@@ -193,7 +193,10 @@ def main() -> None:
                     "default: $EDI_TEST_POSTGRES_URL when set")
     ap.add_argument("--jobs", type=int, default=0, help="build worker processes (0: one per CPU core, as `edi claims "
                     "build`)")
+    ap.add_argument("--skip-sqlite", action="store_true", help="run on PostgreSQL only (with --postgres)")
     a = ap.parse_args()
+    if a.skip_sqlite and not (a.postgres or os.environ.get("EDI_TEST_POSTGRES_URL")):
+        ap.error("--skip-sqlite needs --postgres URL (or EDI_TEST_POSTGRES_URL)")
     jobs = a.jobs or min(os.cpu_count() or 1, 8)
     pg = a.postgres or os.environ.get("EDI_TEST_POSTGRES_URL")
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,9 +205,10 @@ def main() -> None:
         write_encounters(enc, a.claims)
         print(f"{a.claims:,} encounters generated ({enc.stat().st_size / 1e6:.1f} MB NDJSON) in "
               f"{time.perf_counter() - t:.1f} s; build with {jobs} worker processes ({os.cpu_count()} CPU cores)")
-        work = Path(tmp) / "sqlite"
-        work.mkdir()
-        one("SQLite", f"sqlite:///{work / 'edi.db'}", enc, work, jobs)
+        if not a.skip_sqlite:
+            work = Path(tmp) / "sqlite"
+            work.mkdir()
+            one("SQLite", f"sqlite:///{work / 'edi.db'}", enc, work, jobs)
         if pg:
             work = Path(tmp) / "postgres"
             work.mkdir()
