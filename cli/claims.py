@@ -129,6 +129,44 @@ def build(
     raise typer.Exit(OK if result.ok and result.written else PROBLEMS)
 
 
+@app.command()
+def secondary(
+    pcn: Annotated[list[str] | None, typer.Argument(help="Patient control numbers of claims whose primary 835 is "
+                                                      "posted.", show_default=False)] = None,
+    all_ready: Annotated[bool, typer.Option("--all-ready", help="Every claim a payer's 835 adjudicated whose 837 "
+                                            "names a coverage not billed yet.")] = False,
+    out: Annotated[str, typer.Option("--out", help="Folder for the 837 files.")] = "out",
+    config: Annotated[str, typer.Option("--config", help="The configuration file.")] = "edi.toml",
+    json_: Annotated[bool, typer.Option("--json", help="One result per claim, as JSON on stdout.")] = False,
+    db: ledger.Db = None,
+) -> None:
+    """Bill the next payer (coordination of benefits): for each claim whose primary 835 is posted, the secondary
+    837 carrying the primary's adjudication, one file per clearinghouse, recorded in the ledger."""
+    from mappings.secondary import build_secondary
+
+    if bool(pcn) == all_ready:
+        fail("give claim numbers or --all-ready (one of the two)")
+    with folder_for_output("--out", out):
+        cfg = load_config(config)
+        led = ledger.open_ledger(db)
+        result = build_secondary(led, cfg, pcn or None, all_ready=all_ready, out_dir=out, now=datetime.now())
+    if json_:
+        print_json({"built": result.built, "claims": [c.as_dict() for c in result.claims],
+                    "files": [{"path": f.path, "clearinghouse": f.clearinghouse, "interchange": f.interchange,
+                               "claims": f.claims} for f in result.files],
+                    "problems": [p.as_dict() for p in result.problems]})
+    else:
+        for c in result.claims:
+            mark = "[green]built[/]" if c.outcome == "built" else f"[yellow]{esc(c.outcome)}[/]"
+            console.print(marked(f"{esc(c.patient_control_number)}: {mark}: {esc(c.message)}"
+                                 + (f" -> {esc(c.file)}" if c.file else "")))
+        console.print(f"{len(result.claims)} claims: {result.built} claims to the next payer written")
+        problems = [p for p in result.problems] + [p for c in result.claims for p in c.problems]
+        if problems:
+            err_console.print(problem_table(problems))
+    raise typer.Exit(OK if result.ok else PROBLEMS)
+
+
 def init(
     path: Annotated[str, typer.Option("--path", help="Where to write the configuration.")] = "edi.toml",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,

@@ -27,7 +27,12 @@ Mapping choices:
 - an 837I ``bill_type`` becomes facility type + frequency (``"0131"`` -> ``"131"``); 3-digit revenue codes
   get their leading zero;
 - ``payer_claim_number`` is carried only on a replacement (7) or void (8);
-- ``total_charge`` is the sum of the line charges; ``source`` is the encounter file and id.
+- ``total_charge`` is the sum of the line charges; ``source`` is the encounter file and id;
+- the coverages after the first (``Encounter.coverages[1:]``) become ``Claim.other_payers`` without any
+  adjudication (loops 2320/2330A/2330B, which the TR3 requires when other coverage is known): the payer from its
+  ``[payers.KEY]``, its place in the order of payment (SBR01) the codes after the claim payer's (P: S, T, A...),
+  its subscriber (group number and name in SBR03/SBR04) and the patient's relationship to that subscriber (SBR02).
+  A one-coverage encounter carries none (its 837 is what it was).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -47,6 +52,7 @@ from edi.model import (
     Claim,
     CodeDate,
     Diagnosis,
+    OtherPayer,
     Patient,
     Payer,
     Provider,
@@ -60,7 +66,7 @@ from edi.x837.formats import line_control_number
 from mappings.checks import BatchChecks, ClaimKey, check_encounter
 from mappings.codesets import facility_type, normalize_icd10, normalize_revenue_code
 from mappings.config import Config, PayerProfile
-from mappings.encounter import Encounter, EncounterProvider
+from mappings.encounter import Encounter, EncounterCoverage, EncounterProvider, EncounterSubscriber
 
 if TYPE_CHECKING:
     from edi.x837.writer import FormattedClaim
@@ -110,6 +116,36 @@ def _institutional_codes(enc: Encounter) -> tuple[CodeDate, ...]:
     return tuple(out)
 
 
+#: SBR01 codes in the order of payment (primary, secondary, tertiary, then payers 4 to 11): the 837 names each once.
+PAYMENT_ORDER = "PSTABCDEFGH"
+
+
+def _subscriber(sub: EncounterSubscriber) -> Subscriber:
+    return _Subscriber(member_id=sub.member_id, last_name=sub.last_name, first_name=sub.first_name,
+                       middle_name=sub.middle_name, birth_date=sub.birth_date, sex=sub.sex,  # type: ignore[arg-type]
+                       address=sub.address, group_number=sub.group_number, group_name=sub.group_name)
+
+
+def _other_payers(coverages: tuple[EncounterCoverage, ...], config: Config, first: str) -> tuple[OtherPayer, ...]:
+    """The coverages after the primary as other payers of its claim, not adjudicated: each names its payer,
+    its place in the order of payment (the codes after ``first``, the claim payer's SBR01), its subscriber and
+    the patient's relationship to that subscriber. The subscriber keeps only what loop 2330A and SBR03/SBR04
+    carry (no birth date or sex), so that the claim read back from its 837 is this one."""
+    at = PAYMENT_ORDER.find(first)
+    order = PAYMENT_ORDER[at + 1:] if at >= 0 else PAYMENT_ORDER[1:]
+    out = []
+    for cov, responsibility in zip(coverages, order, strict=False):
+        payer = _payer(config.payers[cov.payer])
+        if payer.responsibility != responsibility:
+            payer = replace(payer, responsibility=responsibility)
+        sub = cov.subscriber
+        out.append(OtherPayer(payer=payer, relationship=cov.relationship, subscriber=_Subscriber(
+            member_id=sub.member_id, last_name=sub.last_name, first_name=sub.first_name,
+            middle_name=sub.middle_name, address=sub.address, group_number=sub.group_number,
+            group_name=sub.group_name)))
+    return tuple(out)
+
+
 def _map(enc: Encounter, config: Config) -> Claim:
     profile = config.payers[enc.payer]
     source = _Source(file=enc.source.file if enc.source else None, record=enc.id)
@@ -138,10 +174,7 @@ def _map(enc: Encounter, config: Config) -> Claim:
             description=ln.description,
             source=source,
         ))
-    sub = enc.subscriber
-    subscriber = _Subscriber(member_id=sub.member_id, last_name=sub.last_name, first_name=sub.first_name,
-                            middle_name=sub.middle_name, birth_date=sub.birth_date, sex=sub.sex,  # type: ignore[arg-type]
-                            address=sub.address, group_number=sub.group_number, group_name=sub.group_name)
+    subscriber = _subscriber(enc.subscriber)
     patient = None
     if enc.patient is not None:
         pt = enc.patient
@@ -154,13 +187,15 @@ def _map(enc: Encounter, config: Config) -> Claim:
     billing = config.billing
     institutional = enc.institutional
     adm = enc.admission
+    payer = _payer(profile)
+    others = _other_payers(enc.coverages[1:], config, payer.responsibility) if len(enc.coverages) > 1 else ()
     return _Claim(
         kind=enc.kind,
         patient_control_number=enc.id,
         total_charge=sum((ln.charge for ln in lines), ZERO),
         billing_provider=_provider_of(enc.billing_provider),
         subscriber=subscriber,
-        payer=_payer(profile),
+        payer=payer,
         diagnoses=_diagnoses(enc),
         lines=tuple(lines),
         frequency=enc.frequency,
@@ -191,6 +226,7 @@ def _map(enc: Encounter, config: Config) -> Claim:
         discharge_hour=enc.discharge_hour if institutional else None,
         institutional_codes=_institutional_codes(enc) if institutional else (),
         note=enc.note,
+        other_payers=others,
         source=source,
     )
 

@@ -561,6 +561,31 @@ class Ledger:
         with self.engine.connect() as conn:
             return views.claim_story(conn, pcn)
 
+    # -- the claim to the next payer (coordination of benefits: edi.ledger.cob) --------------------------------
+
+    def primary_adjudication(self, pcn: str, payer_id: str | None = None, **coverage):
+        """How the payer claim ``pcn`` was billed to adjudicated it, as the claim to the next payer carries it
+        (``edi.ledger.cob.primary_adjudication``; ``coverage``: that payer's ``payer``, ``subscriber``,
+        ``relationship``, ``responsibility`` and more ``OtherPayer`` fields)."""
+        from edi.ledger import cob
+
+        with self.engine.connect() as conn:
+            return cob.primary_adjudication(conn, patient_control_number=pcn, payer_id=payer_id, **coverage)
+
+    def left_open(self, pcn: str, payer_id: str | None = None) -> Decimal | None:
+        """What that payer left open for the next payer (its PR adjustments); None when it has not adjudicated
+        the claim (``edi.ledger.cob.left_open``)."""
+        from edi.ledger import cob
+
+        with self.engine.connect() as conn:
+            return cob.left_open(conn, patient_control_number=pcn, payer_id=payer_id)
+
+    def billed_claims(self, pcns: Iterable[str] | None = None) -> list[views.BilledClaim]:
+        """The newest standing claim of each number (None: of every number a payer's 835 adjudicated), with its
+        837 file and the payers it stands for (``views.billed_claims``)."""
+        with self.engine.connect() as conn:
+            return views.billed_claims(conn, None if pcns is None else list(pcns))
+
     def reconcile(self) -> dict:
         with self.engine.connect() as conn:
             return views.reconcile(conn)

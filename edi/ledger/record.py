@@ -16,6 +16,15 @@ standing original even from a process that checked at the same moment (see ``Led
 the file again). The **corrected resubmission** of a rejected claim (same number and payer, frequency 1) is
 recorded and stands; the rejected claim is marked ``replaced`` by it and its charge is withdrawn, as for a
 replacement, so that the balance counts the claim once.
+
+A **claim to the next payer** (coordination of benefits: the secondary claim, built from the primary's 835 by
+``mappings.secondary``) is a claim of the same number against another payer; its row carries ``left_open``,
+what the payer before left to the patient (``edi.ledger.cob.left_open``). It is billed its charge like any claim
+(CLM02 is the whole charge), and a ``prior_payer`` entry then says what it can collect: the whole charge as an
+OA-23 adjustment (the impact of the prior payer's adjudication: the charge was billed already, to the payer
+before), and the patient responsibility that payer left moved from patient A/R to this payer's insurance A/R. So
+its insurance balance is ``left_open``, the patient's responsibility over the number's claims nets to what the
+last payer billed leaves, and revenue is counted once.
 """
 
 from __future__ import annotations
@@ -89,6 +98,8 @@ class ClaimRow(NamedTuple):
     segment: int | None  # the CLM's segment number in its file
     lines: tuple[LineRow, ...]
     fingerprint: str | None = None  # sha256 of the 837 text a build wrote the claim as
+    #: a claim to the next payer: what the payer before left open to the patient (what this payer can pay)
+    left_open: Decimal | None = None
 
 
 def claim_row(c: Claim, *, interchange: str | None = None, transaction: str | None = None,
@@ -276,6 +287,8 @@ class ClaimRecorder:
                 e.move("insurance_ar", "gross_charges", c.charge, claim_id=claim_id)
                 journal.add(e)
                 result.charges += c.charge
+                if c.left_open is not None:
+                    journal.add(_prior_payer(claim_id, file_id, c.charge, c.left_open))
             result.claims += 1
         self._fits(claim_lines, LINE_COLUMNS, line_rows, {c[0]: c[14] for c in claim_rows})
         self.writes.copy(claim_lines, LINE_COLUMNS, line_rows)
@@ -414,6 +427,18 @@ class ClaimRecorder:
             if self.on_standing == "refuse":
                 raise StandingClaims(refused)
         return keep, resubmits
+
+def _prior_payer(claim_id: int, file_id: int, charge: Decimal, left_open: Decimal) -> Entry:
+    """The entry that makes a claim to the next payer collect what the payer before left open (see the module's
+    docstring): OA-23 of the whole charge, insurance A/R down by what is not open, the open part moved from
+    patient A/R."""
+    e = Entry("prior_payer", claim_id=claim_id, file_id=file_id,
+              memo=f"billed to the next payer: the payer before left {left_open} open")
+    e.post("other_adjustments", charge, claim_id=claim_id, group="OA", reason="23")
+    e.post("insurance_ar", left_open - charge, claim_id=claim_id)
+    e.post("patient_ar", -left_open, claim_id=claim_id, group="PR", reason="23")
+    return e
+
 
 class StandingClaims(Exception):
     """Claims that already stand in the ledger, in a file that must be recorded whole or not at all."""

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import and_, func, literal_column, or_, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from edi.ledger.schema import (
     CHECKED_REFERENCES,
@@ -243,6 +244,52 @@ def _acknowledgements(conn: Connection, claim_id: int, transaction_id: int | Non
             for a in conn.execute(select(acknowledgements, files.c.name)
                                   .join(files, files.c.id == acknowledgements.c.file_id)
                                   .where(cond).order_by(acknowledgements.c.id)).mappings()]
+
+
+class BilledClaim(NamedTuple):
+    """A claim that stands, where its 837 is (the file's path as recorded, the CLM's segment number) and whether a
+    payer's 835 is posted for it: what a claim to the next payer starts from (``mappings.secondary``)."""
+
+    id: int
+    patient_control_number: str
+    payer_id: str | None
+    kind: str
+    charge: Decimal
+    status: str
+    file_path: str | None
+    file_name: str | None
+    segment: int | None
+    adjudicated: bool
+    #: the payer ids of every claim of this number that stands (this one's included): a payer billed already
+    standing_payers: tuple[str, ...]
+
+
+def billed_claims(conn: Connection, pcns: list[str] | None = None) -> list[BilledClaim]:
+    """The newest claim that stands for each patient control number of ``pcns`` (None: every number with a
+    claim that a payer's 835 adjudicated), oldest first. The newest is the one a claim to the next payer
+    follows: the primary's, or once the secondary is billed, the secondary's (which names the tertiary)."""
+    paid = select(claim_payments.c.claim_id).where(claim_payments.c.claim_id.is_not(None))
+    q = (select(claims.c.id, claims.c.patient_control_number, claims.c.payer_id, claims.c.kind, claims.c.charge,
+                claims.c.status, files.c.path, files.c.name, claims.c.segment)
+         .outerjoin(files, files.c.id == claims.c.file_id)
+         .where(claims.c.status.notin_(NOT_STANDING_STATUSES)).order_by(claims.c.id))
+    numbers: list[str] | None = pcns
+    if numbers is None:
+        numbers = sorted(set(conn.execute(select(claims.c.patient_control_number)
+                                          .where(claims.c.id.in_(paid))).scalars()))
+    newest: dict[str, Row] = {}
+    payers: dict[str, list[str]] = defaultdict(list)
+    for k in range(0, len(numbers), 900):  # SQLite allows 999 parameters a statement
+        for row in conn.execute(q.where(claims.c.patient_control_number.in_(numbers[k:k + 900]))):
+            newest[row.patient_control_number] = row
+            payers[row.patient_control_number].append(row.payer_id or "")
+    ids = [r.id for r in newest.values()]
+    adjudicated: set[int] = set()
+    for k in range(0, len(ids), 900):
+        adjudicated.update(conn.execute(paid.where(claim_payments.c.claim_id.in_(ids[k:k + 900]))).scalars())
+    return [BilledClaim(r.id, r.patient_control_number, r.payer_id, r.kind, r.charge, r.status, r.path, r.name,
+                        r.segment, r.id in adjudicated, tuple(payers[r.patient_control_number]))
+            for r in sorted(newest.values(), key=lambda r: r.id)]
 
 
 def _iso(value) -> str | None:

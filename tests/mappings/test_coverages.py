@@ -91,10 +91,13 @@ def test_a_dependent_patient_takes_the_primarys_relationship() -> None:
 
 
 def test_the_primary_of_the_list_form_bills_what_the_single_form_bills() -> None:
+    """The same claim to the same payer; the list form also names the next coverage (loops 2320/2330)."""
     (single,), problems = build([professional(subscriber=copy.deepcopy(SELF))])
     (listed,), more = build([two_coverages()])
     assert problems == more == []
-    assert replace(single, source=None) == replace(listed, source=None)
+    assert single.other_payers == ()
+    assert [(o.payer.payer_id, o.payer.responsibility) for o in listed.other_payers] == [("SYNBLUE1", "S")]
+    assert replace(single, source=None) == replace(listed, source=None, other_payers=())
 
 
 def test_both_forms_are_accepted_when_they_agree() -> None:

@@ -1,0 +1,89 @@
+"""`edi claims secondary`: the thin command over mappings.secondary, from a two-coverage build and the primary's
+835 to the secondary 837 and `edi ledger claims --json` (SQLite and, when EDI_TEST_POSTGRES_URL is set,
+PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+from x12text import interchange
+
+from cli.main import app
+
+runner = CliRunner()
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+CONFIG = str(SAMPLES / "edi.toml")
+
+PRIMARY_835 = """BPR*I*135.5*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20250820~
+TRN*1*EFTCLI*1512345678~
+N1*PR*ACME SYNTHETIC HEALTH PLAN*XV*SYNACME1~
+N1*PE*SYNTH FAMILY CLINIC*XX*1234567893~
+CLP*ENC-C-0001*1*247.5*135.5*40*12*ICNA1*11*1~
+NM1*QC*1*TESTPERSON*ALEX****MI*SYNM00001101~
+SVC*HC:99214*180*120**1~
+DTM*472*20250505~
+CAS*CO*45*40~
+CAS*PR*2*20~
+REF*6R*C1-A~
+SVC*HC:83036*45.5*15.5**1~
+DTM*472*20250505~
+CAS*CO*45*10~
+CAS*PR*1*20~
+REF*6R*C1-B~
+SVC*HC:82947*22*0**1~
+DTM*472*20250505~
+CAS*CO*50*22~
+REF*6R*C1-C~
+"""
+
+
+def edi(*args: str, db: str):
+    return runner.invoke(app, [*args, "--db", db])
+
+
+def test_secondary_builds_and_the_ledger_shows_both_payers(tmp_path, db):
+    built = edi("claims", "build", str(SAMPLES / "encounters" / "two-coverages.json"), "--config", CONFIG,
+                "--out", str(tmp_path / "out"), db=db)
+    assert built.exit_code == 0, built.output
+    era = tmp_path / "primary.835"
+    era.write_bytes(interchange(PRIMARY_835))
+    assert edi("remit", "import", str(era), "--config", CONFIG, db=db).exit_code == 0
+
+    result = edi("claims", "secondary", "ENC-C-0001", "ENC-C-0002", "--out", str(tmp_path / "sec"), "--config",
+                 CONFIG, "--json", db=db)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["built"] == 1 and out["problems"] == []
+    assert [(c["patient_control_number"], c["outcome"], c["next_payer_id"], c["left_open"]) for c in out["claims"]] \
+        == [("ENC-C-0001", "built", "SYNBLUE1", "40.00"), ("ENC-C-0002", "not_adjudicated", "SYNACME1", None)]
+    (f,) = out["files"]
+    assert Path(f["path"]).is_file() and f["clearinghouse"] == "testbridge" and f["claims"] == 1
+
+    listed = edi("ledger", "claims", "--json", db=db)
+    assert listed.exit_code == 0, listed.output
+    rows = {(c["patient_control_number"], c["payer"]): c for c in json.loads(listed.stdout)}
+    second = rows[("ENC-C-0001", "SYNTHETIC BLUE PLAN")]
+    assert (second["status"], second["billed"], second["paid"], second["adjustments"], second["patient_responsibility"],
+            second["insurance_balance"]) == ("built", "247.50", "0.00", {"CO": "0.00", "PR": "-40.00",
+                                                                         "OA": "247.50", "PI": "0.00"},
+                                             "-40.00", "40.00")
+    first = rows[("ENC-C-0001", "ACME SYNTHETIC HEALTH PLAN")]
+    assert (first["paid"], first["patient_responsibility"], first["insurance_balance"]) == ("135.50", "40.00", "0.00")
+    check = edi("ledger", "check", "--json", db=db)
+    assert json.loads(check.stdout) == {"ok": True, "problems": []} and check.exit_code == 0
+
+    text = edi("claims", "secondary", "--all-ready", "--out", str(tmp_path / "sec"), "--config", CONFIG, db=db)
+    assert text.exit_code == 0 and "0 claims to the next payer written" in text.output
+
+
+def test_usage_and_unknown_claims(tmp_path, db):
+    assert edi("claims", "build", str(SAMPLES / "encounters" / "two-coverages.json"), "--config", CONFIG, "--out",
+               str(tmp_path / "out"), db=db).exit_code == 0
+    neither = edi("claims", "secondary", "--config", CONFIG, "--out", str(tmp_path / "sec"), db=db)
+    both = edi("claims", "secondary", "X", "--all-ready", "--config", CONFIG, "--out", str(tmp_path / "sec"), db=db)
+    assert neither.exit_code == both.exit_code == 2
+    unknown = edi("claims", "secondary", "NOPE", "--config", CONFIG, "--out", str(tmp_path / "sec"), "--json", db=db)
+    assert unknown.exit_code == 1
+    assert [c["outcome"] for c in json.loads(unknown.stdout)["claims"]] == ["not_found"]
