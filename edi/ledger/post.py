@@ -24,6 +24,24 @@ Inside the caller's database transaction (one per file), for each remittance (83
 * each SVC loop is kept as the payer adjudicated it (``service_payments``: procedure, charge, paid, units, the line
   it matched; the pieces of a line the payer split, which echo the same REF*6R, match that line), with the
   claim's MOA/MIA and crossover carrier: what a claim to the next payer repeats (edi.ledger.cob);
+* a claim to the next payer (coordination of benefits: recorded with a ``prior_payer`` entry, see
+  edi.ledger.record) is billed its whole charge, and that entry already took the prior payer's adjudication off
+  its insurance A/R (``taken``: the charge less what the prior payer left open). Its payer's own 835 (CLP02 = 2
+  or 20, processed as secondary, or 3/21 as tertiary) accounts for the whole charge again (CLP03 = CLP04 + every
+  CAS), reporting the prior payer's part as OA-23, "impact of prior payer(s) adjudication including payments
+  and/or adjustments" (digest 8.6: the secondary reports the primary's impact with OA-23 and does not repeat
+  the primary's PR). Posting that part again would take it off insurance A/R twice. So, per claim payment,
+  the adjustments that stand for the prior payer's adjudication are not posted, up to ``taken`` in all: first
+  every non-PR adjustment with reason 23 (claim and line level, in 835 order), then, when some of ``taken`` is
+  left and a payer reported the prior payer's part under another code, the non-PR adjustments of one group
+  and reason whose total equals exactly what is left. An adjustment beyond ``taken`` posts the rest as the
+  835 says (the payer's own). Everything else posts as for any claim: the claim's insurance balance after its
+  835 is what the prior payer left open less the payment, the payer's own CO/PI/OA and the PR moved back to
+  the patient (zero for an 835 that balances; ``Ledger.check`` says ``ledger.claim.negative_balance`` when a
+  claim to a next payer ever owes less than nothing). A reversal (CLP02 = 22) of such a payment negates the
+  entry that was posted, so what was left open is open again; one whose payment this ledger never posted
+  keeps ``taken`` out with the sign reversed. What the patient owes once the next payer has paid is shown by
+  edi.ledger.views (``patient_responsibility``);
 * provider-level adjustments (PLB) go to the provider adjustments account against cash, with the claim their
   reference names when found; they never change a claim's balance;
 * if the remittance's BPR02 differs from what its detail posts, the difference goes to suspense, so the cash
@@ -64,7 +82,7 @@ from edi.ledger.schema import (
     suspense_items,
 )
 from edi.ledger.writes import Writes, nul_keeper, nul_problem
-from edi.model import ClaimPayment, Remittance, RemittanceEnd, ServicePayment
+from edi.model import Adjustment, ClaimPayment, Remittance, RemittanceEnd, ServicePayment
 from edi.problems import ERROR, WARNING, Problem, Where
 
 ZERO = Decimal(0)
@@ -216,6 +234,10 @@ class RemittancePoster:
         # reads see this import's writes)
         self.keys: set[str] | None = set() if self.writes.separate_reader else None
         self.icn_claims: dict[str, int] = {}
+        # claims to a next payer: claim id -> what their prior_payer entry took off insurance A/R (see
+        # _know_prior_payers); the claims looked up so far, found or not
+        self.prior_taken: dict[int, Decimal] = {}
+        self.prior_known: set[int] = set()
 
     @property
     def db(self) -> Connection:
@@ -466,6 +488,7 @@ class RemittancePoster:
             row = rows[found[0]]
             raise self._too_long(claim_payments, found, row[CLAIM_PAYMENT_COLUMNS.index(found[1])], row[-1])
         self.writes.copy(claim_payments, CLAIM_PAYMENT_COLUMNS, rows)
+        self._know_prior_payers({claim for _, claim, original in run if claim is not None and original is None})
         adjustment_rows: list[tuple] = []
         for cp_id, (cp, claim, original) in zip(ids, run, strict=True):
             if original is not None:
@@ -496,6 +519,19 @@ class RemittancePoster:
             services, self.service_rows = _services_in_range(self.service_rows), []
             self.writes.copy(service_payments, SERVICE_COLUMNS, services)
         self._flush_pending()
+
+    def _know_prior_payers(self, claim_ids: set[int]) -> None:
+        """For the claims to a next payer among these, what their ``prior_payer`` entry took off insurance A/R
+        (``prior_taken``, see the module docstring). Recorded before any import: read as committed."""
+        wanted = sorted(claim_ids - self.prior_known)
+        self.prior_known.update(wanted)
+        for k in range(0, len(wanted), 900):  # SQLite allows 999 parameters a statement
+            for claim_id, amount in self.reads.execute(
+                    select(journal_entries.c.claim_id, postings.c.amount)
+                    .join(postings, postings.c.entry_id == journal_entries.c.id)
+                    .where(journal_entries.c.claim_id.in_(wanted[k:k + 900]),
+                           journal_entries.c.kind == "prior_payer", postings.c.account == "insurance_ar")):
+                self.prior_taken[claim_id] = self.prior_taken.get(claim_id, ZERO) - amount
 
     def _flush_pending(self) -> None:
         self.journal.flush()
@@ -704,15 +740,15 @@ class RemittancePoster:
         e.post("undeposited_era", cp.paid, claim_id=claim_id)
         credited = cp.paid
         if not denial:
-            for a in cp.adjustments:
-                e.post(GROUP_ACCOUNT.get(a.group, "other_adjustments"), a.amount, claim_id=claim_id, group=a.group,
-                       reason=a.reason)
-                credited += a.amount
-            for sp, line_id in matched:
-                for a in sp.adjustments:
-                    e.post(GROUP_ACCOUNT.get(a.group, "other_adjustments"), a.amount, claim_id=claim_id,
-                           line_id=line_id, group=a.group, reason=a.reason)
-                    credited += a.amount
+            cas = [(a, None) for a in cp.adjustments] + [(a, line_id) for sp, line_id in matched
+                                                         for a in sp.adjustments]
+            taken = self.prior_taken.get(claim_id)
+            absorbed = prior_impact([a for a, _ in cas], -taken if cp.is_reversal else taken) if taken else {}
+            for i, (a, line_id) in enumerate(cas):
+                amount = a.amount - absorbed.get(i, ZERO)
+                e.post(GROUP_ACCOUNT.get(a.group, "other_adjustments"), amount, claim_id=claim_id,
+                       line_id=line_id, group=a.group, reason=a.reason)
+                credited += amount
         e.post("insurance_ar", -credited, claim_id=claim_id)
         self.journal.add(e)
         self.cash += cp.paid
@@ -832,6 +868,40 @@ class RemittancePoster:
                                         .where(claim_payments.c.payer_claim_number.in_(wanted),
                                                claim_payments.c.claim_id.is_not(None))).all())
         return {r: by_pcn.get(k) or by_icn.get(k) for r, k in keys.items() if (by_pcn.get(k) or by_icn.get(k))}
+
+
+def prior_impact(cas: list[Adjustment], taken: Decimal) -> dict[int, Decimal]:
+    """Which of a claim payment's adjustments (claim level then line level, in 835 order) stand for the prior
+    payer's adjudication that a ``prior_payer`` entry already took off (``taken``; negative for a reversal), as
+    index -> the part of that adjustment not to post again. Reason 23 first (any group but PR), then the
+    adjustments of the first group and reason (PR never) whose total equals exactly what is still left: a payer
+    that reports the prior payer's part under another code. Never more than ``taken`` in all, never an
+    adjustment of the other sign."""
+    sign = 1 if taken > 0 else -1
+    left = taken
+    out: dict[int, Decimal] = {}
+
+    def absorb(i: int, amount: Decimal) -> None:
+        nonlocal left
+        part = sign * min(sign * amount, sign * left)
+        if sign * part > 0:
+            out[i] = part
+            left -= part
+
+    for i, a in enumerate(cas):
+        if left and a.group != "PR" and a.reason == "23":
+            absorb(i, a.amount)
+    if left:
+        codes: dict[tuple[str, str], list[int]] = {}
+        for i, a in enumerate(cas):
+            if a.group != "PR" and i not in out:
+                codes.setdefault((a.group, a.reason), []).append(i)
+        for indexes in codes.values():
+            if sum((cas[i].amount for i in indexes), ZERO) == left:
+                for i in indexes:
+                    absorb(i, cas[i].amount)
+                break
+    return out
 
 
 def _payer_words(payer: tuple[str | None, str | None]) -> str:

@@ -131,6 +131,7 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
             denied[claim_id] += den
         if trace not in traces[claim_id]:
             traces[claim_id].append(trace)
+    passed = _passed_on(conn, {r.patient_control_number for r in rows})
     out = []
     for r in rows:
         s = sums.get(r.id, {})
@@ -139,9 +140,57 @@ def claim_balances(conn: Connection, *, status: str | None = None, payer: str | 
             id=r.id, patient_control_number=r.patient_control_number, payer=r.payer_name or r.payer_id,
             status=r.status, billed=-s.get("gross_charges", ZERO), paid=s.get("undeposited_era", ZERO),
             adjustments={"CO": adj["CO"], "PR": adj["PR"], "OA": adj["OA"], "PI": adj["PI"]},
-            denied=denied[r.id], written_off=s.get("write_offs", ZERO), patient_responsibility=adj["PR"],
+            denied=denied[r.id], written_off=s.get("write_offs", ZERO),
+            patient_responsibility=adj["PR"] + passed.get(r.id, ZERO),
             insurance_balance=s.get("insurance_ar", ZERO), remittances=traces[r.id], status_reason=r.status_reason))
     return out
+
+
+def _passed_on(conn: Connection, pcns: set[str]) -> dict[int, Decimal]:
+    """What the patient's responsibility figure of these numbers' claims differs from their postings to patient
+    A/R, claim id -> amount (only claims of a number billed to a next payer are named).
+
+    A claim to the next payer is recorded with a ``prior_payer`` entry (edi.ledger.record) that moves what the
+    payer before left to the patient off patient A/R, on the next payer's claim: until that payer has paid, the
+    two claims' figures net to nothing (the payer before shows its PR, the next payer's claim the same amount
+    negative), which is what the patient owes while the next payer is waiting. Once the next payer has paid (a
+    ``payment`` entry that no reversal negated), the responsibility the payer before left has passed to it: its
+    claim shows what the patient owes after it (its own PR) and the claim before it shows that amount less. A
+    reversal gives the amounts back. The sums over a number's claims stay the postings' (patient A/R), and the
+    ``adjustments`` PR figure stays each claim's postings, so ``check``'s identity holds claim by claim."""
+    found: dict[int, tuple[str, Decimal]] = {}  # the next payer's claim -> (its number, what it took over)
+    wanted = sorted(pcns)
+    for k in range(0, len(wanted), 900):  # SQLite allows 999 parameters a statement
+        for claim_id, pcn, amount in conn.execute(
+                select(journal_entries.c.claim_id, claims.c.patient_control_number, postings.c.amount)
+                .join(claims, claims.c.id == journal_entries.c.claim_id)
+                .join(postings, postings.c.entry_id == journal_entries.c.id)
+                .where(claims.c.patient_control_number.in_(wanted[k:k + 900]),
+                       journal_entries.c.kind == "prior_payer", postings.c.account == "patient_ar")):
+            before = found.get(claim_id, ("", ZERO))[1]
+            found[claim_id] = (pcn, before - amount)
+    if not found:
+        return {}
+    ids = list(found)
+    reversed_ = select(journal_entries.c.reverses_id).where(journal_entries.c.claim_id.in_(ids),
+                                                            journal_entries.c.reverses_id.is_not(None))
+    paid = set(conn.execute(select(journal_entries.c.claim_id).where(
+        journal_entries.c.claim_id.in_(ids), journal_entries.c.kind == "payment",
+        journal_entries.c.id.notin_(reversed_))).scalars())
+    if not paid:
+        return {}
+    numbers = {found[c][0] for c in paid}
+    standing = conn.execute(select(claims.c.id, claims.c.patient_control_number)
+                            .where(claims.c.patient_control_number.in_(sorted(numbers)),
+                                   claims.c.status.notin_(NOT_STANDING_STATUSES)).order_by(claims.c.id)).all()
+    out: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for claim_id in paid:
+        pcn, amount = found[claim_id]
+        out[claim_id] += amount
+        before = [r.id for r in standing if r.patient_control_number == pcn and r.id < claim_id]
+        if before:  # the claim to the payer before it: the newest of the number's claims that stand before it
+            out[before[-1]] -= amount
+    return dict(out)
 
 
 def iter_claims(conn: Connection, *, status: str | None = None, payer: str | None = None,
@@ -403,6 +452,16 @@ def check(conn: Connection) -> list[Problem]:
             if b.billed != expected:
                 bad("ledger.claim.billed", f"claim {b.patient_control_number} ({status}): charges posted "
                     f"{b.billed}, expected {expected}", b.patient_control_number)
+        # a claim to a next payer never owes less than nothing: its payer's 835 took off insurance A/R nothing
+        # that the prior payer's adjudication (its prior_payer entry) had taken off already (see edi.ledger.post)
+        next_payer = set(conn.execute(select(journal_entries.c.claim_id).where(
+            journal_entries.c.claim_id.between(chunk[0].id, chunk[-1].id),
+            journal_entries.c.kind == "prior_payer")).scalars())
+        for b in chunk:
+            if b.id in next_payer and b.insurance_balance < 0:
+                bad("ledger.claim.negative_balance", f"claim {b.patient_control_number} to payer {b.payer}: "
+                    f"insurance A/R {b.insurance_balance}, below zero: the payers' adjudications were taken off "
+                    "more than once", b.patient_control_number)
     # every remittance's cash postings equal its BPR02
     cash = dict(conn.execute(
         select(journal_entries.c.remittance_id, func.sum(postings.c.amount))

@@ -1,17 +1,21 @@
 """Claims to the next payer (mappings.secondary, issue 17), on SQLite and, when EDI_TEST_POSTGRES_URL is set,
 PostgreSQL: the primary claim names the other coverage; the primary's 835 is posted (CO-45, PR-1 and PR-2 on
 different lines, one line denied); the secondary 837P is built from it, valid to pyx12, read back to the same
-2320/2430 amounts, and recorded against the second payer with what the primary left open."""
+2320/2430 amounts, and recorded against the second payer with what the primary left open; then the secondary's
+own 835 (CLP02 = 2, OA-23 for the primary's part) posts against it, and its reversal gives the balance back."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 from x12text import interchange
 
+from cli.main import app
 from edi.ledger import Ledger
 from edi.model import Adjustment
 from edi.validate import validate_path
@@ -47,6 +51,39 @@ DTM*472*20250505~
 CAS*CO*50*22~
 REF*6R*C1-C~
 """
+
+
+#: BLUE's 835 for the secondary claim of ENC-C-0001: processed as secondary (CLP02 = 2), the whole charge again,
+#: the primary's part (135.50 paid + 72.00 CO) as OA-23, 32.00 paid of the 40.00 left open, 8.00 coinsurance.
+SECONDARY_835 = """BPR*I*{paid}*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20250915~
+TRN*1*{trace}*1512345678~
+N1*PR*SYNTHETIC BLUE PLAN*XV*SYNBLUE1~
+N1*PE*SYNTH FAMILY CLINIC*XX*1234567893~
+CLP*ENC-C-0001*{status}*{sign}247.5*{sign}32*{sign}8*12*ICNB1*11*1~
+CAS*OA*23*{sign}207.5~
+CAS*PR*2*{sign}8~
+NM1*QC*1*TESTPERSON*ALEX****MI*SYNM00001102~
+"""
+
+
+def secondary_remit(tmp_path: Path, status: str = "2") -> str:
+    reversal = status == "22"
+    path = tmp_path / f"secondary-{status}.835"
+    path.write_bytes(interchange(SECONDARY_835.format(paid="32" if not reversal else "0", sign="-" if reversal else "",
+                                                      trace=f"EFTB{status}", status=status)))
+    if reversal:  # the money taken back: BPR02 is what the detail posts, a debit of 32.00
+        path.write_bytes(path.read_bytes().replace(b"BPR*I*0*C*", b"BPR*I*32*D*"))
+    return str(path)
+
+
+def ledger_claims(db: str) -> dict[tuple[str, str], dict]:
+    """`edi ledger claims --json`, by number and payer; `edi ledger check` passes."""
+    runner = CliRunner()
+    listed = runner.invoke(app, ["ledger", "claims", "--json", "--db", db])
+    assert listed.exit_code == 0, listed.output
+    check = runner.invoke(app, ["ledger", "check", "--json", "--db", db])
+    assert (check.exit_code, json.loads(check.stdout)) == (0, {"ok": True, "problems": []}), check.output
+    return {(c["patient_control_number"], c["payer"]): c for c in json.loads(listed.stdout)}
 
 
 def remit(tmp_path: Path, status: str = "1") -> str:
@@ -147,6 +184,44 @@ def test_the_worked_scenario_bills_the_secondary(tmp_path, ledger, config):
     assert [c.outcome for c in again.claims] == ["no_next_payer"] and again.files == []
     ready = build_secondary(ledger, config, all_ready=True, out_dir=str(tmp_path / "sec"), now=BILLED)
     assert ready.claims == [] and ready.files == []
+
+
+def test_the_secondarys_835_posts_against_the_secondary_claim(tmp_path, db, ledger, config):
+    built(ledger, config, tmp_path)
+    assert ledger.import_835(remit(tmp_path), payers=config.payer_matching()).outcome == "imported"
+    assert build_secondary(ledger, config, ["ENC-C-0001"], out_dir=str(tmp_path / "sec"), now=BILLED).built == 1
+    posted = ledger.import_835(secondary_remit(tmp_path), payers=config.payer_matching())
+    assert posted.outcome == "imported" and [p.code for p in posted.problems] == []
+
+    primary = {"patient_control_number": "ENC-C-0001", "payer": "ACME SYNTHETIC HEALTH PLAN", "status": "paid",
+               "billed": "247.50", "paid": "135.50",
+               "adjustments": {"CO": "72.00", "PR": "40.00", "OA": "0.00", "PI": "0.00"}, "denied": "0.00",
+               "written_off": "0.00", "patient_responsibility": "0.00", "insurance_balance": "0.00",
+               "remittances": ["EFT1"]}
+    # the secondary's OA-23 was not taken off again: the prior_payer entry's OA-23 (the whole charge) stands
+    # alone; its PR postings are the 40.00 moved to it and the 8.00 moved back, and what the patient owes after
+    # the last payer (8.00) is its figure, the primary's passed on to it
+    secondary = {"patient_control_number": "ENC-C-0001", "payer": "SYNTHETIC BLUE PLAN", "status": "paid",
+                 "billed": "247.50", "paid": "32.00",
+                 "adjustments": {"CO": "0.00", "PR": "-32.00", "OA": "247.50", "PI": "0.00"}, "denied": "0.00",
+                 "written_off": "0.00", "patient_responsibility": "8.00", "insurance_balance": "0.00",
+                 "remittances": ["EFTB2"]}
+    figures = ledger_claims(db)
+    assert figures[("ENC-C-0001", "ACME SYNTHETIC HEALTH PLAN")] == primary
+    assert figures[("ENC-C-0001", "SYNTHETIC BLUE PLAN")] == secondary
+    story = ledger.claim("ENC-C-0001")
+    assert story is not None and [[e["kind"] for e in c["entries"]] for c in story["claims"]] == [
+        ["charge", "payment"], ["charge", "prior_payer", "payment"]]
+    assert ledger.left_open("ENC-C-0001", "SYNBLUE1") == D("8")  # what a tertiary claim would expect
+
+    back = ledger.import_835(secondary_remit(tmp_path, "22"), payers=config.payer_matching())
+    assert back.outcome == "imported" and [p.code for p in back.problems] == []
+    figures = ledger_claims(db)
+    assert figures[("ENC-C-0001", "ACME SYNTHETIC HEALTH PLAN")] == primary | {"patient_responsibility": "40.00"}
+    assert figures[("ENC-C-0001", "SYNTHETIC BLUE PLAN")] == secondary | {
+        "status": "reversed", "paid": "0.00", "adjustments": {"CO": "0.00", "PR": "-40.00", "OA": "247.50",
+                                                             "PI": "0.00"},
+        "patient_responsibility": "-40.00", "insurance_balance": "40.00", "remittances": ["EFTB2", "EFTB22"]}
 
 
 def test_a_crossed_over_claim_builds_nothing(tmp_path, ledger, config):
