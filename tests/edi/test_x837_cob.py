@@ -461,3 +461,19 @@ def test_a_known_corpus_secondary_claim_is_read_exactly():
         [("999996666", D("21.04"), "J3301", D(1), [], date(2005, 10, 15))],
     ]
 
+
+
+@pytest.mark.skipif(not COB_FILES, reason="../shared/corpus is absent")
+def test_the_corpus_secondary_claims_are_recorded_in_the_ledger(tmp_path):
+    """Every corpus 837 with 2320/2430 loops goes through `Ledger.record_837` without a crash, and the ledger's
+    invariants hold afterwards (a file refused for its own errors is fine; a traceback is not)."""
+    from edi.ledger import Ledger
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'edi.db'}")
+    try:
+        outcomes = {path: ledger.record_837(str(CORPUS / path)).outcome for path, _ in COB_FILES}
+        assert set(outcomes.values()) <= {"imported", "refused", "already"}, outcomes
+        assert "imported" in outcomes.values()
+        assert ledger.check() == []
+    finally:
+        ledger.close()
