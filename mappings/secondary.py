@@ -80,8 +80,8 @@ class SecondaryClaim:
     def as_dict(self) -> dict:
         return {"patient_control_number": self.patient_control_number, "outcome": self.outcome,
                 "message": self.message, "payer_id": self.payer_id, "next_payer_id": self.next_payer_id,
-                "left_open": None if self.left_open is None else str(self.left_open),
-                "primary_paid": None if self.paid is None else str(self.paid), "file": self.file,
+                "left_open": None if self.left_open is None else _money(self.left_open),
+                "primary_paid": None if self.paid is None else _money(self.paid), "file": self.file,
                 "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -211,7 +211,7 @@ def _next_claim(ledger: Ledger, config: Config, row: BilledClaim, claim: Claim, 
         return _outcome(pcn, "refused", problems=list(problems), **said), None
     row_out = claim_row(text.claim)._replace(fingerprint=fingerprint(text), left_open=found.left_open)
     spool.add_pickled(Bucket(profile.clearinghouse, to_next.kind, profile.key), _spooled(text, row_out))
-    message = (f"claim {pcn}: billed to {profile.name} ({profile.payer_id}) for the {found.left_open} "
+    message = (f"claim {pcn}: billed to {profile.name} ({profile.payer_id}) for the {_money(found.left_open)} "
                f"{claim.payer.name} left open")
     return SecondaryClaim(pcn, "built", message, problems=[p for p in problems if not p.is_error], **said), \
         profile.clearinghouse
@@ -266,3 +266,8 @@ def _write(ledger: Ledger, config: Config, spool: _Spool, spool_dir: str, waitin
                 result.files.append(written.file)
     finally:
         rows.close()
+
+
+def _money(value: Decimal) -> str:
+    """An amount with its cents, as every other figure edi prints ("0.00", not "0")."""
+    return str(value.quantize(Decimal("0.01"))) if value.as_tuple().exponent > -2 else str(value)
