@@ -2,7 +2,9 @@
 PostgreSQL: the primary claim names the other coverage; the primary's 835 is posted (CO-45, PR-1 and PR-2 on
 different lines, one line denied); the secondary 837P is built from it, valid to pyx12, read back to the same
 2320/2430 amounts, and recorded against the second payer with what the primary left open; then the secondary's
-own 835 (CLP02 = 2, OA-23 for the primary's part) posts against it, and its reversal gives the balance back."""
+own 835 (CLP02 = 2, OA-23 for the primary's part) posts against it, and its reversal gives the balance back. The
+tertiary scenario (an 837I with three coverages) goes one payer further: the claim to the third payer carries the
+primary's and the secondary's adjudications, each in its own 2320 and 2430 loops, and its 835 (CLP02 = 3) posts."""
 
 from __future__ import annotations
 
@@ -241,3 +243,157 @@ def test_an_unknown_claim_is_an_error(tmp_path, ledger, config):
     assert [(c.outcome, [p.code for p in c.problems]) for c in result.claims] == [
         ("not_found", ["secondary.not_found"])]
     assert not result.ok
+
+
+#: The tertiary scenario (issue 17 item 5): ENC-C-0003 (837I, charge 3750.25) has three coverages, Medicare A,
+#: a supplement (ACME) and Medicaid. Medicare A pays 2900.00 of it: line 1 (revenue code 0120 alone, SVC01 NU)
+#: 2800.00 with CO-45 500.00 and PR-1 300.00, line 2 (0300, 80053) 100.00 with CO-45 30.25 and PR-2 20.00;
+#: 320.00 left open.
+MEDICARE_835 = """BPR*I*2900*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20250820~
+TRN*1*EFTM1*1512345678~
+N1*PR*SYNTHETIC MEDICARE PART A*XV*SYNMCRA1~
+N1*PE*SYNTH COMMUNITY HOSPITAL*XX*1500000009~
+CLP*ENC-C-0003*1*3750.25*2900*320*MA*ICNM1*11*1~
+NM1*QC*1*TESTSENIOR*PAT****MI*SYNM00001301~
+SVC*NU:0120*3600*2800**2~
+DTM*472*20250714~
+CAS*CO*45*500~
+CAS*PR*1*300~
+REF*6R*ENC-C-0003-1~
+SVC*HC:80053*150.25*100*0300*1~
+DTM*472*20250714~
+CAS*CO*45*30.25~
+CAS*PR*2*20~
+REF*6R*ENC-C-0003-2~
+"""
+
+#: ACME's 835 for the secondary claim (CLP02 = 2): per line, the whole charge again, Medicare's part as OA-23
+#: (3300.00 and 130.25), 265.00 paid of the 320.00 left open, 55.00 left as coinsurance (PR-2).
+SUPPLEMENT_835 = """BPR*I*265*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20250915~
+TRN*1*EFTS2*1512345678~
+N1*PR*ACME SYNTHETIC HEALTH PLAN*XV*SYNACME1~
+N1*PE*SYNTH COMMUNITY HOSPITAL*XX*1500000009~
+CLP*ENC-C-0003*2*3750.25*265*55*12*ICNS2*11*1~
+NM1*QC*1*TESTSENIOR*PAT****MI*SYNM00001302~
+SVC*NU:0120*3600*250**2~
+DTM*472*20250714~
+CAS*OA*23*3300~
+CAS*PR*2*50~
+REF*6R*ENC-C-0003-1~
+SVC*HC:80053*150.25*15*0300*1~
+DTM*472*20250714~
+CAS*OA*23*130.25~
+CAS*PR*2*5~
+REF*6R*ENC-C-0003-2~
+"""
+
+#: Medicaid's 835 for the tertiary claim (CLP02 = 3): the two payers before as OA-23 (3550.00 and 145.25),
+#: the 55.00 the supplement left open paid in full.
+MEDICAID_835 = """BPR*I*55*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20251001~
+TRN*1*EFTT3*1512345678~
+N1*PR*SYNTHETIC STATE MEDICAID*XV*SYNMCD01~
+N1*PE*SYNTH COMMUNITY HOSPITAL*XX*1500000009~
+CLP*ENC-C-0003*3*3750.25*55*0*MC*ICNT3*11*1~
+NM1*QC*1*TESTSENIOR*PAT****MI*SYNM00001303~
+SVC*NU:0120*3600*50**2~
+DTM*472*20250714~
+CAS*OA*23*3550~
+REF*6R*ENC-C-0003-1~
+SVC*HC:80053*150.25*5*0300*1~
+DTM*472*20250714~
+CAS*OA*23*145.25~
+REF*6R*ENC-C-0003-2~
+"""
+
+
+def post(ledger: Ledger, config, tmp_path: Path, name: str, text: str) -> None:
+    """One payer's 835 imported with no problem: each payer's part must post cleanly, not merely be accepted."""
+    path = tmp_path / f"{name}.835"
+    path.write_bytes(interchange(text))
+    posted = ledger.import_835(str(path), payers=config.payer_matching())
+    assert posted.outcome == "imported" and [p.code for p in posted.problems] == [], posted.problems
+
+
+def next_claim(ledger: Ledger, config, tmp_path: Path, payer_id: str, next_payer_id: str, left: str,
+               paid: str) -> str:
+    """`edi claims secondary` for ENC-C-0003: built to ``next_payer_id``, its 837 valid to pyx12 (deep)."""
+    result = build_secondary(ledger, config, ["ENC-C-0003"], out_dir=str(tmp_path / "next"), now=BILLED)
+    assert result.ok and result.built == 1, [c.as_dict() for c in result.claims]
+    (done,) = result.claims
+    assert (done.payer_id, done.next_payer_id, done.left_open, done.paid) == (payer_id, next_payer_id, D(left),
+                                                                              D(paid))
+    (f,) = result.files
+    report = validate_path(f.path, deep=True)
+    assert [str(p) for p in report.problems if p.is_error] == [] and report.ok
+    return f.path
+
+
+def test_the_tertiary_scenario_bills_the_third_payer(tmp_path, db, ledger, config):
+    built(ledger, config, tmp_path)
+    post(ledger, config, tmp_path, "medicare", MEDICARE_835)
+    next_claim(ledger, config, tmp_path, "SYNMCRA1", "SYNACME1", "320", "2900")
+    post(ledger, config, tmp_path, "supplement", SUPPLEMENT_835)
+    assert ledger.left_open("ENC-C-0003", "SYNACME1") == D("55")
+    path = next_claim(ledger, config, tmp_path, "SYNACME1", "SYNMCD01", "55", "265")
+    assert Path(path).name.startswith("testbridge-")
+
+    (claim,) = read_837(path)  # the tertiary claim: both payers before, each with its own adjudication
+    assert (claim.payer.payer_id, claim.payer.responsibility, claim.subscriber.member_id, claim.patient) == (
+        "SYNMCD01", "T", "SYNM00001303", None)
+    assert [(o.payer.payer_id, o.payer.responsibility, o.relationship, o.subscriber.member_id, o.paid,
+             o.claim_number, o.adjustments, o.adjudicated) for o in claim.other_payers] == [
+        ("SYNMCRA1", "P", "18", "SYNM00001301", D("2900"), "ICNM1", (), True),
+        ("SYNACME1", "S", "18", "SYNM00001302", D("265"), "ICNS2", (), True)]
+    medicare, supplement = date(2025, 8, 20), date(2025, 9, 15)
+    lines = [[(a.payer_id, a.paid, a.procedure, a.revenue_code, a.units, a.adjustments, a.adjudication_date,
+               a.remaining_patient_liability) for a in ln.adjudications] for ln in claim.lines]
+    assert lines == [
+        [("SYNMCRA1", D("2800"), None, "0120", D("2"), (Adjustment("CO", "45", D("500")),
+                                                         Adjustment("PR", "1", D("300"))), medicare, D("300")),
+         ("SYNACME1", D("250"), None, "0120", D("2"), (Adjustment("OA", "23", D("3300")),
+                                                        Adjustment("PR", "2", D("50"))), supplement, D("50"))],
+        [("SYNMCRA1", D("100"), "80053", "0300", D("1"), (Adjustment("CO", "45", D("30.25")),
+                                                           Adjustment("PR", "2", D("20"))), medicare, D("20")),
+         ("SYNACME1", D("15"), "80053", "0300", D("1"), (Adjustment("OA", "23", D("130.25")),
+                                                          Adjustment("PR", "2", D("5"))), supplement, D("5"))],
+    ]
+    text = Path(path).read_bytes().decode()  # AMT*D per payer in 2320, SVD01 naming each payer per line
+    assert [s for s in text.replace("\n", "").split("~") if s.startswith(("AMT*D", "SVD*"))] == [
+        "AMT*D*2900", "AMT*D*265", "SVD*SYNMCRA1*2800**0120*2", "SVD*SYNACME1*250**0120*2",
+        "SVD*SYNMCRA1*100*HC:80053*0300*1", "SVD*SYNACME1*15*HC:80053*0300*1"]
+
+    medicare_a = {"patient_control_number": "ENC-C-0003", "payer": "SYNTHETIC MEDICARE PART A", "status": "paid",
+                  "billed": "3750.25", "paid": "2900.00",
+                  "adjustments": {"CO": "530.25", "PR": "320.00", "OA": "0.00", "PI": "0.00"}, "denied": "0.00",
+                  "written_off": "0.00", "patient_responsibility": "0.00", "insurance_balance": "0.00",
+                  "remittances": ["EFTM1"]}
+    # the supplement's prior_payer entry moved Medicare's 320.00 to it and its 835 moved 55.00 back; Medicaid's
+    # prior_payer entry moved them on, but until Medicaid adjudicates, the 55.00 stays the supplement's figure
+    acme = {"patient_control_number": "ENC-C-0003", "payer": "ACME SYNTHETIC HEALTH PLAN", "status": "paid",
+            "billed": "3750.25", "paid": "265.00",
+            "adjustments": {"CO": "0.00", "PR": "-265.00", "OA": "3750.25", "PI": "0.00"}, "denied": "0.00",
+            "written_off": "0.00", "patient_responsibility": "55.00", "insurance_balance": "0.00",
+            "remittances": ["EFTS2"]}
+    medicaid = {"patient_control_number": "ENC-C-0003", "payer": "SYNTHETIC STATE MEDICAID", "status": "built",
+                "billed": "3750.25", "paid": "0.00",
+                "adjustments": {"CO": "0.00", "PR": "-55.00", "OA": "3750.25", "PI": "0.00"}, "denied": "0.00",
+                "written_off": "0.00", "patient_responsibility": "-55.00", "insurance_balance": "55.00",
+                "remittances": []}
+    payers = ("SYNTHETIC MEDICARE PART A", "ACME SYNTHETIC HEALTH PLAN", "SYNTHETIC STATE MEDICAID")
+    figures = ledger_claims(db)
+    assert [figures[("ENC-C-0003", p)] for p in payers] == [medicare_a, acme, medicaid]
+
+    post(ledger, config, tmp_path, "medicaid", MEDICAID_835)
+    # Medicaid's OA-23 (the two payers before) is not taken off again: it pays the 55.00 left open, nothing is
+    # left to the patient, and the three payers' figures add up to the charge (2900 + 265 + 55 paid, 530.25 CO)
+    figures = ledger_claims(db)
+    assert [figures[("ENC-C-0003", p)] for p in payers] == [medicare_a, acme | {"patient_responsibility": "0.00"},
+                                                            medicaid | {
+        "status": "paid", "paid": "55.00", "patient_responsibility": "0.00", "insurance_balance": "0.00",
+        "remittances": ["EFTT3"]}]
+    assert ledger.left_open("ENC-C-0003", "SYNMCD01") == D("0")
+    story = ledger.claim("ENC-C-0003")
+    assert story is not None and [[e["kind"] for e in c["entries"]] for c in story["claims"]] == [
+        ["charge", "payment"], ["charge", "prior_payer", "payment"], ["charge", "prior_payer", "payment"]]
+    again = build_secondary(ledger, config, ["ENC-C-0003"], out_dir=str(tmp_path / "next"), now=BILLED)
+    assert [c.outcome for c in again.claims] == ["no_next_payer"] and again.files == []
