@@ -29,3 +29,29 @@ def interchange(body: str, *, control: int = 1, functional_id: str = "HP", versi
     out = [isa(control), f"GS*{functional_id}*SENDER*RECEIVER*20250101*1200*1*X*{version}~", st, *lines,
            f"SE*{len(lines) + 2}*0001~", "GE*1*1~", f"IEA*1*{control:09d}~"]
     return "\n".join(out).encode() + b"\n"
+
+
+#: ACME's 835 for ENC-C-0001 of samples/encounters/two-coverages.json (charge 247.50): line 1 CO-45 and PR-2
+#: (coinsurance), line 2 CO-45 and PR-1
+#: (deductible), line 3 denied (CO-50); 135.50 paid, 40.00 left to the patient.
+COB_PRIMARY_835 = """BPR*I*{paid}*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20250820~
+TRN*1*{trace}*1512345678~
+N1*PR*ACME SYNTHETIC HEALTH PLAN*XV*SYNACME1~
+N1*PE*SYNTH FAMILY CLINIC*XX*1234567893~
+CLP*ENC-C-0001*{status}*247.5*{paid}*40*12*ICNA1*11*1~
+NM1*QC*1*TESTPERSON*ALEX****MI*SYNM00001101~
+SVC*HC:99214*180*120**1~
+DTM*472*20250505~
+CAS*CO*45*40~
+CAS*PR*2*20~
+REF*6R*C1-A~
+SVC*HC:83036*45.5*15.5**1~
+DTM*472*20250505~
+CAS*CO*45*10~
+CAS*PR*1*20~
+REF*6R*C1-B~
+SVC*HC:82947*22*0**1~
+DTM*472*20250505~
+CAS*CO*50*22~
+REF*6R*C1-C~
+"""

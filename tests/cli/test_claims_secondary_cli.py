@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from typer.testing import CliRunner
-from x12text import interchange
+from x12text import COB_PRIMARY_835, interchange
 
 from cli.main import app
 
@@ -16,27 +16,7 @@ runner = CliRunner()
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 CONFIG = str(SAMPLES / "edi.toml")
 
-PRIMARY_835 = """BPR*I*135.5*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20250820~
-TRN*1*EFTCLI*1512345678~
-N1*PR*ACME SYNTHETIC HEALTH PLAN*XV*SYNACME1~
-N1*PE*SYNTH FAMILY CLINIC*XX*1234567893~
-CLP*ENC-C-0001*1*247.5*135.5*40*12*ICNA1*11*1~
-NM1*QC*1*TESTPERSON*ALEX****MI*SYNM00001101~
-SVC*HC:99214*180*120**1~
-DTM*472*20250505~
-CAS*CO*45*40~
-CAS*PR*2*20~
-REF*6R*C1-A~
-SVC*HC:83036*45.5*15.5**1~
-DTM*472*20250505~
-CAS*CO*45*10~
-CAS*PR*1*20~
-REF*6R*C1-B~
-SVC*HC:82947*22*0**1~
-DTM*472*20250505~
-CAS*CO*50*22~
-REF*6R*C1-C~
-"""
+PRIMARY_835 = COB_PRIMARY_835.format(paid="135.5", trace="EFTCLI", status="1")
 
 
 def edi(*args: str, db: str):

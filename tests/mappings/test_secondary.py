@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from x12text import COB_PRIMARY_835 as PRIMARY_835
 from x12text import interchange
 
 from cli.main import app
@@ -29,31 +30,6 @@ from mappings.secondary import build_secondary
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 ENCOUNTERS = str(SAMPLES / "encounters" / "two-coverages.json")
 TODAY, BUILT, BILLED = date(2025, 9, 1), datetime(2025, 9, 1, 12), datetime(2025, 9, 10, 9)
-
-#: ACME's 835 for ENC-C-0001 (charge 247.50): line 1 CO-45 and PR-2 (coinsurance), line 2 CO-45 and PR-1
-#: (deductible), line 3 denied (CO-50); 135.50 paid, 40.00 left to the patient.
-PRIMARY_835 = """BPR*I*{paid}*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20250820~
-TRN*1*{trace}*1512345678~
-N1*PR*ACME SYNTHETIC HEALTH PLAN*XV*SYNACME1~
-N1*PE*SYNTH FAMILY CLINIC*XX*1234567893~
-CLP*ENC-C-0001*{status}*247.5*{paid}*40*12*ICNA1*11*1~
-NM1*QC*1*TESTPERSON*ALEX****MI*SYNM00001101~
-SVC*HC:99214*180*120**1~
-DTM*472*20250505~
-CAS*CO*45*40~
-CAS*PR*2*20~
-REF*6R*C1-A~
-SVC*HC:83036*45.5*15.5**1~
-DTM*472*20250505~
-CAS*CO*45*10~
-CAS*PR*1*20~
-REF*6R*C1-B~
-SVC*HC:82947*22*0**1~
-DTM*472*20250505~
-CAS*CO*50*22~
-REF*6R*C1-C~
-"""
-
 
 #: BLUE's 835 for the secondary claim of ENC-C-0001: processed as secondary (CLP02 = 2), the whole charge again,
 #: the primary's part (135.50 paid + 72.00 CO) as OA-23, 32.00 paid of the 40.00 left open, 8.00 coinsurance.
