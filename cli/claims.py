@@ -151,17 +151,14 @@ def secondary(
         led = ledger.open_ledger(db)
         result = build_secondary(led, cfg, pcn or None, all_ready=all_ready, out_dir=out, now=datetime.now())
     if json_:
-        print_json({"built": result.built, "claims": [c.as_dict() for c in result.claims],
-                    "files": [{"path": f.path, "clearinghouse": f.clearinghouse, "interchange": f.interchange,
-                               "claims": f.claims} for f in result.files],
-                    "problems": [p.as_dict() for p in result.problems]})
+        print_json(result.as_dict())
     else:
         for c in result.claims:
             mark = "[green]built[/]" if c.outcome == "built" else f"[yellow]{esc(c.outcome)}[/]"
             console.print(marked(f"{esc(c.patient_control_number)}: {mark}: {esc(c.message)}"
                                  + (f" -> {esc(c.file)}" if c.file else "")))
         console.print(f"{len(result.claims)} claims: {result.built} claims to the next payer written")
-        problems = [p for p in result.problems] + [p for c in result.claims for p in c.problems]
+        problems = [*result.problems, *(p for c in result.claims for p in c.problems)]
         if problems:
             err_console.print(problem_table(problems))
     raise typer.Exit(OK if result.ok else PROBLEMS)

@@ -235,7 +235,7 @@ _load = pickle.load
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
-def _spooled(text: FormattedClaim, row: ClaimRow) -> bytes:
+def spooled(text: FormattedClaim, row: ClaimRow) -> bytes:
     """The spool's record of a claim (a ``SpooledClaim`` of plain values), pickled."""
     return _dumps((text.without_claim(), _dumps(_ROWS.plain(row), _PROTOCOL)), _PROTOCOL)
 
@@ -245,7 +245,7 @@ def _unspooled(record: tuple) -> SpooledClaim:
     return SpooledClaim(FormattedClaim(*text), row)
 
 
-class _Spool:
+class Spool:
     """Records waiting to be written: pickled to one temporary file per key, read back in order."""
 
     def __init__(self, folder: str, prefix: str) -> None:
@@ -286,7 +286,7 @@ class _Rows:
     transaction reads them again). The spool holds each claim's pickled row with its place in the file: its
     ISA13, ST02 and CLM segment number."""
 
-    def __init__(self, spool: _Spool, key: Hashable) -> None:
+    def __init__(self, spool: Spool, key: Hashable) -> None:
         self.spool = spool
         self.key = key
 
@@ -322,7 +322,7 @@ def prepare(encounter: Encounter | None, found: list[Problem], config: Config, t
         return BuiltClaim(key, found, mapped.checked)
     row = claim_row(text.claim)._replace(fingerprint=key.fingerprint)
     bucket = _bucket(config.payers[encounter.payer].clearinghouse, mapped.claim.kind, encounter.payer)
-    return BuiltClaim(key, found, mapped.checked, bucket, _spooled(text, row))
+    return BuiltClaim(key, found, mapped.checked, bucket, spooled(text, row))
 
 
 #: One ``Bucket`` object per bucket: a worker's block of claims pickles it once, and this process unpickles it once.
@@ -395,7 +395,7 @@ def _prepare_lines(path: str, first: int, lines: list[bytes]) -> list[BuiltClaim
 # -- stage 5: the batch checks, and the spool --------------------------------------------------------------------
 
 
-def spool_claims(claims: Iterable[BuiltClaim], spool: _Spool, result: BuildResult, progress: Progress | None
+def spool_claims(claims: Iterable[BuiltClaim], spool: Spool, result: BuildResult, progress: Progress | None
                  ) -> None:
     """Count and report every batch-checked item; spool each good claim in its bucket, name each bad one in
     ``result.skipped``."""
@@ -431,7 +431,7 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
 _billing_text = attrgetter("text.billing")
 
 
-def write_interchange(clearinghouse: str, spool: _Spool, rows: _Spool, config: Config, ledger: Ledger,
+def write_interchange(clearinghouse: str, spool: Spool, rows: Spool, config: Config, ledger: Ledger,
                       out_dir: str, now: datetime, claims_per_st: int) -> tuple[WrittenFile | None, list[Problem]]:
     """Write one clearinghouse's interchange from the spool; its claims' placed ledger rows go to ``rows``.
     Returns the written file (None when nothing was written) and the problems that stopped it."""
@@ -506,7 +506,7 @@ def _publish(tmp: str, final: str) -> None:
 # -- stage 7: record -----------------------------------------------------------------------------------------------
 
 
-def record_file(written: WrittenFile, rows: _Spool, ledger: Ledger, receiver: str) -> tuple[bool, list[Problem]]:
+def record_file(written: WrittenFile, rows: Spool, ledger: Ledger, receiver: str) -> tuple[bool, list[Problem]]:
     """Record a written file in the ledger as built, from its spooled rows (``receiver``: the clearinghouse's
     ISA08). Returns whether the ledger took it, and the problems to report. A file the ledger refuses (its claims
     already stand: another build billed them at the same moment) must not be sent, so it is removed."""
@@ -536,7 +536,7 @@ def build_files(inputs: Iterable[str], config: Config, *, ledger: Ledger, out_di
     started = clock()
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edi-build-") as spool_dir:
-        spool = _Spool(spool_dir, "bucket")
+        spool = Spool(spool_dir, "bucket")
         batch = BatchChecks(ledger.billed_checker(), ledger.corrections_checker())
         try:
             spool_claims(batch_checked(prepared(inputs, fmt, config, today, jobs), batch), spool, result, progress)
@@ -547,32 +547,57 @@ def build_files(inputs: Iterable[str], config: Config, *, ledger: Ledger, out_di
         if strict and result.skipped:
             result.written = False
             return result
-        rows = _Spool(spool_dir, "rows")
         result.timings["write"] = result.timings["record"] = 0.0
-        try:
-            for clearinghouse in sorted({b.clearinghouse for b in spool.files}):
-                # each file is recorded as soon as it is written: a failure on a later one cannot leave a written
-                # file that the ledger does not know (built again by the next run, it could be billed twice)
-                started = clock()
-                written, problems = write_interchange(clearinghouse, spool, rows, config, ledger, out_dir, now,
-                                                      claims_per_st)
-                result.problems += problems
-                result.timings["write"] += clock() - started
-                if written is None:
-                    continue
-                started = clock()
-                rows.close(written.rows)
-                kept, problems = record_file(written, rows, ledger, config.clearinghouses[clearinghouse].isa_id)
-                result.problems += problems
-                if kept:
-                    result.files.append(written.file)
-                    result.claims += written.file.claims
-                result.timings["record"] += clock() - started
-        finally:
-            rows.close()
+        for done in publish_files(spool, spool_dir, config, ledger, out_dir, now, claims_per_st):
+            result.problems += done.problems
+            result.timings["write"] += done.write_seconds
+            result.timings["record"] += done.record_seconds
+            if done.kept:
+                result.files.append(done.file)
+                result.claims += done.file.claims
     if validate_deep:
         started = clock()
         for f in result.files:
             result.validation.append(validate_path(f.path, deep=True))
         result.timings["validate"] = clock() - started
     return result
+
+
+@dataclass
+class Published:
+    """One clearinghouse's interchange after stages 6 and 7: ``file`` written (None when the batch was refused or
+    the name taken), ``kept`` when the ledger recorded it (a file it refused is removed), every problem, and the
+    seconds each stage took."""
+
+    clearinghouse: str
+    file: BuiltFile | None
+    kept: bool
+    problems: list[Problem]
+    write_seconds: float
+    record_seconds: float
+
+
+def publish_files(spool: Spool, spool_dir: str, config: Config, ledger: Ledger, out_dir: str, now: datetime,
+                  claims_per_st: int) -> Iterator[Published]:
+    """Stages 6 and 7 for every clearinghouse with claims in ``spool`` (closed): its interchange written, then
+    recorded at once. Each file is recorded as soon as it is written: a failure on a later one cannot leave a
+    written file that the ledger does not know (built again by the next run, it could be billed twice). Used by
+    the build and by the claims to the next payer (``mappings.secondary``)."""
+    clock = time.perf_counter
+    rows = Spool(spool_dir, "rows")
+    try:
+        for clearinghouse in sorted({b.clearinghouse for b in spool.files}):
+            started = clock()
+            written, problems = write_interchange(clearinghouse, spool, rows, config, ledger, out_dir, now,
+                                                  claims_per_st)
+            wrote = clock() - started
+            kept = False
+            started = clock()
+            if written is not None:
+                rows.close(written.rows)
+                kept, more = record_file(written, rows, ledger, config.clearinghouses[clearinghouse].isa_id)
+                problems = [*problems, *more]
+            yield Published(clearinghouse, written.file if written is not None else None, kept, problems, wrote,
+                            clock() - started if written is not None else 0.0)
+    finally:
+        rows.close()

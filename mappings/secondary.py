@@ -40,9 +40,10 @@ from typing import TYPE_CHECKING
 from edi.ledger import Ledger, claim_row
 from edi.model import Claim, OtherPayer, Patient, Subscriber
 from edi.problems import ERROR, Problem, Where, has_errors
+from edi.x835.views import money
 from edi.x837.reader import read_837
 from edi.x837.writer import DEFAULT_CLAIMS_PER_ST, format_claim
-from mappings.build import Bucket, BuiltFile, _Spool, _spooled, record_file, write_interchange
+from mappings.build import Bucket, BuiltFile, Spool, publish_files, spooled
 from mappings.claims import fingerprint
 from mappings.config import Config, PayerProfile
 
@@ -80,8 +81,8 @@ class SecondaryClaim:
     def as_dict(self) -> dict:
         return {"patient_control_number": self.patient_control_number, "outcome": self.outcome,
                 "message": self.message, "payer_id": self.payer_id, "next_payer_id": self.next_payer_id,
-                "left_open": None if self.left_open is None else _money(self.left_open),
-                "primary_paid": None if self.paid is None else _money(self.paid), "file": self.file,
+                "left_open": None if self.left_open is None else money(self.left_open),
+                "primary_paid": None if self.paid is None else money(self.paid), "file": self.file,
                 "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -100,6 +101,13 @@ class SecondaryResult:
         """No error: every claim asked for was built or has a reason not to be (a reason is not an error)."""
         return not has_errors(self.problems) and not any(has_errors(c.problems) for c in self.claims)
 
+    def as_dict(self) -> dict:
+        """What ``edi claims secondary --json`` prints."""
+        return {"built": self.built, "claims": [c.as_dict() for c in self.claims],
+                "files": [{"path": f.path, "clearinghouse": f.clearinghouse, "interchange": f.interchange,
+                           "claims": f.claims} for f in self.files],
+                "problems": [p.as_dict() for p in self.problems]}
+
 
 def build_secondary(ledger: Ledger, config: Config, pcns: Iterable[str] | None = None, *, all_ready: bool = False,
                     out_dir: str, now: datetime, claims_per_st: int = DEFAULT_CLAIMS_PER_ST) -> SecondaryResult:
@@ -117,7 +125,7 @@ def build_secondary(ledger: Ledger, config: Config, pcns: Iterable[str] | None =
                 "secondary.not_found", f"claim {pcn}: {OUTCOMES['not_found']}", ERROR, Where(record=pcn))]))
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="edi-secondary-") as spool_dir:
-        spool = _Spool(spool_dir, "bucket")
+        spool = Spool(spool_dir, "bucket")
         waiting: dict[str, list[SecondaryClaim]] = {}  # clearinghouse -> its claims, until its file is recorded
         try:
             for row, claim in _read_back(rows, result):
@@ -178,7 +186,7 @@ def _profile(config: Config, payer_id: str) -> PayerProfile | None:
     return next((p for p in config.payers.values() if p.payer_id == payer_id), None)
 
 
-def _next_claim(ledger: Ledger, config: Config, row: BilledClaim, claim: Claim, spool: _Spool,
+def _next_claim(ledger: Ledger, config: Config, row: BilledClaim, claim: Claim, spool: Spool,
                 quiet: bool) -> tuple[SecondaryClaim, str | None] | None:
     """What becomes of one claim: its outcome and, when its claim to the next payer was spooled, the
     clearinghouse it goes to. None for a claim with no next payer when ``quiet``."""
@@ -210,8 +218,8 @@ def _next_claim(ledger: Ledger, config: Config, row: BilledClaim, claim: Claim, 
     if text is None or text.claim is None:
         return _outcome(pcn, "refused", problems=list(problems), **said), None
     row_out = claim_row(text.claim)._replace(fingerprint=fingerprint(text), left_open=found.left_open)
-    spool.add_pickled(Bucket(profile.clearinghouse, to_next.kind, profile.key), _spooled(text, row_out))
-    message = (f"claim {pcn}: billed to {profile.name} ({profile.payer_id}) for the {_money(found.left_open)} "
+    spool.add_pickled(Bucket(profile.clearinghouse, to_next.kind, profile.key), spooled(text, row_out))
+    message = (f"claim {pcn}: billed to {profile.name} ({profile.payer_id}) for the {money(found.left_open)} "
                f"{claim.payer.name} left open")
     return SecondaryClaim(pcn, "built", message, problems=[p for p in problems if not p.is_error], **said), \
         profile.clearinghouse
@@ -241,33 +249,18 @@ def _addressed(claim: Claim, nxt: OtherPayer, profile: PayerProfile) -> Claim:
                    source=None)
 
 
-def _write(ledger: Ledger, config: Config, spool: _Spool, spool_dir: str, waiting: dict[str, list[SecondaryClaim]],
+def _write(ledger: Ledger, config: Config, spool: Spool, spool_dir: str, waiting: dict[str, list[SecondaryClaim]],
            out_dir: str, now: datetime, claims_per_st: int, result: SecondaryResult) -> None:
-    """The build's stages 6 and 7 for the spooled claims: one interchange per clearinghouse, each recorded as
-    soon as it is written; a claim whose file was not written or recorded is ``refused``."""
-    rows = _Spool(spool_dir, "rows")
-    try:
-        for clearinghouse in sorted(waiting):
-            written, problems = write_interchange(clearinghouse, spool, rows, config, ledger, out_dir, now,
-                                                  claims_per_st)
-            kept = False
-            if written is not None:
-                rows.close(written.rows)
-                kept, more = record_file(written, rows, ledger, config.clearinghouses[clearinghouse].isa_id)
-                problems = [*problems, *more]
-            result.problems += problems
-            for c in waiting[clearinghouse]:
-                if kept and written is not None:
-                    c.file = written.file.path
-                else:
-                    c.outcome, c.message = "refused", f"claim {c.patient_control_number}: {OUTCOMES['refused']}"
-                    c.problems += [p for p in problems if p.is_error]
-            if kept and written is not None:
-                result.files.append(written.file)
-    finally:
-        rows.close()
-
-
-def _money(value: Decimal) -> str:
-    """An amount with its cents, as every other figure edi prints ("0.00", not "0")."""
-    return str(value.quantize(Decimal("0.01"))) if value.as_tuple().exponent > -2 else str(value)
+    """The build's stages 6 and 7 for the spooled claims (``mappings.build.publish_files``): one interchange per
+    clearinghouse, each recorded as soon as it is written; a claim whose file was not written or recorded is
+    ``refused``."""
+    for done in publish_files(spool, spool_dir, config, ledger, out_dir, now, claims_per_st):
+        result.problems += done.problems
+        for c in waiting[done.clearinghouse]:
+            if done.kept:
+                c.file = done.file.path
+            else:
+                c.outcome, c.message = "refused", f"claim {c.patient_control_number}: {OUTCOMES['refused']}"
+                c.problems += [p for p in done.problems if p.is_error]
+        if done.kept:
+            result.files.append(done.file)

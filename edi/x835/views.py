@@ -91,25 +91,21 @@ def payment_events(items: Iterable) -> Iterator[tuple]:
     balanced = True
     for item in items:
         kind = type(item)
-        if kind is ClaimPayment:
-            if current is None or item.remittance is not current:
-                if current is not None:
-                    yield END, None, False
-                current, balanced = item.remittance, True
-                yield BEGIN, current
-            balanced = claim_balances(item) and balanced
-            yield CLAIM, item
+        if kind is ClaimPayment or kind is RemittanceEnd:
+            remittance = item.remittance
         elif kind is Remittance:
+            remittance = item
+        else:
+            continue
+        if kind is Remittance or current is None or remittance is not current:  # a new payment
             if current is not None:
                 yield END, None, False
-            current, balanced = item, True
+            current, balanced = remittance, True
             yield BEGIN, current
+        if kind is ClaimPayment:
+            balanced = claim_balances(item) and balanced
+            yield CLAIM, item
         elif kind is RemittanceEnd:
-            if current is None or item.remittance is not current:
-                if current is not None:
-                    yield END, None, False
-                current, balanced = item.remittance, True
-                yield BEGIN, current
             yield END, item, balanced and not transaction_difference(item)
             current = None
     if current is not None:
