@@ -221,8 +221,13 @@ def claim(
         return
     for c in story["claims"]:
         s, b = c["submission"], c["claim"]
-        console.print(marked(f"[bold]Claim {esc(pcn)}[/] ({esc(s['kind'])}, frequency {esc(s['frequency'])}) - "
+        to = f" to {esc(b['payer'])}" if b.get("payer") else ""
+        console.print(marked(f"[bold]Claim {esc(pcn)}[/]{to} ({esc(s['kind'])}, frequency {esc(s['frequency'])}) - "
                              f"[bold]{esc(b['status'])}[/]"))
+        if c.get("prior_payer"):
+            before = c["prior_payer"]
+            console.print(f"  billed to the next payer for the {before['left_open']} "
+                          f"{esc(before['payer'] or 'the payer before')} left open")
         console.print(f"  recorded {s['recorded']} from {s['file']} (ISA {s['interchange']}, ST {s['transaction']}, "
                       f"segment {s['segment']}): charge {s['charge']}, service date {s['service_date']}")
         for ln in c["lines"]:
@@ -247,6 +252,11 @@ def claim(
             console.print(f"  entry {e['id']} {e['kind']} ({e['memo']}): {parts}")
         console.print(marked(f"  billed {b['billed']}, paid {b['paid']}, written off {b['written_off']}, patient "
                              f"{b['patient_responsibility']}, insurance balance [bold]{b['insurance_balance']}[/]"))
+    payers = {c["claim"]["payer"] for c in story["claims"]}
+    if len(payers) > 1:  # coordination of benefits: what is open over all of the number's payers
+        t = story["total"]
+        console.print(marked(f"Over its {len(payers)} payers: patient {t['patient_responsibility']}, insurance "
+                             f"balance [bold]{t['insurance_balance']}[/]"))
 
 
 @app.command()

@@ -7,7 +7,10 @@ streamed, one row at a time. Money is Decimal, read as integer cents.
 * **Aging** (:func:`aging`, :func:`aging_claims`): each claim's open insurance A/R and patient A/R as of a date
   (the postings made until the end of that day), in the buckets 0-30, 31-60, 61-90, 91-120 and over 120 days
   from the date of service (``basis="service"``) or of submission (``"submission"``: the first upload of its
-  837, else when it was recorded). A claim 30 days old is in 0-30, 31 days old in 31-60.
+  837, else when it was recorded). A claim 30 days old is in 0-30, 31 days old in 31-60. Across payers
+  (coordination of benefits) the patient's part the payer before left is the next payer's insurance A/R from
+  the moment its claim is recorded (its ``prior_payer`` entry), so the claim before shows no patient A/R for it,
+  and the patient A/R of a number's claims is what the last payer billed left, on that payer's claim.
 * **Denials** (:func:`denials`): denied claims (CLP02 4 or 23: the adjustments recorded, not posted) and lines
   paid nothing inside a paid claim, with their codes, amount, age and appeal deadline (a payer's number of days,
   from its ``appeal_days`` in edi.toml, counted from the payment date); a payment later reversed is left out.
@@ -30,6 +33,7 @@ from sqlalchemy import BigInteger, Date, String, and_, case, cast, exists, func,
 from sqlalchemy.engine import Connection
 
 from edi.ledger.schema import (
+    NOT_STANDING_STATUSES,
     adjustments,
     claim_lines,
     claim_payments,
@@ -127,13 +131,24 @@ def _aging_select(as_of: date, basis: str, columns: Callable):
     subquery-based select whose result columns ``columns(open_claims, bucket, basis_date)`` chooses."""
     _check_basis(basis)
     cutoff = datetime.combine(as_of + timedelta(days=1), time())
-    ins = func.sum(case((postings.c.account == "insurance_ar", _cents(postings.c.amount)), else_=0))
-    pat = func.sum(case((postings.c.account == "patient_ar", _cents(postings.c.amount)), else_=0))
-    balances = (select(postings.c.claim_id, ins.label("insurance"), pat.label("patient"))
-                .join(journal_entries, journal_entries.c.id == postings.c.entry_id)
-                .where(postings.c.claim_id.is_not(None), postings.c.account.in_(("insurance_ar", "patient_ar")),
-                       journal_entries.c.created_at < cutoff)
-                .group_by(postings.c.claim_id)
+    # whose balance a posting is: its claim's, except the patient A/R a claim to the next payer took over (the
+    # patient_ar leg of its prior_payer entry), which is taken off the claim to the payer before it
+    nxt, before = claims.alias("next_claim"), claims.alias("claim_before")
+    prior_claim = (select(func.max(before.c.id)).select_from(nxt.join(
+        before, and_(before.c.patient_control_number == nxt.c.patient_control_number, before.c.id < nxt.c.id)))
+        .where(nxt.c.id == postings.c.claim_id, before.c.status.notin_(NOT_STANDING_STATUSES))
+        .scalar_subquery())
+    taken_over = and_(journal_entries.c.kind == "prior_payer", postings.c.account == "patient_ar")
+    owned = (select(case((taken_over, func.coalesce(prior_claim, postings.c.claim_id)),
+                         else_=postings.c.claim_id).label("claim_id"),
+                    postings.c.account, _cents(postings.c.amount).label("cents"))
+             .join(journal_entries, journal_entries.c.id == postings.c.entry_id)
+             .where(postings.c.claim_id.is_not(None), postings.c.account.in_(("insurance_ar", "patient_ar")),
+                    journal_entries.c.created_at < cutoff)).subquery("owned")
+    ins = func.sum(case((owned.c.account == "insurance_ar", owned.c.cents), else_=0))
+    pat = func.sum(case((owned.c.account == "patient_ar", owned.c.cents), else_=0))
+    balances = (select(owned.c.claim_id, ins.label("insurance"), pat.label("patient"))
+                .group_by(owned.c.claim_id)
                 .having(or_(ins != 0, pat != 0))).subquery("balances")
     if basis == "service":
         basis_date = func.date(func.coalesce(claims.c.service_date, claims.c.created_at), type_=Date)

@@ -265,6 +265,7 @@ def claim_story(conn: Connection, pcn: str) -> dict | None:
         b = balances[c["id"]]
         story.append({
             "claim": b.as_dict(),
+            "prior_payer": _prior_payer(rows, c, entries),
             "submission": {"file": c["file_name"], "interchange": c["interchange"], "transaction": c["st02"],
                            "segment": c["segment"], "recorded": _iso(c["created_at"]), "kind": c["kind"],
                            "frequency": c["frequency"], "charge": _m(c["charge"]),
@@ -277,7 +278,21 @@ def claim_story(conn: Connection, pcn: str) -> dict | None:
             "remittances": payments,
             "entries": entries,
         })
-    return {"patient_control_number": pcn, "claims": story}
+    total = {"insurance_balance": sum((b.insurance_balance for b in balances.values()), ZERO),
+             "patient_responsibility": sum((b.patient_responsibility for b in balances.values()), ZERO)}
+    return {"patient_control_number": pcn, "claims": story, "total": {k: _m(v) for k, v in total.items()}}
+
+
+def _prior_payer(rows, claim, entries: list[dict]) -> dict | None:
+    """For a claim to the next payer (it has a ``prior_payer`` entry): the payer before it (the claim of the
+    number that stood before it, newest first) and what that payer left open, which this claim was billed for."""
+    moved = [p for e in entries if e["kind"] == "prior_payer" for p in e["postings"] if p["account"] == "patient_ar"]
+    if not moved:
+        return None
+    before = [r for r in rows if r["id"] < claim["id"] and r["status"] not in NOT_STANDING_STATUSES]
+    prior = before[-1] if before else None
+    return {"payer": prior and (prior["payer_name"] or prior["payer_id"]), "payer_id": prior and prior["payer_id"],
+            "left_open": _m(-sum((Decimal(p["amount"]) for p in moved), ZERO))}
 
 
 def _acknowledgements(conn: Connection, claim_id: int, transaction_id: int | None) -> list[dict]:

@@ -54,6 +54,19 @@ def test_secondary_builds_and_the_ledger_shows_both_payers(tmp_path, db):
     check = edi("ledger", "check", "--json", db=db)
     assert json.loads(check.stdout) == {"ok": True, "problems": []} and check.exit_code == 0
 
+    # the number's story names each claim's payer, says what the second was billed for, and sums the payers
+    story = edi("ledger", "claim", "ENC-C-0001", db=db)
+    assert story.exit_code == 0, story.output
+    assert [ln for ln in story.output.splitlines() if ln.startswith(("Claim", "Over", "  billed to"))] == [
+        "Claim ENC-C-0001 to ACME SYNTHETIC HEALTH PLAN (professional, frequency 1) - paid",
+        "Claim ENC-C-0001 to SYNTHETIC BLUE PLAN (professional, frequency 1) - built",
+        "  billed to the next payer for the 40.00 ACME SYNTHETIC HEALTH PLAN left open",
+        "Over its 2 payers: patient 0.00, insurance balance 40.00"]
+    story = json.loads(edi("ledger", "claim", "ENC-C-0001", "--json", db=db).stdout)
+    assert [c["prior_payer"] for c in story["claims"]] == [
+        None, {"payer": "ACME SYNTHETIC HEALTH PLAN", "payer_id": "SYNACME1", "left_open": "40.00"}]
+    assert story["total"] == {"insurance_balance": "40.00", "patient_responsibility": "0.00"}
+
     text = edi("claims", "secondary", "--all-ready", "--out", str(tmp_path / "sec"), "--config", CONFIG, db=db)
     assert text.exit_code == 0 and "0 claims to the next payer written" in text.output
 

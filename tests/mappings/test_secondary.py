@@ -64,6 +64,12 @@ def ledger_claims(db: str) -> dict[tuple[str, str], dict]:
     return {(c["patient_control_number"], c["payer"]): c for c in json.loads(listed.stdout)}
 
 
+def aging(ledger: Ledger, pcn: str = "ENC-C-0001") -> dict[str, tuple[str, str]]:
+    """`edi ledger aging --by claim` of one number: payer -> (insurance A/R, patient A/R) of its claim there."""
+    return {row.payer: (str(row.insurance_total), str(row.patient_total))
+            for row in ledger.aging_claims(as_of=date(2099, 12, 31)) if row.claim == pcn}
+
+
 def remit(tmp_path: Path, status: str = "1") -> str:
     path = tmp_path / f"primary-{status}.835"
     path.write_bytes(interchange(PRIMARY_835.format(paid="135.5", trace=f"EFT{status}", status=status)))
@@ -167,7 +173,10 @@ def test_the_worked_scenario_bills_the_secondary(tmp_path, ledger, config):
 def test_the_secondarys_835_posts_against_the_secondary_claim(tmp_path, db, ledger, config):
     built(ledger, config, tmp_path)
     assert ledger.import_835(remit(tmp_path), payers=config.payer_matching()).outcome == "imported"
+    assert aging(ledger) == {"ACME SYNTHETIC HEALTH PLAN": ("0.00", "40.00")}
     assert build_secondary(ledger, config, ["ENC-C-0001"], out_dir=str(tmp_path / "sec"), now=BILLED).built == 1
+    # billed to the next payer, the 40.00 the primary left is that payer's to pay: no patient A/R anywhere yet
+    assert aging(ledger) == {"SYNTHETIC BLUE PLAN": ("40.00", "0.00")}
     posted = ledger.import_835(secondary_remit(tmp_path), payers=config.payer_matching())
     assert posted.outcome == "imported" and [p.code for p in posted.problems] == []
 
@@ -191,6 +200,8 @@ def test_the_secondarys_835_posts_against_the_secondary_claim(tmp_path, db, ledg
     assert story is not None and [[e["kind"] for e in c["entries"]] for c in story["claims"]] == [
         ["charge", "payment"], ["charge", "prior_payer", "payment"]]
     assert ledger.left_open("ENC-C-0001", "SYNBLUE1") == D("8")  # what a tertiary claim would expect
+    # the patient owes the 8.00 the last payer left, on that payer's claim; the primary's claim is closed
+    assert aging(ledger) == {"SYNTHETIC BLUE PLAN": ("0.00", "8.00")}
 
     back = ledger.import_835(secondary_remit(tmp_path, "22"), payers=config.payer_matching())
     assert back.outcome == "imported" and [p.code for p in back.problems] == []
@@ -200,6 +211,7 @@ def test_the_secondarys_835_posts_against_the_secondary_claim(tmp_path, db, ledg
         "status": "reversed", "paid": "0.00", "adjustments": {"CO": "0.00", "PR": "-40.00", "OA": "247.50",
                                                              "PI": "0.00"},
         "patient_responsibility": "-40.00", "insurance_balance": "40.00", "remittances": ["EFTB2", "EFTB22"]}
+    assert aging(ledger) == {"SYNTHETIC BLUE PLAN": ("40.00", "0.00")}
 
 
 def test_a_crossed_over_claim_builds_nothing(tmp_path, ledger, config):
@@ -281,6 +293,11 @@ CAS*OA*23*145.25~
 REF*6R*ENC-C-0003-2~
 """
 
+#: Medicaid takes its payment back (CLP02 = 22, every amount negated): the 55.00 is its to pay again.
+MEDICAID_REVERSAL_835 = (MEDICAID_835.replace("BPR*I*55*C*", "BPR*I*55*D*").replace("EFTT3", "EFTT4")
+                         .replace("*3*3750.25*55*", "*22*-3750.25*-55*").replace("*3600*50*", "*-3600*-50*")
+                         .replace("*150.25*5*", "*-150.25*-5*").replace("OA*23*", "OA*23*-"))
+
 
 def post(ledger: Ledger, config, tmp_path: Path, name: str, text: str) -> None:
     """One payer's 835 imported with no problem: each payer's part must post cleanly, not merely be accepted."""
@@ -358,6 +375,7 @@ def test_the_tertiary_scenario_bills_the_third_payer(tmp_path, db, ledger, confi
     payers = ("SYNTHETIC MEDICARE PART A", "ACME SYNTHETIC HEALTH PLAN", "SYNTHETIC STATE MEDICAID")
     figures = ledger_claims(db)
     assert [figures[("ENC-C-0003", p)] for p in payers] == [medicare_a, acme, medicaid]
+    assert aging(ledger, "ENC-C-0003") == {"SYNTHETIC STATE MEDICAID": ("55.00", "0.00")}
 
     post(ledger, config, tmp_path, "medicaid", MEDICAID_835)
     # Medicaid's OA-23 (the two payers before) is not taken off again: it pays the 55.00 left open, nothing is
@@ -368,8 +386,16 @@ def test_the_tertiary_scenario_bills_the_third_payer(tmp_path, db, ledger, confi
         "status": "paid", "paid": "55.00", "patient_responsibility": "0.00", "insurance_balance": "0.00",
         "remittances": ["EFTT3"]}]
     assert ledger.left_open("ENC-C-0003", "SYNMCD01") == D("0")
+    assert aging(ledger, "ENC-C-0003") == {}  # nothing open: three payers paid it all
     story = ledger.claim("ENC-C-0003")
     assert story is not None and [[e["kind"] for e in c["entries"]] for c in story["claims"]] == [
         ["charge", "payment"], ["charge", "prior_payer", "payment"], ["charge", "prior_payer", "payment"]]
     again = build_secondary(ledger, config, ["ENC-C-0003"], out_dir=str(tmp_path / "next"), now=BILLED)
     assert [c.outcome for c in again.claims] == ["no_next_payer"] and again.files == []
+
+    post(ledger, config, tmp_path, "medicaid-reversal", MEDICAID_REVERSAL_835)  # the third payer takes it back
+    figures = ledger_claims(db)
+    assert [figures[("ENC-C-0003", p)] for p in payers] == [medicare_a, acme, medicaid | {
+        "status": "reversed", "remittances": ["EFTT3", "EFTT4"]}]
+    assert aging(ledger, "ENC-C-0003") == {"SYNTHETIC STATE MEDICAID": ("55.00", "0.00")}
+    assert ledger.left_open("ENC-C-0003", "SYNMCD01") is None  # its adjudication is withdrawn
