@@ -27,11 +27,12 @@ from cli.output import (
     require_kind,
     streamed,
 )
+from cli.parts import Read, copy_out, read_in_parts
 from cli.progress import over_files
 from edi.encode import to_json as encode
 from edi.model import ClaimPayment, Remittance, RemittanceEnd
 from edi.x835.export import TABLES, Exporter, open_table
-from edi.x835.reader import read_remittances
+from edi.x835.parts import default_parts
 from edi.x835.views import (
     BEGIN,
     CLAIM,
@@ -84,31 +85,56 @@ def show(
             fail(f"--descriptions {descriptions}: {getattr(exc, 'strerror', None) or exc}")
     if html is not None:
         raise typer.Exit(_show_html(file, html, texts))
-    reader = read_remittances(file)
-    items = _Counted(reader)
     with streamed(file):
         if json_:
-            _show_json(file, items, reader)
-        elif nl:
-            out = binary_stdout()
-            for item in items:
-                if type(item) is ClaimPayment:
-                    out.write(encode(claim_line_json(item)) + b"\n")
-            out.flush()
+            read = _show_json(file)
         else:
-            _Eob(texts).show(items)
-            sys.stdout.flush()
+            read = read_in_parts(file, _show_lines if nl else _EobPart(texts), _splice_whole)
     if not json_:
-        if reader.problems:
-            err_console.print(problem_table(reader.problems, title=f"{file}: problems"))
-        elif reader.segments == 0:
+        if read.problems:
+            err_console.print(problem_table(read.problems, title=f"{file}: problems"))
+        elif read.segments == 0:
             err_console.print(f"{file}: no X12 segments")
-    if reader.segments and not items.payments and any(p.code == "835.transaction.other" for p in reader.problems):
+    payments = sum(r[0] for r in read.results)
+    if read.segments and not payments and any(p.code == "835.transaction.other" for p in read.problems):
         # standard input, which cannot be looked at before it is read, held another transaction
         err_console.print(f"{'standard input' if file == '-' else file} holds no 835 transaction set "
                           "(edi remit show reads 835 remittances)")
         raise typer.Exit(PROBLEMS)
-    raise typer.Exit(exit_code(reader.problems) if reader.segments else PROBLEMS)
+    raise typer.Exit(exit_code(read.problems) if read.segments else PROBLEMS)
+
+
+# Each way of showing a remittance prints one part of the file (cli.parts: a large file is read by several
+# processes, each part printed in turn) and returns a tuple whose first value is the payments it read.
+
+
+def _show_lines(reader, k: int) -> tuple[int]:
+    """``--nl``: one JSON object per claim payment."""
+    items = _Counted(reader)
+    out = binary_stdout()
+    for item in items:
+        if type(item) is ClaimPayment:
+            out.write(encode(claim_line_json(item)) + b"\n")
+    out.flush()
+    return (items.payments,)
+
+
+class _EobPart:
+    """The EOB view of one part."""
+
+    def __init__(self, texts: dict[str, str]) -> None:
+        self.texts = texts
+
+    def __call__(self, reader, k: int) -> tuple[int]:
+        items = _Counted(reader)
+        _Eob(self.texts).show(items)
+        sys.stdout.flush()
+        return (items.payments,)
+
+
+def _splice_whole(k: int, result, output) -> None:
+    if output is not None:
+        copy_out(output)
 
 
 class _Counted:
@@ -190,14 +216,16 @@ class _Payments:
 class _JsonPayments(_Payments):
     """``--json``: the object ``payment_json`` describes, one claim per line."""
 
-    def __init__(self, out) -> None:
+    def __init__(self, out, *, continued: bool = False) -> None:
         self.out = out
+        self.continued = continued  # a part after the first: a comma before its first payment, in case
         self.payments = 0
         self.claims = 0
 
     def begin(self, r: Remittance) -> None:
         head = encode(payment_head(r))
-        self.out.write((b"\n" if not self.payments else b",\n") + head[:-1] + b',"claims":[')
+        first = not self.payments and not self.continued
+        self.out.write((b"\n" if first else b",\n") + head[:-1] + b',"claims":[')
         self.payments += 1
         self.claims = 0
 
@@ -211,15 +239,33 @@ class _JsonPayments(_Payments):
                                                                    else b',"balanced":false}'))
 
 
-def _show_json(file: str, items, reader) -> None:
-    """One object (file, payments, problems), written as the file is read."""
+def _show_json(file: str) -> Read:
+    """One object (file, payments, problems), written as the file is read (in parts: see cli.parts)."""
     out = binary_stdout()
     out.write(b'{"file":' + encode(file) + b',"payments":[')
-    payments = _JsonPayments(out)
-    payments.walk(items)
-    out.write((b"\n]," if payments.payments else b"],") + b'"problems":'
-              + encode([x.as_dict() for x in reader.problems]) + b"}\n")
     out.flush()
+    written = 0  # payments written so far
+
+    def work(reader, k: int) -> tuple[int, int]:
+        items = _Counted(reader)
+        part = binary_stdout()
+        payments = _JsonPayments(part, continued=k > 0)
+        payments.walk(items)
+        part.flush()
+        return items.payments, payments.payments
+
+    def splice(k: int, result: tuple[int, int], output) -> None:
+        nonlocal written
+        if output is not None:  # without its leading comma when it holds the first payment
+            copy_out(output, skip=1 if not written and result[1] else 0)
+        written += result[1]
+
+    read = read_in_parts(file, work, splice)
+    out = binary_stdout()
+    out.write((b"\n]," if written else b"],") + b'"problems":'
+              + encode([x.as_dict() for x in read.problems]) + b"}\n")
+    out.flush()
+    return read
 
 
 def _code(group: str | None, reason: str, texts: dict[str, str]) -> str:
@@ -339,12 +385,44 @@ def export(
             fail(f"cannot write: {exc}")
         with Exporter(tables) as ex:
             for f in over_files(files, "exporting"):
-                ex.add_file(f)
+                _export_file(ex, f, targets)
     for t, (path, _) in targets.items():
         err_console.print(f"{path}: {ex.counts[t]} {t}")
     if ex.problems:
         err_console.print(problem_table(ex.problems, title="problems"))
     raise typer.Exit(exit_code(ex.problems))
+
+
+def _export_file(ex: Exporter, file: str, targets: dict[str, tuple[str, str]]) -> None:
+    """One 835 into the tables, in parts (cli.parts): the first part straight into them, each other into part
+    files beside them (``claims.csv.part1``...), appended in order, then removed."""
+    def part_paths(k: int) -> dict[str, str]:
+        return {t: f"{path}.part{k}" for t, (path, _) in targets.items()}
+
+    def work(reader, k: int) -> dict[str, int]:
+        if k == 0:
+            ex.add_items(reader, file)
+            return {}
+        tables = {t: open_table(path, t, targets[t][1], header=False) for t, path in part_paths(k).items()}
+        with Exporter(tables) as part:
+            part.add_items(reader, file)
+        return part.counts
+
+    def splice(k: int, counts: dict[str, int], output) -> None:
+        if k == 0:
+            return
+        for t, path in part_paths(k).items():
+            ex.tables[t].append(path)
+            ex.counts[t] += counts[t]
+
+    try:
+        read = read_in_parts(file, work, splice, capture=False)
+    finally:
+        for k in range(1, default_parts()):  # whatever part files were made, spliced or not
+            for path in part_paths(k).values():
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+    ex.problems += read.problems
 
 
 def _require_x12(path: str) -> None:

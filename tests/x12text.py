@@ -55,3 +55,29 @@ DTM*472*20250505~
 CAS*CO*50*22~
 REF*6R*C1-C~
 """
+
+
+_PAYMENT = COB_PRIMARY_835.format(paid="135.5", trace="EFT{n}", status="1")
+
+
+def payment_transaction(n: int, *, st01: str = "835", st03: str = "", se: bool = True, count: int | None = None) -> str:
+    """Transaction set ``n`` of an 835 (one claim of COB_PRIMARY_835, trace EFT<n>), broken as asked: another
+    ST01, an ST03 version, no SE, a wrong SE01."""
+    body = [line for line in _PAYMENT.replace("EFT{n}", f"EFT{n}").splitlines() if line]
+    st = f"ST*{st01}*{n:04d}" + (f"*{st03}" if st03 else "") + "~"
+    end = [f"SE*{count if count is not None else len(body) + 2}*{n:04d}~"] if se else []
+    return "\n".join([st, *body, *end])
+
+
+def payment_group(transactions: list[str], *, count: int | None = None, version: str = "005010X221A1") -> str:
+    """A functional group of these transaction sets (``count``: a wrong GE01)."""
+    return "\n".join([f"GS*HP*SENDER*RECEIVER*20250101*1200*1*X*{version}~", *transactions,
+                      f"GE*{count if count is not None else len(transactions)}*1~"])
+
+
+def payment_file(tmp_path, *interchanges: str, name: str = "parts.835") -> str:
+    """A file of one interchange per group given, written in ``tmp_path``; its path."""
+    text = "\n".join(f"{isa(k + 1)}\n{body}\nIEA*1*{k + 1:09d}~" for k, body in enumerate(interchanges))
+    path = tmp_path / name
+    path.write_bytes(text.encode() + b"\n")
+    return str(path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import IO, Protocol
@@ -62,6 +63,8 @@ class Table(Protocol):
 
     def write_many(self, rows: list[tuple]) -> None: ...
 
+    def append(self, path: str) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -70,10 +73,11 @@ class CsvTable:
     faster: a row is joined with commas, and only a row whose text holds a quote, a line break or a comma inside a
     value (more commas than columns) is handed to ``csv.writer`` to be quoted."""
 
-    def __init__(self, fp: IO[str], columns: tuple[str, ...]) -> None:
+    def __init__(self, fp: IO[str], columns: tuple[str, ...], *, header: bool = True) -> None:
         self.fp = fp
         self.writer = csv.writer(fp)
-        self.writer.writerow(columns)
+        if header:
+            self.writer.writerow(columns)
         self.commas = len(columns) - 1
 
     def write(self, row: tuple) -> None:
@@ -94,8 +98,21 @@ class CsvTable:
         if out:
             self.fp.write("\r\n".join(out) + "\r\n")
 
+    def append(self, path: str) -> None:
+        _append(self.fp, path)
+
     def close(self) -> None:
         self.fp.close()
+
+
+def _append(fp: IO, path: str) -> None:
+    """The rows another writer of the same table wrote to ``path`` (a part of the file read by another
+    process: see cli.parts), appended after this one's."""
+    fp.flush()
+    raw = getattr(fp, "buffer", fp)
+    with open(path, "rb") as source:
+        shutil.copyfileobj(source, raw, 1 << 20)
+    raw.flush()
 
 
 class NdjsonTable:
@@ -118,6 +135,9 @@ class NdjsonTable:
             for row in rows:
                 self.fp.write(to_json(dict(zip(self.columns, row, strict=True))) + b"\n")
 
+    def append(self, path: str) -> None:
+        _append(self.fp, path)
+
     def close(self) -> None:
         self.fp.close()
 
@@ -125,12 +145,14 @@ class NdjsonTable:
 _encode_lines = msgspec.json.Encoder().encode_lines
 
 
-def open_table(path: str, table: str, fmt: str) -> Table:
-    """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path``."""
+def open_table(path: str, table: str, fmt: str, *, header: bool = True) -> Table:
+    """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path`` (``header``: a CSV's first
+    line names the columns; not in a part another table appends)."""
     # created readable by its owner only: the tables hold patient control numbers and payments
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     if fmt == "csv":
-        return CsvTable(open(fd, "w", newline="", encoding="utf-8", buffering=1 << 20), COLUMNS[table])  # noqa: SIM115
+        return CsvTable(open(fd, "w", newline="", encoding="utf-8", buffering=1 << 20), COLUMNS[table],  # noqa: SIM115
+                        header=header)
     return NdjsonTable(open(fd, "wb", buffering=1 << 20), COLUMNS[table])  # noqa: SIM115
 
 

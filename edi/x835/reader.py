@@ -326,6 +326,22 @@ class RemitParser:
                       None, None)
         return self._end_transaction(None, None)
 
+    def skip(self, els: Elements, idx: int) -> None:
+        """An ST whose transaction set another part reads (see RemitReader's ``part``): what it does to the
+        parser's state across transaction sets (its id, the version warned about once), without opening it."""
+        self._outside(els, idx)
+        self.loop = None
+        self.transaction = None
+
+    def end_part(self, els: Elements, idx: int) -> list[Item]:
+        """The ST that begins the next part: what it does to a transaction set left open (ends it, reporting the
+        missing SE, as ``_envelope_inside``), without opening its own."""
+        if self.loop is None:
+            return []
+        self._problem("835.transaction.unterminated", f"835 transaction set {self.transaction} ends without SE",
+                      els, idx)
+        return self._end_transaction(None, None)
+
     def _outside(self, els: Elements, idx: int) -> list[Item] | tuple:
         tag = els[0]
         e = els + _PAD
@@ -774,11 +790,23 @@ del P
 
 class RemitReader:
     """Iterate the items of an 835 file; ``problems`` holds every problem found (syntax, envelope, content,
-    balancing) once iteration ends, and ``segments`` / ``bytes`` what was read."""
+    balancing) once iteration ends, and ``segments`` / ``bytes`` what was read.
 
-    def __init__(self, path: str) -> None:
+    ``part=(first, stop)`` reads only the transaction sets numbered ``first`` up to ``stop`` (0-based, in file
+    order; ``stop`` None: to the end), for a file read by several processes at once (``edi.x835.parts``): the
+    file is still read from its start, the envelope checked throughout, but the transaction sets before
+    ``first`` are not parsed, and reading ends at the ST of ``stop``. Its problems are those positioned in its
+    own segments (from the ST of ``first`` to before the ST of ``stop``; those without a position only in the
+    part that reads to the end), so that the parts' items and problems, put together in order, are the whole
+    file's, each once."""
+
+    def __init__(self, path: str, part: tuple[int, int | None] | None = None) -> None:
         self.path = path
+        self.part = part
         self.problems: list[Problem] = Problems()  # at most KEEP_PER_CODE per code, the rest counted
+        #: the tokenizer's, the envelope checker's and the parser's problems, apart (the parts of a file are put
+        #: together source by source: edi.x835.parts.merge_problems)
+        self.problem_sources: tuple[list[Problem], ...] = ()
         self.segments = 0
         self.bytes = 0
 
@@ -790,6 +818,15 @@ class RemitReader:
         idx = 0
         counted = 0  # the segments up to this number have been counted by the envelope checker
         last: Elements = []  # the segment before the current one
+        first, stop = self.part or (0, None)
+        bounds = _Bounds(first == 0, stop is None)
+        if self.part is not None:
+            tok.problems = _PartProblems(bounds)
+            env.problems = _PartProblems(bounds)
+            parser.problems = _PartProblems(bounds, parser=True)
+        ordinal = -1  # the number of the last ST seen, from 0
+        skipping = False  # inside a transaction set another part reads
+        stopped = False  # at the ST of ``stop``: the rest is another part's
         try:
             with open_input(self.path) as fp:
                 chunks = read_chunks(fp)
@@ -806,7 +843,29 @@ class RemitReader:
                             env.segment(Segment(els, idx, 0, tok.delimiters))
                             if tag == "ISA":
                                 parser.component = tok.delimiters.component
+                            if tag == "ST":
+                                ordinal += 1
+                                if ordinal == stop:
+                                    items = parser.end_part(els, idx)
+                                    if items:
+                                        yield from items
+                                    stopped = True
+                                    break
+                                if ordinal < first:
+                                    parser.skip(els, idx)
+                                    skipping = True
+                                    last = els
+                                    continue
+                                if ordinal == first:
+                                    bounds.lo = idx
+                                skipping = False
+                            elif skipping and tag == "SE":
+                                skipping = False
+                                last = els
+                                continue
                             items = parser.feed(els, idx)
+                        elif skipping:
+                            items = _NOTHING
                         else:
                             # parser.feed(els, idx), inlined: this loop runs for every segment
                             handler = parser._table.get(tag)
@@ -820,13 +879,52 @@ class RemitReader:
                         if items:
                             yield from items
                         last = els
-            body = idx - counted
-            env.body(body, Segment(last, idx) if body else None)
-            yield from parser.close()
-            env.close()
+                    if stopped:
+                        break
+            if not stopped:
+                body = idx - counted
+                env.body(body, Segment(last, idx) if body else None)
+                yield from parser.close()
+                env.close()
         finally:
             self.segments = idx
+            self.problem_sources = (tok.problems, env.problems, parser.problems)
             self.problems = by_position(tok.problems + env.problems + parser.problems)
+
+
+class _Bounds:
+    """Where a part of a file begins (see RemitReader's ``part``), learnt as it is read: ``lo``, the segment
+    number of its first ST (None until reached; 0 for the first part); ``last``: it reads to the end."""
+
+    __slots__ = ("lo", "last")
+
+    def __init__(self, from_start: bool, last: bool) -> None:
+        self.lo: int | None = 0 if from_start else None
+        self.last = last
+
+
+class _PartProblems(Problems):
+    """The problems a part keeps, decided as they are found (before ``Problems`` counts them against its cap,
+    so that the parts' counts add up to the whole file's). Every part reads the file from its start, so the
+    tokenizer's and the envelope checker's problems are found by several parts: each keeps those found once its
+    first ST is reached (``lo`` is set after that ST is checked: the ST where one part ends and the next begins
+    is checked by both, and its problems are kept by the part that ends there, which stops reading after it), and
+    the last part those without a position. The parser only reads the part's own transaction sets: it keeps all
+    but what the ST of the transaction sets before them gave."""
+
+    def __init__(self, bounds: _Bounds, *, parser: bool = False) -> None:
+        self.bounds = bounds
+        self.parser = parser
+        super().__init__()
+
+    def append(self, problem: Problem) -> None:
+        segment, b = problem.where.segment, self.bounds
+        if segment is None:
+            if not (self.parser or b.last):
+                return
+        elif b.lo is None or segment < b.lo:
+            return
+        super().append(problem)
 
 
 def read_remittances(path: str) -> RemitReader:

@@ -1,0 +1,90 @@
+"""`edi remit show` and `edi remit export` reading a file in parts (cli.parts: one process per part, their output
+put together in order): run as a user runs them (a process whose output is a file), with ``EDI_READ_PARTS`` asking
+for parts and for one process, the output, the messages and the exit code are the same, byte for byte; and a
+part whose process dies is read again by the first."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from x12text import payment_file, payment_group, payment_transaction
+
+from benchmarks.synth import write_835
+from cli.parts import read_in_parts
+from edi.model import ClaimPayment
+from edi.x835.reader import RemitReader
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def edi(*args: str, parts: int, cwd: Path) -> tuple[int, bytes, bytes]:
+    env = {**os.environ, "EDI_READ_PARTS": str(parts), "COLUMNS": "160"}
+    done = subprocess.run([sys.executable, "-m", "cli.main", *args], capture_output=True, env=env, cwd=cwd,
+                          timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, str]:
+    """A generated 835 of 12 transaction sets, and a broken one (a transaction set without SE, one that is not an
+    835, a wrong SE count)."""
+    folder = tmp_path_factory.mktemp("parts")
+    generated = folder / "generated.835"
+    with open(generated, "wb") as fp:
+        write_835(fp, 600, per_st=50)
+    t = [payment_transaction(n) for n in range(1, 7)]
+    t[1] = payment_transaction(2, se=False)
+    t[3] = payment_transaction(4, st01="999")
+    t[4] = payment_transaction(5, count=4)
+    broken = payment_file(folder, payment_group(t), name="broken.835")
+    return {"generated": str(generated), "broken": broken}
+
+
+@pytest.mark.parametrize("name", ["generated", "broken"])
+@pytest.mark.parametrize("shape", [["--json"], ["--nl"], []])
+def test_show_in_parts_prints_what_one_process_prints(files, tmp_path, name, shape):
+    one = edi("remit", "show", *shape, files[name], parts=1, cwd=tmp_path)
+    assert one[0] == (0 if name == "generated" else 1), one[2]
+    assert one[1], "something was printed"
+    for parts in (2, 3):
+        assert edi("remit", "show", *shape, files[name], parts=parts, cwd=tmp_path) == one
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_export_in_parts_writes_what_one_process_writes(files, tmp_path, fmt):
+    outputs = {}
+    for parts in (1, 3):
+        out = tmp_path / f"out{parts}"
+        done = edi("remit", "export", files["generated"], files["broken"], "--format", fmt, "--out", str(out),
+                   parts=parts, cwd=tmp_path)
+        outputs[parts] = done[0], done[2].replace(str(out).encode(), b"OUT"), {
+            p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert outputs[3] == outputs[1]
+    code, _, tables = outputs[1]
+    assert code == 1 and sorted(tables) == [f"{t}.{fmt}" for t in ("adjustments", "claims", "lines")]
+    claims = sum(type(item) is ClaimPayment for f in ("generated", "broken") for item in RemitReader(files[f]))
+    assert claims > 600 and tables[f"claims.{fmt}"].count(b"\n") == claims + (fmt == "csv")  # and a header
+
+
+def test_a_part_whose_process_dies_is_read_again(files, tmp_path, monkeypatch):
+    # `edi remit export`'s way (each part writes its own files), with the second part's process killed as it starts
+    monkeypatch.setenv("EDI_READ_PARTS", "3")
+    parent = os.getpid()
+
+    def work(reader, k):
+        if k == 1 and os.getpid() != parent:
+            os._exit(9)
+        claims = [c.patient_control_number for c in reader if type(c) is ClaimPayment]
+        (tmp_path / f"part{k}").write_text("\n".join(claims))
+        return len(claims)
+
+    spliced = []
+    read = read_in_parts(files["generated"], work, lambda k, n, output: spliced.append((k, n)), capture=False)
+    whole = [c.patient_control_number for c in RemitReader(files["generated"]) if type(c) is ClaimPayment]
+    assert [k for k, _ in spliced] == [0, 1, 2] and sum(n for _, n in spliced) == len(whole)
+    assert read.results == [n for _, n in spliced] and read.problems == [] and read.segments > 0
+    assert "\n".join((tmp_path / f"part{k}").read_text() for k in range(3)).split("\n") == whole
