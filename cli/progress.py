@@ -97,12 +97,12 @@ def _size(path: str) -> int:
         return 0
 
 
-def over_files(paths: Iterable[str], verb: str) -> Iterator[str]:
+def over_files(paths: Iterable[str], verb: str, *, thread: bool = True) -> Iterator[str]:
     """Each of ``paths``, with a bar by bytes over all of them (each file counted whole once it is done), named by
-    ``verb`` and the file at hand: for work that reads a file in one library call."""
+    ``verb`` and the file at hand: for work that reads a file in one library call (``thread``: as ``bar``)."""
     paths = list(paths)
     sizes = [_size(p) for p in paths]
-    with bar(verb, total=sum(sizes) or None, unit="files") as b:
+    with bar(verb, total=sum(sizes) or None, unit="files", thread=thread) as b:
         for i, (path, size) in enumerate(zip(paths, sizes, strict=True)):
             b.update(description=f"{verb} {Path(path).name} ({i + 1} of {len(paths)})")
             yield path

@@ -384,7 +384,7 @@ def export(
         except OSError as exc:
             fail(f"cannot write: {exc}")
         with Exporter(tables) as ex:
-            for f in over_files(files, "exporting"):
+            for f in over_files(files, "exporting", thread=False):  # a large file is read by forked processes
                 _export_file(ex, f, targets)
     for t, (path, _) in targets.items():
         err_console.print(f"{path}: {ex.counts[t]} {t}")

@@ -10,7 +10,7 @@ whole file's (tests/edi/test_x835_parts.py proves it on the samples, the corpus 
 and the segment terminator; an ST segment is the terminator, optional line breaks, ``ST`` and the separator),
 and cuts so that the parts finish together: a part that starts further in also tokenizes more of the file
 before its own transaction sets, so the later parts are shorter (``skip_cost``: the cost of a skipped byte
-against a parsed and printed one, about a fifth, measured with ``benchmarks/cli.py``).
+against a parsed and printed one: 0.22 s against 1.63 s for `remit show --json` of the 20 MB benchmark file).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def transaction_offsets(path: str) -> list[int]:
     return offsets
 
 
-def plan(path: str, parts: int, *, skip_cost: float = 0.2, min_bytes: int = MIN_BYTES) -> list[Part]:
+def plan(path: str, parts: int, *, skip_cost: float = 0.15, min_bytes: int = MIN_BYTES) -> list[Part]:
     """Up to ``parts`` runs of whole transaction sets covering the file, which finish at about the same time;
     one part ``[(0, None)]`` when the file is not worth cutting (standard input, not a regular file, smaller than
     ``min_bytes``, a single transaction set, not X12)."""
