@@ -6,9 +6,11 @@
 1. Generates the seeded ~20 MB, 50,000-claim 835 of ``benchmarks/remit.py`` (benchmarks/synth.py).
 2. Runs each command as a fresh process with its output sent to /dev/null (or a temporary folder), best of
    ``--runs``, and reads each one's peak RSS from the kernel (``wait4``): ``edi remit show --json``, ``--nl`` and the
-   human view, ``edi x12 validate``, ``edi remit export`` to CSV and to NDJSON. Beside them in the same run: the
-   floor (a fresh Python process that reads the file, splits it on ``~`` and ``*`` and makes a ``Decimal`` of each
-   CLP04: no model, no checks, no output) and, when their virtual environments exist
+   human view, ``edi x12 validate``, ``edi remit export`` to CSV and to NDJSON (``remit show`` and ``export`` read
+   the file with one process per core, see cli.parts; ``--json`` and CSV are timed again with one process).
+   Beside them in the same run: the floor (a fresh Python process that reads the file, splits it on ``~`` and
+   ``*`` and makes a ``Decimal`` of each CLP04: no model, no checks, no output) and, when their virtual
+   environments exist
    (``../shared/docs/peers/mkvenvs.sh DIR``), edi-835-parser 1.8 and x12sdk 2.2 parsing the same file (no output).
 3. Memory as the input grows: ``edi remit show --json`` on copies of the file adding up to ``--big-mb`` MB.
 4. Ledger views: records ``--ledger-claims`` claims and posts their 835 in a SQLite ledger (and, with ``--postgres``,
@@ -82,12 +84,12 @@ def timed(argv: list[str], *, env: dict | None = None, stdout=subprocess.DEVNULL
     return secs, usage.ru_maxrss / 1024, proc.returncode
 
 
-def best(argv: list[str], runs: int, *, before=None) -> tuple[float, float, int]:
+def best(argv: list[str], runs: int, *, before=None, env: dict | None = None) -> tuple[float, float, int]:
     results = []
     for _ in range(runs):
         if before:
             before()
-        results.append(timed(argv))
+        results.append(timed(argv, env=env))
     secs = min(r[0] for r in results)
     return secs, max(r[1] for r in results), results[-1][2]
 
@@ -124,6 +126,15 @@ def remit_commands(path: Path, claims: int, runs: int, peers: Path, tmp: Path) -
     ):
         secs, rss, code = best(edi + args, runs, before=before)
         results[name] = secs
+        line(name, secs, size, rss, code, floor_secs)
+    # the same commands with one process (a large 835 is read by one process per core: cli.parts)
+    one = {**os.environ, "EDI_READ_PARTS": "1"}
+    for name, args, before in (
+        ("edi remit show --json, one process", ["remit", "show", "--json", str(path)], None),
+        ("edi remit export (CSV), one process", ["remit", "export", str(path), "--out", str(export_dir)],
+         clear_export),
+    ):
+        secs, rss, code = best(edi + args, runs, before=before, env=one)
         line(name, secs, size, rss, code, floor_secs)
     # x12sdk 2.2 fails on a transaction with two PLB segments: the peers read (and edi is timed again on) the
     # same claims written with one PLB per transaction
