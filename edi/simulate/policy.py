@@ -35,6 +35,15 @@ the same 837 give the same outcomes. The branches (``Outcome.branch``):
     paid in the first cycle; in the second, part of that payment is taken back as an overpayment recovery
     (PLB WO, positive: it reduces the payment).
 
+``next_payer``
+    a claim to a next payer (coordination of benefits: it carries the adjudications of the payers before it,
+    loops 2320/2430): processed as secondary (CLP02 = 2) or tertiary (3, when SBR01 is T). Per line, the payer
+    pays what it would pay as primary (its allowed amount less its own patient share, drawn as for any claim),
+    but never more than the last payer before it left to the patient on that line (its PR adjustments); the
+    rest of the charge is the payers' before, OA-23; what is still left is the patient's, PR under the reason
+    the payer before gave. Such a claim is paid in the first cycle, never denied, split, reversed, late or
+    recouped here (the edits still apply: a member the payer does not know is rejected).
+
 A line no fee schedule row prices is allowed ``Policy.unpriced_rate`` of its charge. A void (frequency 8) is
 accepted by the 277CA and needs no payment: ``void``, no 835.
 """
@@ -196,6 +205,8 @@ class Adjudicator:
             return Outcome(claim, "rejected", icn, rejection=rejection, ach=slot_ach)
         if claim.frequency == "8":
             return Outcome(claim, "void", icn, ach=slot_ach)
+        if any(o.adjudicated for o in claim.other_payers):
+            return self._as_next_payer(claim, payer_key, icn, self._share(draws[3]), draws[4], slot_ach)
         if draws[0] < p.deny:
             reason, remark = DENIALS[int(draws[1] * len(DENIALS))]
             lines = tuple(LineAnswer(ln, ZERO, ZERO, (("CO", reason, ln.charge),), remark) for ln in claim.lines)
@@ -236,6 +247,27 @@ class Adjudicator:
             return Outcome(claim, branch, icn, first=(answer,), recoupment=recoup, ach=slot_ach,
                            patient_share=share)
         return Outcome(claim, branch, icn, first=(answer,), ach=slot_ach, patient_share=share)
+
+    def _as_next_payer(self, claim: Claim, payer_key: str | None, icn: str, share: str | None, x: float,
+                       ach: bool) -> Outcome:
+        """The ``next_payer`` branch (see the module docstring)."""
+        last = [o for o in claim.other_payers if o.adjudicated][-1].payer.payer_id
+        allowed = [self.allowed(claim, ln, payer_key) for ln in claim.lines]
+        own = self._pay(claim.lines, allowed, share, x, None)  # what it would pay as the primary payer
+        lines = []
+        for ln, mine in zip(claim.lines, own, strict=True):
+            left = [a for j in ln.adjudications if j.payer_id == last for a in j.adjustments if a.group == "PR"]
+            open_ = sum((a.amount for a in left), ZERO)
+            paid = max(min(mine.paid, open_), ZERO)
+            cas: list[tuple[str, str, Decimal]] = []
+            if ln.charge != open_:
+                cas.append(("OA", "23", ln.charge - open_))
+            if open_ > paid:
+                cas.append(("PR", left[0].reason if left else "2", open_ - paid))
+            lines.append(LineAnswer(ln, mine.allowed, paid, tuple(cas)))
+        status = "3" if claim.payer.responsibility == "T" else "2"
+        return Outcome(claim, "next_payer", icn, first=(ClaimAnswer(status, icn, tuple(lines)),), ach=ach,
+                       patient_share=share)
 
     def _share(self, x: float) -> str | None:
         p = self.policy

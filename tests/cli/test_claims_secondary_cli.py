@@ -5,12 +5,17 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import json
+from datetime import date, datetime
+from decimal import Decimal as D
 from pathlib import Path
 
 from typer.testing import CliRunner
 from x12text import COB_PRIMARY_835, interchange
 
 from cli.main import app
+from edi.ledger import Ledger
+from mappings.build import build_files
+from mappings.config import load_config
 
 runner = CliRunner()
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -80,3 +85,34 @@ def test_usage_and_unknown_claims(tmp_path, db):
     unknown = edi("claims", "secondary", "NOPE", "--config", CONFIG, "--out", str(tmp_path / "sec"), "--json", db=db)
     assert unknown.exit_code == 1
     assert [c["outcome"] for c in json.loads(unknown.stdout)["claims"]] == ["not_found"]
+
+
+def test_the_simulated_payers_answer_the_primary_and_the_secondary_claims(tmp_path, db):
+    # the whole loop with `edi simulate payer` on both sides: the second payer pays at most what the first left.
+    # Built on a fixed day: the simulated payer's decisions follow from the 837's bytes (and so its dates)
+    led = Ledger(db)
+    built = build_files([str(SAMPLES / "encounters" / "two-coverages.json")], load_config(CONFIG), ledger=led,
+                        out_dir=str(tmp_path / "out"), today=date(2025, 9, 1), now=datetime(2025, 9, 1, 12))
+    led.close()
+    assert built.ok, built.problems
+    for step in ("out", "sec"):
+        files = sorted(str(p) for p in (tmp_path / step).glob("*.837"))
+        answered = runner.invoke(app, ["simulate", "payer", *files, "--config", CONFIG, "--seed", "3", "--out",
+                                       str(tmp_path / f"answers-{step}")])
+        assert answered.exit_code == 0, answered.output
+        eras = sorted(str(p) for p in (tmp_path / f"answers-{step}").glob("*.835"))
+        imported = edi("remit", "import", *eras, "--config", CONFIG, db=db)
+        assert imported.exit_code == 0, imported.output
+        if step == "out":
+            result = edi("claims", "secondary", "--all-ready", "--out", str(tmp_path / "sec"), "--config", CONFIG,
+                         "--json", db=db)
+            assert result.exit_code == 0, result.output
+            billed = [c for c in json.loads(result.stdout)["claims"] if c["outcome"] == "built"]
+            assert billed, result.stdout
+    listed = json.loads(edi("ledger", "claims", "--json", db=db).stdout)  # oldest first
+    for c in billed:
+        *_, second = [row for row in listed if row["patient_control_number"] == c["patient_control_number"]]
+        assert second["status"] == "paid" and second["insurance_balance"] == "0.00", second
+        assert D("0") <= D(second["paid"]) <= D(c["left_open"]), (second, c)
+    check = edi("ledger", "check", "--json", db=db)
+    assert json.loads(check.stdout) == {"ok": True, "problems": []} and check.exit_code == 0

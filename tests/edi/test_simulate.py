@@ -8,6 +8,7 @@ import io
 import json
 import random
 from collections import Counter
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal as D
 from pathlib import Path
@@ -20,9 +21,12 @@ from edi.fees import parse_fee_schedule
 from edi.ledger import Ledger
 from edi.model import (
     Address,
+    Adjustment,
     Claim,
     ClaimPayment,
     Diagnosis,
+    LineAdjudication,
+    OtherPayer,
     Payer,
     Provider,
     RemittanceEnd,
@@ -459,3 +463,47 @@ def test_reading_the_envelope_of_a_large_837_reads_only_its_start(tmp_path):
         tracemalloc.stop()
     assert isa[0] == "ISA" and gs[0] == "GS"
     assert peak < 2_000_000, peak
+
+
+# -- a claim to a next payer (coordination of benefits) ---------------------------------------------------------
+
+PRIMARY = Payer("SYNTH PRIMARY PLAN", "SYNPRI1")
+
+
+def next_payer_claim(pcn: str, responsibility: str, left: tuple[tuple[str, str, str, str], ...]) -> Claim:
+    """PCN1's two lines billed to SYNTH01 as the ``responsibility`` payer, after SYNPRI1 adjudicated each line as
+    (paid, CO-45, PR group reason, PR amount)."""
+    base = claim(pcn, ("99213", "150"), ("83036", "50"))
+    lines = tuple(replace(ln, adjudications=(LineAdjudication(
+        "SYNPRI1", D(paid), D(1), procedure=ln.procedure, adjustments=(
+            Adjustment("CO", "45", D(co)), Adjustment("PR", reason, D(pr)))),))
+        for ln, (paid, co, reason, pr) in zip(base.lines, left, strict=True))
+    paid = sum((D(x[0]) for x in left), D(0))
+    prior = OtherPayer(PRIMARY, base.subscriber, paid=paid, adjudication_date=date(2025, 2, 1), claim_number="P1")
+    return replace(base, payer=replace(PAYER, responsibility=responsibility), lines=lines, other_payers=(prior,))
+
+
+def test_a_claim_to_a_next_payer_is_paid_at_most_what_the_payer_before_left(tmp_path):
+    """SYNPRI1 left PR-2 18.50 on 99213 and PR-1 36.40 on 83036 (its deductible). SYNTH01 would pay, as primary,
+    74.00 and 29.12 (allowed 92.50 and 36.40 less 20 % coinsurance): it pays 18.50 (all that was left) and 29.12
+    (its own figure, less than the 36.40 left: 7.28 stays the patient's, under the reason SYNPRI1 gave, PR-1).
+    The rest of each charge is the payer before's, OA-23; CLP02 = 2, processed as secondary."""
+    secondary = next_payer_claim("PCN1", "S", (("74", "57.5", "2", "18.5"), ("0", "13.6", "1", "36.4")))
+    src = write_837(tmp_path / "secondary.837", [secondary])
+    out = tmp_path / "answers"
+    out.mkdir()
+    result = answer_837(src, out, fees=FEES, seed=1, policy=COINSURANCE_ONLY)
+    assert dict(result.branches) == {"next_payer": 1, "PR-2": 1}
+    era = result.files[2]
+    icn = lines_of(era, "CLP")[0].split("*")[7]
+    assert lines_of(era, "CLP") == [f"CLP*PCN1*2*200*47.62*7.28*12*{icn}*11*1~"]
+    assert lines_of(era, "SVC") == ["SVC*HC:99213*150*18.5~", "SVC*HC:83036*50*29.12~"]
+    assert lines_of(era, "CAS") == ["CAS*OA*23*131.5~", "CAS*OA*23*13.6~", "CAS*PR*1*7.28~"]
+    assert_balanced(era)
+    assert_pyx12_valid(era)
+
+    tertiary = next_payer_claim("PCN2", "T", (("74", "57.5", "2", "18.5"), ("29.12", "13.6", "2", "7.28")))
+    src = write_837(tmp_path / "tertiary.837", [tertiary], control=2)
+    result = answer_837(src, out, fees=FEES, seed=1, policy=COINSURANCE_ONLY)
+    assert [s.split("*")[2] for s in lines_of(result.files[2], "CLP")] == ["3"]  # processed as tertiary
+    assert_balanced(result.files[2])
