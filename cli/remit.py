@@ -282,10 +282,18 @@ _COLUMNS = (("claim / line", 24, False), ("patient", 24, False), ("status", 22, 
 
 
 def _row(*cells: str) -> str:
-    parts = []
+    """One row of the table, its columns where the header has them; a cell longer than its column (a claim number
+    with its payer's claim number, a long name) pushes the next cells along, which go back to their column as soon
+    as there is room again (one file read as it streams: the widths cannot come from the longest value)."""
+    line = ""
+    start = 0  # where the column begins
     for (_, width, right), cell in zip(_COLUMNS, cells, strict=True):
-        parts.append(cell.rjust(width) if right else cell.ljust(width))
-    return clean("  ".join(parts).rstrip()) + "\n"
+        at = max(start, len(line) + 2) if line else start
+        if right:
+            at = max(at, start + width - len(cell))
+        line = line.ljust(at) + cell
+        start += width + 2
+    return clean(line.rstrip()) + "\n"
 
 
 class _Eob(_Payments):
