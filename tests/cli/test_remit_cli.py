@@ -157,3 +157,20 @@ def test_terminal_escape_sequences_in_a_file_never_reach_the_terminal_raw(tmp_pa
         result = runner.invoke(app, args)
         assert "\x1b" not in result.output and "Traceback" not in result.output, args
     assert "\\x1b[2J" in runner.invoke(app, ["remit", "show", str(evil)]).output
+
+
+def test_an_overlong_cell_pushes_the_row_only_until_there_is_room():
+    from cli.remit import _COLUMNS, _row
+
+    header = _row(*(c[0] for c in _COLUMNS))
+    status_at, paid_end = header.index("status"), header.index("paid") + len("paid")
+    # a claim number with the payer's claim number (28 characters in a 24-character column): the patient is
+    # pushed two spaces after it, the status is back under its header
+    row = _row("SIM-000076 (875BC7DE0000052)", "EXAMPLEDOE, CASEY", "processed as primary", "2025-04-19",
+               "245.65", "75.24", "100.00", "")
+    assert row.startswith("SIM-000076 (875BC7DE0000052)  EXAMPLEDOE, CASEY ")
+    assert row.index("processed as primary") == status_at and row.index("75.24") + len("75.24") == paid_end
+    # no room at all: two spaces between the cells, nothing lost
+    crowded = _row("C" * 30, "P" * 40, "S" * 30, "2025-04-19", "1" * 12, "2" * 12, "3" * 14, "CO-45 1.00")
+    assert crowded.rstrip("\n").split("  ") == ["C" * 30, "P" * 40, "S" * 30, "2025-04-19", "1" * 12, "2" * 12,
+                                                "3" * 14, "CO-45 1.00"]
