@@ -119,6 +119,8 @@ def build_secondary(ledger: Ledger, config: Config, pcns: Iterable[str] | None =
     wanted = list(dict.fromkeys(pcns)) if pcns is not None else None
     rows = ledger.billed_claims(wanted)
     found = {r.patient_control_number for r in rows}
+    if all_ready:  # not yet answered by the payer it was billed to last (a claim to the next payer waiting for its
+        rows = [r for r in rows if r.adjudicated]  # 835): nothing to do, and its 837 need not be read (or be there)
     for pcn in wanted or ():
         if pcn not in found:
             result.claims.append(_outcome(pcn, "not_found", problems=[Problem(

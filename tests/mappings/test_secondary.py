@@ -168,6 +168,12 @@ def test_the_worked_scenario_bills_the_secondary(tmp_path, ledger, config):
     assert [c.outcome for c in again.claims] == ["no_next_payer"] and again.files == []
     ready = build_secondary(ledger, config, all_ready=True, out_dir=str(tmp_path / "sec"), now=BILLED)
     assert ready.claims == [] and ready.files == []
+    # the claim to the next payer waits for its 835: --all-ready passes it by without reading its 837, which a
+    # billing office may have archived (moved away) once it was sent
+    for sent in (tmp_path / "sec").glob("*.837"):
+        sent.rename(tmp_path / sent.name)
+    ready = build_secondary(ledger, config, all_ready=True, out_dir=str(tmp_path / "sec"), now=BILLED)
+    assert ready.claims == [] and ready.files == [] and ready.ok
 
 
 def test_the_secondarys_835_posts_against_the_secondary_claim(tmp_path, db, ledger, config):
