@@ -129,6 +129,11 @@ def build(
     raise typer.Exit(OK if result.ok and result.written else PROBLEMS)
 
 
+#: What ``edi claims secondary --all-ready`` counts rather than lists: claims no next payer will be billed for.
+_SETTLED = {"nothing_left": "with nothing left to the patient", "denied": "denied",
+            "crossed_over": "crossed over by the payer"}
+
+
 @app.command()
 def secondary(
     pcn: Annotated[list[str] | None, typer.Argument(help="Patient control numbers of claims whose primary 835 is "
@@ -153,11 +158,18 @@ def secondary(
     if json_:
         print_json(result.as_dict())
     else:
+        # --all-ready runs every day: a claim that will never go to a next payer (nothing left, denied, crossed
+        # over by the payer) is counted, not listed again and again (--json lists every claim)
+        settled: dict[str, int] = {}
         for c in result.claims:
+            if all_ready and c.outcome in _SETTLED and not c.problems:
+                settled[c.outcome] = settled.get(c.outcome, 0) + 1
+                continue
             mark = "[green]built[/]" if c.outcome == "built" else f"[yellow]{esc(c.outcome)}[/]"
             console.print(marked(f"{esc(c.patient_control_number)}: {mark}: {esc(c.message)}"
                                  + (f" -> {esc(c.file)}" if c.file else "")))
-        console.print(f"{len(result.claims)} claims: {result.built} claims to the next payer written")
+        counted = "".join(f", {n} {_SETTLED[k]}" for k, n in settled.items())
+        console.print(f"{len(result.claims)} claims: {result.built} claims to the next payer written{counted}")
         problems = [*result.problems, *(p for c in result.claims for p in c.problems)]
         if problems:
             err_console.print(problem_table(problems))

@@ -109,6 +109,16 @@ def test_the_simulated_payers_answer_the_primary_and_the_secondary_claims(tmp_pa
             assert result.exit_code == 0, result.output
             billed = [c for c in json.loads(result.stdout)["claims"] if c["outcome"] == "built"]
             assert billed, result.stdout
+            # the next day's run: the claims billed wait for their 835 (passed by); those that will never go
+            # to a next payer are counted, not listed
+            settled = [c for c in json.loads(result.stdout)["claims"] if c["outcome"] in ("nothing_left", "denied")]
+            assert settled, result.stdout
+            again = edi("claims", "secondary", "--all-ready", "--out", str(tmp_path / "sec"), "--config", CONFIG,
+                        db=db)
+            assert again.exit_code == 0, again.output
+            assert again.output.splitlines()[-1].startswith(f"{len(settled)} claims: 0 claims to the next payer "
+                                                            "written")
+            assert not any(c["patient_control_number"] in again.output for c in settled)
     listed = json.loads(edi("ledger", "claims", "--json", db=db).stdout)  # oldest first
     for c in billed:
         *_, second = [row for row in listed if row["patient_control_number"] == c["patient_control_number"]]
