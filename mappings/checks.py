@@ -96,6 +96,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, NamedTuple
 
@@ -265,10 +266,14 @@ def _providers(enc: Encounter) -> list[tuple[str, EncounterProvider]]:
     return [(role, p) for role in roles if (p := getattr(enc, role)) is not None]
 
 
+#: ``npi_check_digit``, remembered: a batch names few providers, each in many encounters (a pure function).
+_npi_check_digit = lru_cache(maxsize=4096)(npi_check_digit)
+
+
 def npi_problems(enc: Encounter, npi: str, path: str) -> list[Problem]:
     if not npi_shape_ok(npi):
         return [_p(enc, "encounter.npi.format", f"{path} is not an NPI (10 digits starting with 1 or 2)", path)]
-    expected = npi_check_digit(npi[:9])
+    expected = _npi_check_digit(npi[:9])
     if expected != int(npi[9]):
         return [_p(enc, "encounter.npi.check_digit", f"{path} {npi} fails the NPI check digit (expected "
                    f"{expected} as the last digit)", path)]
@@ -294,6 +299,10 @@ def _address_problems(enc: Encounter, addr: Any, base: str, nine: str | None = N
     return out
 
 
+#: The providers whose ZIP must have 9 digits, and the problem code's last word.
+_NINE_DIGIT_ZIPS = {"billing_provider": "billing", "service_facility": "facility"}
+
+
 def check_providers(enc: Encounter, ctx: CheckContext) -> list[Problem]:
     out: list[Problem] = []
     for role, prov in _providers(enc):
@@ -305,7 +314,7 @@ def check_providers(enc: Encounter, ctx: CheckContext) -> list[Problem]:
         if prov.taxonomy is not None and not taxonomy_shape_ok(prov.taxonomy):
             out.append(_p(enc, "encounter.taxonomy.format", f"{role}.taxonomy {prov.taxonomy} is not a NUCC "
                           "taxonomy code (10 characters ending in X)", f"{role}.taxonomy"))
-        nine = {"billing_provider": "billing", "service_facility": "facility"}.get(role)
+        nine = _NINE_DIGIT_ZIPS.get(role)
         out += _address_problems(enc, prov.address, f"{role}.address", nine)
     bp = enc.billing_provider
     if bp.address is not None and _PO_BOX.search(bp.address.line1):
@@ -669,7 +678,7 @@ def _names(cls: type) -> tuple[str, ...] | None:
 
 
 _GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
-_LEAVES = (type(None), date, Decimal, int, bool)
+_LEAVES = frozenset((type(None), date, Decimal, int, bool))
 
 
 def _getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
@@ -683,14 +692,36 @@ def _getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
 
 
 def _collect(value: Any, out: list[str]) -> None:
-    """Append every string inside ``value`` (an encounter, a part of one or a tuple of parts) to ``out``."""
+    """Append every string inside ``value`` (an encounter, a part of one or a tuple of parts) to ``out``, but
+    the empty ones (what the checks look for is in none of them)."""
     items = value if type(value) is tuple else _getter(type(value))(value)
-    for item in items:
+    for item in filter(None, items):  # most fields are None: skipped at C speed (and "", (), 0, False)
         cls = type(item)
         if cls is str:
             out.append(item)
         elif cls not in _LEAVES:
             _collect(item, out)
+
+
+#: The last encounter ``_text_of`` walked, and its text: ``check_delimiters`` and ``check_text`` both look at
+#: every string of an encounter, one after the other, and one walk serves both. Keyed by identity and holding the
+#: encounter itself (so its id cannot be reused while cached); an encounter is frozen through and through, so its
+#: text cannot change.
+_last_text: tuple[Any, str] = (None, "")
+
+
+def _text_of(enc: Encounter) -> str:
+    """Every string inside ``enc`` (``_collect``), joined by spaces (no value can be mistaken for a bad
+    character: a space is neither a delimiter nor outside ASCII)."""
+    global _last_text
+    last = _last_text
+    if last[0] is enc:
+        return last[1]
+    texts: list[str] = []
+    _collect(enc, texts)
+    text = " ".join(texts)
+    _last_text = (enc, text)
+    return text
 
 
 def _strings(value: Any, path: str) -> Iterable[tuple[str, str]]:
@@ -721,9 +752,7 @@ def _written(enc: Encounter) -> Iterable[tuple[str, str]]:
 
 
 def check_delimiters(enc: Encounter, ctx: CheckContext) -> list[Problem]:
-    texts: list[str] = []
-    _collect(enc, texts)
-    if UNWRITABLE_TEXT.search(" ".join(texts)) is None:
+    if UNWRITABLE_TEXT.search(_text_of(enc)) is None:
         return []
     out = []
     for path, text in _written(enc):
@@ -751,9 +780,7 @@ def check_text(enc: Encounter, ctx: CheckContext) -> list[Problem]:
            _p(enc, "encounter.text.transliterated", f"{path} held letters outside ASCII, which X12 does not carry: "
               "sent spelled in ASCII (accents dropped)", path, WARNING)
            for path in enc.transliterated]
-    texts: list[str] = []
-    _collect(enc, texts)
-    if "".join(texts).isascii():
+    if _text_of(enc).isascii():
         return out
     for path, text in _written(enc):
         if text.isascii() or path.startswith("transliterated") or UNWRITABLE_TEXT.search(text) is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
+from itertools import chain
 from operator import itemgetter
 
 from sqlalchemy import text
@@ -19,6 +20,7 @@ ZERO = Decimal(0)
 
 #: The columns of a posting as ``Entry.postings`` holds them (one tuple per posting), before ``entry_id``.
 POSTING_COLUMNS = ("account", "amount", "claim_id", "line_id", "group_code", "reason")
+_amount = itemgetter(1)  # a posting's amount
 ENTRY_COLUMNS = ("id", "kind", "claim_id", "remittance_id", "claim_payment_id", "file_id", "reverses_id", "memo",
                  "created_at")
 
@@ -44,13 +46,17 @@ class Entry:
         if amount:
             self.postings.append((account, amount, claim_id, line_id, group, reason))
 
-    def move(self, debit: str, credit: str, amount: Decimal, **where) -> None:
-        """Debit one account and credit another by ``amount`` (both postings carry ``where``)."""
-        self.post(debit, amount, **where)
-        self.post(credit, -amount, **where)
+    def move(self, debit: str, credit: str, amount: Decimal, *, claim_id: int | None = None,
+             line_id: int | None = None, group: str | None = None, reason: str | None = None) -> None:
+        """Debit one account and credit another by ``amount``, both postings with these ``claim_id``, ``line_id``,
+        ``group`` and ``reason``: what two ``post`` calls make (nothing for a zero amount), made at once (a build
+        records one such entry per claim)."""
+        if amount:
+            self.postings += ((debit, amount, claim_id, line_id, group, reason),
+                              (credit, -amount, claim_id, line_id, group, reason))
 
     def total(self) -> Decimal:
-        return sum((p[1] for p in self.postings), ZERO)
+        return sum(map(_amount, self.postings), ZERO)
 
 
 class Journal:
@@ -110,10 +116,21 @@ def _same(value):
     return value
 
 
+#: Most parameters one SQLite statement takes (SQLITE_MAX_VARIABLE_NUMBER before SQLite 3.32, 32766 since), and
+#: most rows in one VALUES list (a compound SELECT's limit before SQLite 3.8.8).
+SQLITE_PARAMETERS = 999
+SQLITE_VALUES_ROWS = 500
+
+
 def copy_rows(conn: Connection, table, columns: tuple[str, ...] | list[str], rows: list[tuple]) -> None:
     """Insert rows that already hold the values as the driver is handed them (money as integer cents, see
     ``schema.cents``; dates and times through ``value_writer``), inside the caller's transaction: PostgreSQL's COPY,
-    or SQLite's executemany on the driver."""
+    or on SQLite ``INSERT ... VALUES`` of many rows a statement (as many as ``SQLITE_PARAMETERS`` allows): one
+    statement keeps the table's and its indexes' cursors open from row to row, where executemany, one statement
+    a row, opened and positioned them again for each (recording a build's claims spent about a third less time
+    in SQLite). A statement that fails inserts none of its rows; the caller's transaction is rolled back either
+    way. The rows left over (fewer than a statement takes) go one a statement, so that each table has two
+    statements, which the driver prepares once and keeps."""
     if not rows:
         return
     names = ", ".join(columns)
@@ -124,8 +141,16 @@ def copy_rows(conn: Connection, table, columns: tuple[str, ...] | list[str], row
             for row in rows:
                 write(row)
     else:
-        marks = ", ".join("?" * len(columns))
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+        row_marks = f"({', '.join('?' * len(columns))})"
+        insert = f"INSERT INTO {table.name} ({names}) VALUES "
+        per = max(1, min(SQLITE_VALUES_ROWS, SQLITE_PARAMETERS // len(columns)))
+        whole = len(rows) - len(rows) % per
+        if whole:
+            statement = insert + ", ".join([row_marks] * per)
+            for start in range(0, whole, per):
+                conn.exec_driver_sql(statement, tuple(chain.from_iterable(rows[start:start + per])))
+        if whole < len(rows):  # the rest one row a statement: one statement per table for the driver to keep
+            conn.exec_driver_sql(insert + row_marks, rows[whole:])
 
 
 def bulk_insert(conn: Connection, table, rows: list[dict]) -> None:

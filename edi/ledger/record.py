@@ -103,8 +103,9 @@ class ClaimRow(NamedTuple):
 
 
 def claim_row(c: Claim, *, interchange: str | None = None, transaction: str | None = None,
-              segment: int | None = None) -> ClaimRow:
-    """The ledger's row for claim ``c``; its position from ``c.source`` unless given."""
+              segment: int | None = None, fingerprint: str | None = None) -> ClaimRow:
+    """The ledger's row for claim ``c``; its position from ``c.source`` unless given, and the ``fingerprint`` of
+    the 837 text a build wrote it as."""
     src = c.source
     if src is not None:
         interchange = interchange or src.interchange
@@ -115,7 +116,8 @@ def claim_row(c: Claim, *, interchange: str | None = None, transaction: str | No
         c.first_service_date, c.billing_provider.npi, c.subscriber.member_id, c.payer_claim_number,
         interchange, transaction, segment,
         tuple(LineRow(ln.number, ln.procedure, ":".join(ln.modifiers) or None, ln.revenue_code, ln.charge,
-                      str(ln.units), ln.service_date, ln.line_control_number) for ln in c.lines))
+                      str(ln.units), ln.service_date, ln.line_control_number) for ln in c.lines),
+        fingerprint)
 
 
 @dataclass
@@ -151,6 +153,17 @@ class _StandingHere:
     def __contains__(self, key: tuple[str, str]) -> bool:
         k = f"{key[0]}\x1f{key[1]}"
         return k not in self.voided and k in self.seen
+
+    def add_new(self, key: tuple[str, str]) -> bool:
+        """``add(key)`` when ``key not in self``, returning whether it was added: one look-up for the two (the
+        recorder asks this of every claim of a file)."""
+        k = f"{key[0]}\x1f{key[1]}"
+        if k in self.voided:
+            self.voided.discard(k)
+            self.seen.add(k, None)
+            return True
+        again, _ = self.seen.add(k, None)
+        return not again
 
 
 class ClaimRecorder:
@@ -253,7 +266,7 @@ class ClaimRecorder:
             return
         conn = self.conn
         status, file_id = self.status, self.file_id
-        day = value_writer(conn, claims.c.service_date)
+        day = _remembered(value_writer(conn, claims.c.service_date))
         now = value_writer(conn, claims.c.created_at)(self.now)
         tid = self._transaction_id
         ids = self.writes.ids(claims, len(batch))
@@ -263,7 +276,8 @@ class ClaimRecorder:
              "voided" if c.frequency == "8" else status, file_id, tid((c.interchange, c.transaction)), c.segment,
              None, now, c.fingerprint)
             for claim_id, c in zip(ids, batch, strict=True)]
-        self._fits(claims, CLAIM_COLUMNS, claim_rows, {c[0]: c[14] for c in claim_rows})
+        segments = {c[0]: c[14] for c in claim_rows}
+        self._fits(claims, CLAIM_COLUMNS, claim_rows, segments)
         self.writes.copy(claims, CLAIM_COLUMNS, claim_rows)
         line_rows = []
         add_line = line_rows.append
@@ -290,7 +304,7 @@ class ClaimRecorder:
                 if c.left_open is not None:
                     journal.add(_prior_payer(claim_id, file_id, c.charge, c.left_open))
             result.claims += 1
-        self._fits(claim_lines, LINE_COLUMNS, line_rows, {c[0]: c[14] for c in claim_rows})
+        self._fits(claim_lines, LINE_COLUMNS, line_rows, segments)
         self.writes.copy(claim_lines, LINE_COLUMNS, line_rows)
         journal.flush()
 
@@ -398,7 +412,7 @@ class ClaimRecorder:
                 keep.append(c)
                 continue
             earlier = standing.get(key)
-            if earlier is not None or key in self.recorded:
+            if earlier is not None or not self.recorded.add_new(key):
                 if earlier is not None:
                     told = (f"recorded from {earlier.file_name or 'a build'} on {earlier.created_at:%Y-%m-%d %H:%M}, "
                             f"status {earlier.status}")
@@ -410,8 +424,7 @@ class ClaimRecorder:
                 refused.append(Problem("ledger.claim.standing", message,
                                        ERROR if self.on_standing == "refuse" else WARNING, where))
                 continue
-            self.recorded.add(key)
-            keep.append(c)
+            keep.append(c)  # (add_new recorded it as standing)
             candidates = [r for r in rejected.get(c.patient_control_number, ()) if r.id not in taken]
             same = [r for r in candidates if (r.payer_id or "") == key[1]]
             moved = [r for r in candidates if (r.payer_id or "") != key[1]
@@ -427,6 +440,23 @@ class ClaimRecorder:
             if self.on_standing == "refuse":
                 raise StandingClaims(refused)
         return keep, resubmits
+
+
+def _remembered(write: Callable[[date | None], object]) -> Callable[[date | None], object]:
+    """``write`` (a date column's ``value_writer``) remembering what it gave for each date: a batch's claims and
+    lines hold few distinct dates, and the column's bind processing formats text from scratch for each (the
+    result depends on the date alone)."""
+    done: dict[date | None, object] = {}
+
+    def remembered(value: date | None) -> object:
+        try:
+            return done[value]
+        except KeyError:
+            out = done[value] = write(value)
+            return out
+
+    return remembered
+
 
 def _prior_payer(claim_id: int, file_id: int, charge: Decimal, left_open: Decimal) -> Entry:
     """The entry that makes a claim to the next payer collect what the payer before left open (see the module's

@@ -68,12 +68,14 @@ def forbidden_characters(d: Delimiters) -> str:
     return "".join(d.chars()) + UNWRITABLE
 
 
-def _composite(value: tuple, d: Delimiters, forbidden: frozenset[str], name: str) -> str:
+def _composite(value: tuple, d: Delimiters, forbidden: frozenset[str], tag: str, i: int) -> str:
+    """Element ``i`` of segment ``tag``, a composite (its name is worked out only for an error)."""
     parts = ["" if c is None else c if type(c) is str else str(c) for c in value]
     while parts and parts[-1] == "":
         parts.pop()
-    for j, c in enumerate(parts, 1):
-        _check(c, forbidden, f"{name}-{j}")
+    if not all(map(forbidden.isdisjoint, parts)):  # one C-level pass in the common case: composites are many
+        for j, c in enumerate(parts, 1):
+            _check(c, forbidden, f"{tag}{i:02d}-{j}")  # raises, naming the first bad component
     return d.component.join(parts)
 
 
@@ -102,14 +104,14 @@ def segment_formatter(d: Delimiters) -> Callable[[str, Sequence[Value]], str]:
             elif value is None:
                 append("")
             elif kind is tuple:
-                append(_composite(value, d, forbidden, f"{tag}{i:02d}"))
+                append(_composite(value, d, forbidden, tag, i))
             elif isinstance(value, Repeat):
                 if d.repetition is None:
                     raise ValueError(f"{tag}{i:02d} repeats, but these delimiters have no repetition separator")
-                append(d.repetition.join(_composite(r, d, forbidden, f"{tag}{i:02d}") if isinstance(r, tuple)
+                append(d.repetition.join(_composite(r, d, forbidden, tag, i) if isinstance(r, tuple)
                                          else _check(str(r), forbidden, f"{tag}{i:02d}") for r in value))
             elif isinstance(value, tuple):
-                append(_composite(value, d, forbidden, f"{tag}{i:02d}"))
+                append(_composite(value, d, forbidden, tag, i))
             else:
                 append(_check(str(value), forbidden, f"{tag}{i:02d}"))
         while len(out) > 1 and out[-1] == "":

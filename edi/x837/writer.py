@@ -140,23 +140,37 @@ def format_claim(claim: Claim, kind: ClaimKind, *, delimiters: Delimiters = DEFA
     fmt = segment_formatter(delimiters)
     end = segment_end(delimiters, line_break)
     try:
-        billing = _BILLING_TEXT.get((written.billing_provider, fmt, end))
-        if billing is None:
-            billing = _BILLING_TEXT[(written.billing_provider, fmt, end)] = _text(_billing, written, fmt, end)
-            if len(_BILLING_TEXT) > 1024:
-                _BILLING_TEXT.clear()
+        billing = _shared_text(_billing, written.billing_provider, written, fmt, end)
+        payer = _shared_text(_payer, written.payer, written, fmt, end)
         s, sn = _text(_subscriber, written, fmt, end)
-        p, pn = _text(_patient_part, written, fmt, end)
+        p, pn = _text(_patient_part, written, fmt, end) if written.patient is not None else ("", 0)
         c, cn = _text(_CLAIM_WRITERS[kind], written, fmt, end)
     except DelimiterInData as exc:
         found = delimiter_problems(written, "Claim", forbidden_characters(delimiters), pcn)
         return None, problems + (found or (Problem("837.write.delimiter", str(exc), ERROR, Where(record=pcn)),))
-    return FormattedClaim(claim.patient_control_number, billing[0], billing[1], s, sn, p, pn, c, cn, written), \
-        problems
+    return FormattedClaim(claim.patient_control_number, billing[0], billing[1], s + payer[0], sn + payer[1], p, pn,
+                          c, cn, written), problems
 
 
-#: The billing provider's segments, formatted once per provider (the claims of a batch share one).
-_BILLING_TEXT: dict[tuple, tuple[str, int]] = {}
+#: The segments of the parts claims share, formatted once: the billing provider's loop 2010AA (the claims of a
+#: batch share one) and the payer's 2010BB (a few payers for many claims), keyed by the frozen model object they
+#: are written from (equal objects write equal text) with the formatter and segment end. Only text that was
+#: written without error is kept; the cache is emptied when it grows past ``_SHARED_MAX`` entries.
+_SHARED_TEXT: dict[tuple, tuple[str, int]] = {}
+_SHARED_MAX = 1024
+
+
+def _shared_text(write: Callable[[Emit, Claim], None], part: object, claim: Claim,
+                 fmt: Callable[[str, Sequence[Value]], str], end: str) -> tuple[str, int]:
+    """``_text(write, claim, ...)`` for a ``write`` that reads nothing of ``claim`` but ``part``."""
+    key = (write, part, fmt, end)
+    text = _SHARED_TEXT.get(key)
+    if text is None:
+        text = _text(write, claim, fmt, end)
+        if len(_SHARED_TEXT) >= _SHARED_MAX:
+            _SHARED_TEXT.clear()
+        _SHARED_TEXT[key] = text
+    return text
 
 
 def _text(write: Callable[[Emit, Claim], None], claim: Claim, fmt: Callable[[str, Sequence[Value]], str],
@@ -359,6 +373,11 @@ def _subscriber(seg: Emit, c: Claim) -> None:
         _address(seg, s.address)
     if s.birth_date:
         seg("DMG", ["D8", d8(s.birth_date), s.sex])
+
+
+def _payer(seg: Emit, c: Claim) -> None:
+    """Loop 2010BB, the end of the subscriber's loop 2000B (``format_claim`` appends it after ``_subscriber``)."""
+    payer = c.payer
     seg("NM1", ["PR", "2", payer.name, None, None, None, None, "PI", payer.payer_id])
     if payer.address:
         _address(seg, payer.address)

@@ -341,6 +341,29 @@ def test_a_value_containing_a_delimiter_is_refused_by_field_without_quoting_it()
     assert "BRIEN" not in problem.message
 
 
+def test_the_payer_loop_formatted_once_for_many_claims_is_each_payers_own():
+    """The billing provider's and the payer's loops are formatted once and reused for the claims that share them
+    (by equal value): each claim still gets its own payer's NM1*PR, and a payer holding a delimiter is refused
+    by field, whatever was formatted before."""
+    from edi.x837.writer import format_claim
+
+    first = professional_claim()
+    other = professional_claim(patient_control_number="PCN-OTHER",
+                               payer=replace(first.payer, name="OTHER PLAN", payer_id="OTHER01"))
+    for _ in range(2):
+        for claim in (first, other, first):
+            text, problems = format_claim(claim, "professional")
+            assert text is not None and not problems
+            [payer] = [s for s in text.subscriber.split("~\n") if s.startswith("NM1*PR")]
+            assert payer == f"NM1*PR*2*{claim.payer.name}*****PI*{claim.payer.payer_id}"
+            assert text.subscriber_count == text.subscriber.count("~")
+    bad = professional_claim(payer=replace(first.payer, name="OTHER*PLAN"))
+    text, problems = format_claim(bad, "professional")
+    assert text is None
+    assert [(p.code, p.message) for p in problems] == [
+        ("837.write.delimiter", "Claim.payer.name contains the delimiter '*'")]
+
+
 @pytest.mark.parametrize("bad", ["\ud800", "\udcff", "\u2028", "\x85"])
 def test_a_character_utf8_cannot_encode_or_another_line_break_is_refused_before_anything_is_written(bad):
     """A lone surrogate cannot be encoded (it failed the write half-way, or as surrogateescape put a byte that

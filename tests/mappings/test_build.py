@@ -7,8 +7,10 @@ import hashlib
 import json
 import shutil
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from edi.ledger import Ledger
@@ -114,6 +116,92 @@ def test_worker_processes_give_the_same_files_problems_and_ledger(tmp_path, monk
     codes = {code for code, _, _ in problems}
     assert {"source.json.syntax", "source.json.shape", "encounter.id.duplicate"} <= codes
     assert "BADPAYER1" in skipped and files
+
+
+def test_hundreds_of_claims_are_recorded_each_with_its_own_values(tmp_path):
+    """Enough claims, lines and postings that the ledger's rows go in as INSERTs of many rows a statement, and
+    the rows left over one a statement (edi.ledger.journal.copy_rows): every claim, line and posting is recorded
+    with the values of its own encounter, in both the build's ledger and one that reads the files back."""
+    first = json.loads((SAMPLES / "encounters" / "encounters.ndjson").read_text().splitlines()[0])
+    wanted = {}
+    src = tmp_path / "many.ndjson"
+    with open(src, "w") as fp:
+        for i in range(307):  # not a multiple of any statement's row count
+            lines = [{**first["lines"][k % 2], "charge": f"{10 + i}.{(i + k) % 100:02d}", "modifiers": []}
+                     for k in range(1 + i % 3)]
+            enc = {**first, "id": f"MANY{i:05d}", "payer": ("acme", "blueplan")[i % 2], "lines": lines}
+            fp.write(json.dumps(enc) + "\n")
+            wanted[enc["id"]] = [Decimal(ln["charge"]) for ln in lines]
+    config = load_config(SAMPLES / "edi.toml")
+    built_db = f"sqlite:///{tmp_path / 'built.db'}"
+    ledger = Ledger(built_db)
+    result = build_files([str(src)], config, ledger=ledger, out_dir=str(tmp_path / "out"), today=date(2026, 1, 1),
+                         now=datetime(2026, 1, 1, 12, 0), jobs=2)
+    ledger.close()
+    assert result.claims == len(wanted) and not result.skipped
+    read_db = f"sqlite:///{tmp_path / 'read.db'}"
+    reader = Ledger(read_db)
+    for f in result.files:
+        copy = tmp_path / "copies" / Path(f.path).name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy(f.path, copy)
+        assert reader.record_837(str(copy), status="built").outcome == "imported"
+    reader.close()
+    for url in (built_db, read_db):
+        led = Ledger(url)
+        with led.engine.connect() as conn:
+            pcn = {r.id: r.patient_control_number for r in conn.execute(select(claims))}
+            charges = {r.patient_control_number: r.charge for r in conn.execute(select(claims))}
+            lines: dict[str, list] = {}
+            for r in conn.execute(select(claim_lines).order_by(claim_lines.c.claim_id, claim_lines.c.line_number)):
+                lines.setdefault(pcn[r.claim_id], []).append(r.charge)
+            ar: dict[str, Decimal] = {}
+            for r in conn.execute(select(postings)):
+                ar[pcn[r.claim_id]] = ar.get(pcn[r.claim_id], Decimal(0)) + (
+                    r.amount if r.account == "insurance_ar" else Decimal(0))
+        led.close()
+        assert lines == wanted
+        assert charges == {k: sum(v) for k, v in wanted.items()} == ar
+
+
+def test_the_build_gives_the_collector_back_its_objects_and_leaves_a_callers_freeze_alone(tmp_path, monkeypatch):
+    """build_files freezes the objects older than the build out of the garbage collector's sight while it runs
+    (its full collections walked the whole heap) and unfreezes them after, also when the build fails; a caller
+    that froze objects itself keeps them frozen."""
+    import gc
+
+    import mappings.build as pipeline
+
+    config = load_config(SAMPLES / "edi.toml")
+    seen = []
+    real = pipeline.spool_claims
+
+    def spool_claims(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "spool_claims", spool_claims)
+    assert gc.get_freeze_count() == 0
+    ledger = Ledger(f"sqlite:///{tmp_path / 'a.db'}")
+    result = build_files([str(SAMPLES / "encounters" / "encounters.json")], config, ledger=ledger,
+                         out_dir=str(tmp_path / "out"), today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0))
+    assert result.claims and seen[-1] > 0 and gc.get_freeze_count() == 0
+
+    monkeypatch.setattr(pipeline, "spool_claims", lambda *args, **kwargs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        build_files([str(SAMPLES / "encounters" / "encounters.json")], config, ledger=ledger,
+                    out_dir=str(tmp_path / "out2"), today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0))
+    assert gc.get_freeze_count() == 0
+
+    monkeypatch.setattr(pipeline, "spool_claims", spool_claims)
+    gc.freeze()
+    try:
+        build_files([str(SAMPLES / "encounters" / "encounters.json")], config, ledger=ledger,
+                    out_dir=str(tmp_path / "out3"), today=date(2026, 1, 1), now=datetime(2026, 1, 1, 12, 0))
+        assert gc.get_freeze_count() > 0  # (unfrozen, it would be 0)
+    finally:
+        gc.unfreeze()
+    ledger.close()
 
 
 def test_a_failure_on_a_later_file_leaves_every_written_file_recorded(tmp_path, monkeypatch):

@@ -394,3 +394,23 @@ def test_place_of_service_matches_pyx12_code_list() -> None:
     block = block[:block.index("</codeset>")]
     assert set(re.findall(r"<code>([0-9]{2})</code>", block)) == set(PLACE_OF_SERVICE)
     assert len(PLACE_OF_SERVICE) == 52
+
+
+def test_the_delimiter_and_text_checks_each_answer_for_their_own_encounter() -> None:
+    """check_delimiters and check_text share one walk of an encounter's strings (the last encounter walked is
+    remembered): called on different encounters in any order, each reports the encounter it is given."""
+    from mappings.checks import CheckContext, check_delimiters, check_text
+
+    ctx = CheckContext(today=TODAY, config=sample_config())
+    clean = encounter_from_dict(professional("CLEAN1"))[0]
+    delimiter = encounter_from_dict(professional("DELIM1", note="A*B"))[0]
+    invisible = encounter_from_dict(professional("INVIS1", note="A\u200bB"))[0]
+    assert clean is not None and delimiter is not None and invisible is not None
+    for _ in range(2):
+        for enc in (clean, delimiter, invisible, delimiter, clean, invisible, invisible, clean):
+            assert codes(check_delimiters(enc, ctx)) == (["encounter.delimiter"] if enc is delimiter else [])
+            assert codes(check_text(enc, ctx)) == (["encounter.text.invisible"] if enc is invisible else [])
+        for enc in (clean, delimiter, invisible):  # each check alone, the other never run in between
+            assert codes(check_text(enc, ctx)) == (["encounter.text.invisible"] if enc is invisible else [])
+        for enc in (invisible, clean, delimiter):
+            assert codes(check_delimiters(enc, ctx)) == (["encounter.delimiter"] if enc is delimiter else [])
