@@ -159,14 +159,25 @@ def _passed_on(conn: Connection, pcns: set[str]) -> dict[int, Decimal]:
     reversal gives the amounts back. The sums over a number's claims stay the postings' (patient A/R), and the
     ``adjustments`` PR figure stays each claim's postings, so ``check``'s identity holds claim by claim."""
     found: dict[int, tuple[str, Decimal]] = {}  # the next payer's claim -> (its number, what it took over)
+    entries: dict[int, tuple[int, str]] = {}  # prior_payer entry -> (its claim, the claim's number)
     wanted = sorted(pcns)
+    # from the numbers (claims_pcn) to their claims' entries (journal_entries_claim), then those entries' postings
+    # (postings_entry): joined in one statement, SQLite read every patient_ar posting of the ledger for each page
     for k in range(0, len(wanted), 900):  # SQLite allows 999 parameters a statement
-        for claim_id, pcn, amount in conn.execute(
-                select(journal_entries.c.claim_id, claims.c.patient_control_number, postings.c.amount)
+        for entry_id, claim_id, pcn in conn.execute(
+                select(journal_entries.c.id, journal_entries.c.claim_id, claims.c.patient_control_number)
                 .join(claims, claims.c.id == journal_entries.c.claim_id)
-                .join(postings, postings.c.entry_id == journal_entries.c.id)
                 .where(claims.c.patient_control_number.in_(wanted[k:k + 900]),
-                       journal_entries.c.kind == "prior_payer", postings.c.account == "patient_ar")):
+                       journal_entries.c.kind == "prior_payer")):
+            entries[entry_id] = (claim_id, pcn)
+    if not entries:
+        return {}
+    ids = sorted(entries)
+    for k in range(0, len(ids), 900):
+        for entry_id, amount in conn.execute(
+                select(postings.c.entry_id, postings.c.amount)
+                .where(postings.c.entry_id.in_(ids[k:k + 900]), postings.c.account == "patient_ar")):
+            claim_id, pcn = entries[entry_id]
             before = found.get(claim_id, ("", ZERO))[1]
             found[claim_id] = (pcn, before - amount)
     if not found:
