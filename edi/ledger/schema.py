@@ -213,6 +213,9 @@ journal_entries = Table(
     Column("created_at", DateTime, nullable=False),
     Index("journal_entries_claim", "claim_id"),
     Index("journal_entries_claim_payment", "claim_payment_id"),
+    # the entries that bill a claim to the next payer, by claim (migration 0012: edi ledger claims looks for them)
+    Index("journal_entries_prior_payer", "claim_id", sqlite_where=text("kind = 'prior_payer'"),
+          postgresql_where=text("kind = 'prior_payer'")),
 )
 
 postings = Table(

@@ -161,15 +161,22 @@ def _passed_on(conn: Connection, pcns: set[str]) -> dict[int, Decimal]:
     found: dict[int, tuple[str, Decimal]] = {}  # the next payer's claim -> (its number, what it took over)
     entries: dict[int, tuple[int, str]] = {}  # prior_payer entry -> (its claim, the claim's number)
     wanted = sorted(pcns)
-    # from the numbers (claims_pcn) to their claims' entries (journal_entries_claim), then those entries' postings
-    # (postings_entry): joined in one statement, SQLite read every patient_ar posting of the ledger for each page
+    # from the numbers to their claims (claims_pcn), to those claims' prior_payer entries (the partial index
+    # journal_entries_prior_payer), to those entries' postings (postings_entry), a statement each: joined in one,
+    # SQLite read every patient_ar posting of the ledger for each page of claims, and PostgreSQL every journal entry
+    if conn.execute(select(journal_entries.c.id).where(journal_entries.c.kind == "prior_payer").limit(1)).first() \
+            is None:
+        return {}  # no claim of the ledger was billed to a next payer (journal_entries_prior_payer answers at once)
+    numbers: dict[int, str] = {}
     for k in range(0, len(wanted), 900):  # SQLite allows 999 parameters a statement
-        for entry_id, claim_id, pcn in conn.execute(
-                select(journal_entries.c.id, journal_entries.c.claim_id, claims.c.patient_control_number)
-                .join(claims, claims.c.id == journal_entries.c.claim_id)
-                .where(claims.c.patient_control_number.in_(wanted[k:k + 900]),
-                       journal_entries.c.kind == "prior_payer")):
-            entries[entry_id] = (claim_id, pcn)
+        numbers.update(conn.execute(select(claims.c.id, claims.c.patient_control_number)
+                                    .where(claims.c.patient_control_number.in_(wanted[k:k + 900]))).all())
+    ids = sorted(numbers)
+    for k in range(0, len(ids), 900):
+        for entry_id, claim_id in conn.execute(
+                select(journal_entries.c.id, journal_entries.c.claim_id)
+                .where(journal_entries.c.claim_id.in_(ids[k:k + 900]), journal_entries.c.kind == "prior_payer")):
+            entries[entry_id] = (claim_id, numbers[claim_id])
     if not entries:
         return {}
     ids = sorted(entries)

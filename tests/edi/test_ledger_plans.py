@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
+from x12text import COB_PRIMARY_835, interchange
 
 from edi.ledger import Ledger
 from edi.ledger.schema import metadata
+from mappings.build import build_files
+from mappings.config import load_config
+from mappings.secondary import build_secondary
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 #: Tables with rows per claim (or per line, payment line, posting): a sequential scan of one grows with the ledger.
@@ -58,13 +63,23 @@ def sequential_scans(conn, statement: str, params, *, few_values: bool = True) -
 
 
 @pytest.fixture
-def ledger(pg_url):
+def ledger(pg_url, tmp_path):
+    """The samples' claims, acknowledgements and payment, and a claim billed to the next payer (coordination of
+    benefits: its prior_payer entry is what `edi ledger claims` looks for on every page)."""
     if pg_url is None:
         pytest.skip("EDI_TEST_POSTGRES_URL is not set: the query plans are PostgreSQL's")
     led = Ledger(pg_url)
     led.record_837(str(SAMPLES / "837" / "synthetic-claims.837"))
     led.import_835(str(SAMPLES / "835" / "synthetic-payment.835"))
     led.import_acks(str(SAMPLES / "acks" / "synthetic-claims.277"))
+    config = load_config(str(SAMPLES / "edi.toml"))
+    assert build_files([str(SAMPLES / "encounters" / "two-coverages.json")], config, ledger=led,
+                       out_dir=str(tmp_path / "out"), today=date(2025, 9, 1), now=datetime(2025, 9, 1, 12)).ok
+    era = tmp_path / "primary.835"
+    era.write_bytes(interchange(COB_PRIMARY_835.format(paid="135.5", trace="EFTPLAN", status="1")))
+    led.import_835(str(era), payers=config.payer_matching())
+    assert build_secondary(led, config, ["ENC-C-0001"], out_dir=str(tmp_path / "sec"),
+                           now=datetime(2025, 9, 10, 9)).built == 1
     yield led
     led.close()
 
