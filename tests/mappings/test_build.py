@@ -21,6 +21,19 @@ from mappings.build import build_files
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
+def recorded_from_copies(result, tmp_path: Path) -> str:
+    """A second ledger (its URL) that recorded copies of the files a build wrote, read back as any 837 is."""
+    read_db = f"sqlite:///{tmp_path / 'read.db'}"
+    reader = Ledger(read_db)
+    for f in result.files:
+        copy = tmp_path / "copies" / Path(f.path).name
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copy(f.path, copy)
+        assert reader.record_837(str(copy), status="built").outcome == "imported"
+    reader.close()
+    return read_db
+
+
 def ledger_contents(url: str) -> dict:
     """Everything recorded, without ids, file ids and timestamps (which differ between two ledgers)."""
     led = Ledger(url)
@@ -60,14 +73,7 @@ def test_build_records_what_reading_the_written_file_records(tmp_path):
     assert sorted(result.timings) == ["encounters", "record", "write"]
     assert all(seconds > 0 for seconds in result.timings.values())
 
-    read_db = f"sqlite:///{tmp_path / 'read.db'}"
-    reader_ledger = Ledger(read_db)
-    for f in result.files:
-        copy = tmp_path / "copies" / Path(f.path).name
-        copy.parent.mkdir(exist_ok=True)
-        shutil.copy(f.path, copy)
-        assert reader_ledger.record_837(str(copy), status="built").outcome == "imported"
-    reader_ledger.close()
+    read_db = recorded_from_copies(result, tmp_path)
 
     built, read = ledger_contents(built_db), ledger_contents(read_db)
     assert built["claims"] and built["lines"] and built["postings"]
@@ -139,14 +145,7 @@ def test_hundreds_of_claims_are_recorded_each_with_its_own_values(tmp_path):
                          now=datetime(2026, 1, 1, 12, 0), jobs=2)
     ledger.close()
     assert result.claims == len(wanted) and not result.skipped
-    read_db = f"sqlite:///{tmp_path / 'read.db'}"
-    reader = Ledger(read_db)
-    for f in result.files:
-        copy = tmp_path / "copies" / Path(f.path).name
-        copy.parent.mkdir(exist_ok=True)
-        shutil.copy(f.path, copy)
-        assert reader.record_837(str(copy), status="built").outcome == "imported"
-    reader.close()
+    read_db = recorded_from_copies(result, tmp_path)
     for url in (built_db, read_db):
         led = Ledger(url)
         with led.engine.connect() as conn:
