@@ -7,10 +7,11 @@ that file) or writes its own part files (``edi remit export``). When this proces
 takes the others' in order: ``splice(k, result, output)`` appends part ``k``'s output where it belongs. The parts'
 problems are put together in file order, each once (see ``RemitReader``'s ``part``).
 
-A part whose process failed (killed, out of memory) is read again by this process: the output is the same, only
-later. Nothing is cut when standard output is a terminal or not a file descriptor (a test's captured output),
-for standard input, a file under 4 MB (unless ``EDI_READ_PARTS`` asks for parts) or of a single transaction
-set, or with ``EDI_READ_PARTS=1``.
+A part whose process failed (killed, out of memory, out of temporary space: the captured output goes to
+``TMPDIR``) is read again by this process, printing straight to its output: the output is the same, only later.
+Nothing is cut when standard output is a terminal or not a file descriptor (a test's captured output), for
+standard input, a file under 4 MB (unless ``EDI_READ_PARTS`` asks for parts) or of a single transaction set, or
+with ``EDI_READ_PARTS=1``.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ from edi.problems import Problem, Problems
 from edi.x835.parts import MIN_BYTES, Part, chosen_parts, default_parts, merge_problems, plan
 from edi.x835.reader import RemitReader
 
-#: ``work(reader, k)``: reads and prints part ``k`` (its items from ``reader``), returns what ``splice`` needs
-#: (picklable: it crosses from the forked process).
-Work = Callable[[RemitReader, int], Any]
+#: ``work(reader, k, direct)``: reads and prints part ``k`` (its items from ``reader``), returns what ``splice``
+#: needs (picklable: it crosses from the forked process). ``direct``: it prints straight to this process's output
+#: (or tables), after every part before it (the first part; a part whose process failed); else to its own (a
+#: forked process's captured standard output, or its part files), put in place later by ``splice``.
+Work = Callable[[RemitReader, int, bool], Any]
 #: ``splice(k, result, output)``: puts part ``k``'s output in place (``output``: its captured standard output,
-#: positioned at its start; None for the first part, printed already).
+#: positioned at its start; None when it was printed directly, or wrote part files).
 Splice = Callable[[int, Any, IO[bytes] | None], None]
 
 
@@ -69,13 +72,17 @@ def read_in_parts(file: str, work: Work, splice: Splice, *, capture: bool = True
         for k, part in enumerate(parts[1:], 1):
             children.append(_start(file, part, k, work, capture))
         reader = RemitReader(file, parts[0] if len(parts) > 1 else None)
-        result = work(reader, 0)
+        result = work(reader, 0, True)
         splice(0, result, None)
         _add(read, sources, result, reader.problem_sources, reader.segments, reader.bytes)
         for child in children:
             found = child.finish()
-            if found is None:  # the process failed: read its part here
-                found = _run(file, child.part, child.k, work, child.output)
+            if found is None:  # the process failed (killed, out of memory or temporary space): read its part here
+                reader = RemitReader(file, child.part)
+                result = work(reader, child.k, True)
+                splice(child.k, result, None)
+                _add(read, sources, result, reader.problem_sources, reader.segments, reader.bytes)
+                continue
             result, problems, segments, nbytes = found
             if child.output is not None:
                 child.output.seek(0)
@@ -95,26 +102,6 @@ def _add(read: Read, sources: list, result, problems, segments: int, nbytes: int
     read.bytes = max(read.bytes, nbytes)
 
 
-def _run(file: str, part: Part, k: int, work: Work, output: IO[bytes] | None) -> tuple:
-    """Part ``k`` read by this process, its standard output sent to ``output`` (when given) meanwhile."""
-    saved = None
-    if output is not None:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        output.seek(0)
-        output.truncate()
-        os.dup2(output.fileno(), 1)
-    try:
-        reader = RemitReader(file, part)
-        result = work(reader, k)
-        sys.stdout.flush()
-    finally:
-        if saved is not None:
-            os.dup2(saved, 1)
-            os.close(saved)
-    return result, reader.problem_sources, reader.segments, reader.bytes
-
-
 class _Child:
     """A forked process reading one part; ``finish()`` its result (None when it failed)."""
 
@@ -122,6 +109,8 @@ class _Child:
         self.part, self.k, self.pid, self.results, self.output = part, k, pid, results, output
 
     def finish(self) -> tuple | None:
+        if self.results < 0:  # never started
+            return None
         with os.fdopen(self.results, "rb") as fp:
             self.results = -1
             data = fp.read()
@@ -151,11 +140,26 @@ class _Child:
 
 
 def _start(file: str, part: Part, k: int, work: Work, capture: bool) -> _Child:
-    output = tempfile.TemporaryFile(prefix="edi-part-") if capture else None  # noqa: SIM115 - closed by _Child
-    read_end, write_end = os.pipe()
+    """A forked process reading part ``k``; one that could not be started (no temporary file, pipe or process to
+    be had) is a failed one: this process reads the part itself."""
+    output = None
+    try:
+        output = tempfile.TemporaryFile(prefix="edi-part-") if capture else None  # noqa: SIM115 - closed by _Child
+        read_end, write_end = os.pipe()
+    except OSError:
+        if output is not None:
+            output.close()
+        return _Child(part, k, 0, -1, None)
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        if output is not None:
+            output.close()
+        return _Child(part, k, 0, -1, None)
     if pid == 0:  # the forked process: read the part, print to ``output``, send the result, leave
         code = 1
         try:
@@ -164,7 +168,7 @@ def _start(file: str, part: Part, k: int, work: Work, capture: bool) -> _Child:
             if output is not None:
                 os.dup2(output.fileno(), 1)
             reader = RemitReader(file, part)
-            result = work(reader, k)
+            result = work(reader, k, False)
             sys.stdout.flush()
             data = pickle.dumps((result, reader.problem_sources, reader.segments, reader.bytes),
                                 protocol=pickle.HIGHEST_PROTOCOL)

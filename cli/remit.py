@@ -108,7 +108,7 @@ def show(
 # processes, each part printed in turn) and returns a tuple whose first value is the payments it read.
 
 
-def _show_lines(reader, k: int) -> tuple[int]:
+def _show_lines(reader, k: int, direct: bool) -> tuple[int]:
     """``--nl``: one JSON object per claim payment."""
     items = _Counted(reader)
     out = binary_stdout()
@@ -125,7 +125,7 @@ class _EobPart:
     def __init__(self, texts: dict[str, str]) -> None:
         self.texts = texts
 
-    def __call__(self, reader, k: int) -> tuple[int]:
+    def __call__(self, reader, k: int, direct: bool) -> tuple[int]:
         items = _Counted(reader)
         _Eob(self.texts).show(items)
         sys.stdout.flush()
@@ -246,10 +246,12 @@ def _show_json(file: str) -> Read:
     out.flush()
     written = 0  # payments written so far
 
-    def work(reader, k: int) -> tuple[int, int]:
+    def work(reader, k: int, direct: bool) -> tuple[int, int]:
         items = _Counted(reader)
         part = binary_stdout()
-        payments = _JsonPayments(part, continued=k > 0)
+        # printed straight after what is written, its first payment knows whether one came before; captured,
+        # it is written with a comma, which the splice drops when it holds the first payment
+        payments = _JsonPayments(part, continued=bool(written) if direct else True)
         payments.walk(items)
         part.flush()
         return items.payments, payments.payments
@@ -407,8 +409,8 @@ def _export_file(ex: Exporter, file: str, targets: dict[str, tuple[str, str]]) -
     def part_paths(k: int) -> dict[str, str]:
         return {t: f"{path}.part{k}" for t, (path, _) in targets.items()}
 
-    def work(reader, k: int) -> dict[str, int]:
-        if k == 0:
+    def work(reader, k: int, direct: bool) -> dict[str, int]:
+        if direct:  # straight into the tables (their counts kept by the exporter)
             ex.add_items(reader, file)
             return {}
         tables = {t: open_table(path, t, targets[t][1], header=False) for t, path in part_paths(k).items()}
@@ -417,7 +419,7 @@ def _export_file(ex: Exporter, file: str, targets: dict[str, tuple[str, str]]) -
         return part.counts
 
     def splice(k: int, counts: dict[str, int], output) -> None:
-        if k == 0:
+        if not counts:  # written straight into the tables
             return
         for t, path in part_paths(k).items():
             ex.tables[t].append(path)

@@ -75,9 +75,10 @@ def test_a_part_whose_process_dies_is_read_again(files, tmp_path, monkeypatch):
     monkeypatch.setenv("EDI_READ_PARTS", "3")
     parent = os.getpid()
 
-    def work(reader, k):
+    def work(reader, k, direct):
         if k == 1 and os.getpid() != parent:
             os._exit(9)
+        assert direct == (os.getpid() == parent)  # a part read again here is printed straight
         claims = [c.patient_control_number for c in reader if type(c) is ClaimPayment]
         (tmp_path / f"part{k}").write_text("\n".join(claims))
         return len(claims)
@@ -88,3 +89,34 @@ def test_a_part_whose_process_dies_is_read_again(files, tmp_path, monkeypatch):
     assert [k for k, _ in spliced] == [0, 1, 2] and sum(n for _, n in spliced) == len(whole)
     assert read.results == [n for _, n in spliced] and read.problems == [] and read.segments > 0
     assert "\n".join((tmp_path / f"part{k}").read_text() for k in range(3)).split("\n") == whole
+
+
+#: `edi` whose second part's process dies as it starts reading (cli.parts reads that part again, straight out).
+DYING = """
+import os, sys
+import cli.parts
+from edi.x835.reader import RemitReader
+
+parent = os.getpid()
+
+
+class Dying(RemitReader):
+    def __iter__(self):
+        if os.getpid() != parent and self.part is not None and self.part[0] > 0 and self.part[1] is not None:
+            os._exit(9)
+        return super().__iter__()
+
+
+cli.parts.RemitReader = Dying
+from cli.main import main
+main()
+"""
+
+
+@pytest.mark.parametrize("shape", [["--json"], ["--nl"], []])
+def test_a_part_whose_process_dies_is_printed_in_its_place(files, tmp_path, shape):
+    one = edi("remit", "show", *shape, files["generated"], parts=1, cwd=tmp_path)
+    env = {**os.environ, "EDI_READ_PARTS": "3", "COLUMNS": "160"}
+    done = subprocess.run([sys.executable, "-c", DYING, "remit", "show", *shape, files["generated"]],
+                          capture_output=True, env=env, cwd=ROOT, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == one
