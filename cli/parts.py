@@ -16,6 +16,7 @@ with ``EDI_READ_PARTS=1``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -59,17 +60,25 @@ def _stdout_is_a_file() -> bool:
         return False
 
 
-def read_in_parts(file: str, work: Work, splice: Splice, *, capture: bool = True) -> Read:
+def read_in_parts(file: str, work: Work, splice: Splice, *, capture: bool = True,
+                  before_fork: Callable[[int], None] | None = None) -> Read:
     """Read ``file`` with ``work`` in as many parts as are worth it (one when cutting is not possible: see the
-    module's docstring), calling ``splice`` for each part in order."""
+    module's docstring), calling ``splice`` for each part in order. ``before_fork(k)`` runs in this process before
+    part ``k``'s process starts: what it opens there (files the part writes, unlinked) the part inherits.
+
+    While the parts' processes run, SIGTERM and SIGHUP end this process the way Ctrl-C does (its ``finally``
+    blocks run: the processes are stopped, their files closed), and each of them ends when this one does."""
     parts = [(0, None)]
     if hasattr(os, "fork") and (_stdout_is_a_file() or not capture):
         parts = plan(file, default_parts(), min_bytes=0 if chosen_parts() else MIN_BYTES)
     read = Read()
     sources: list = []  # each part's problem sources (edi.x835.parts.merge_problems)
     children: list[_Child] = []
+    handlers = _leave_on_signals() if len(parts) > 1 else {}
     try:
         for k, part in enumerate(parts[1:], 1):
+            if before_fork is not None:
+                before_fork(k)
             children.append(_start(file, part, k, work, capture))
         reader = RemitReader(file, parts[0] if len(parts) > 1 else None)
         result = work(reader, 0, True)
@@ -91,8 +100,41 @@ def read_in_parts(file: str, work: Work, splice: Splice, *, capture: bool = True
     finally:
         for child in children:
             child.stop()
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     read.problems = merge_problems(sources)
     return read
+
+
+_ENDING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _leave(signum: int, frame) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _leave_on_signals() -> dict[int, Any]:
+    """SIGTERM and SIGHUP raise SystemExit in this process (the handlers before, to put back)."""
+    before = {}
+    for signum in _ENDING:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread: left as they are
+            before[signum] = signal.signal(signum, _leave)
+    return before
+
+
+def _end_with_parent(parent: int) -> None:
+    """In a part's process: SIGTERM when the process that forked it ends (Linux's parent-death signal), and at
+    once if it has ended already."""
+    for signum in _ENDING:
+        signal.signal(signum, signal.SIG_DFL)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _add(read: Read, sources: list, result, problems, segments: int, nbytes: int) -> None:
@@ -152,6 +194,7 @@ def _start(file: str, part: Part, k: int, work: Work, capture: bool) -> _Child:
         return _Child(part, k, 0, -1, None)
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     try:
         pid = os.fork()
     except OSError:
@@ -165,6 +208,7 @@ def _start(file: str, part: Part, k: int, work: Work, capture: bool) -> _Child:
         try:
             os.close(read_end)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            _end_with_parent(parent)
             if output is not None:
                 os.dup2(output.fileno(), 1)
             reader = RemitReader(file, part)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import typer
 
@@ -31,8 +32,7 @@ from cli.parts import Read, copy_out, read_in_parts
 from cli.progress import over_files
 from edi.encode import to_json as encode
 from edi.model import ClaimPayment, Remittance, RemittanceEnd
-from edi.x835.export import TABLES, Exporter, open_table
-from edi.x835.parts import default_parts
+from edi.x835.export import TABLES, Exporter, open_table, table_on
 from edi.x835.views import (
     BEGIN,
     CLAIM,
@@ -404,16 +404,20 @@ def export(
 
 
 def _export_file(ex: Exporter, file: str, targets: dict[str, tuple[str, str]]) -> None:
-    """One 835 into the tables, in parts (cli.parts): the first part straight into them, each other into part
-    files beside them (``claims.csv.part1``...), appended in order, then removed."""
-    def part_paths(k: int) -> dict[str, str]:
-        return {t: f"{path}.part{k}" for t, (path, _) in targets.items()}
+    """One 835 into the tables, in parts (cli.parts): the first part straight into them, each other into files
+    of its own, opened beside the tables before its process starts and unlinked at once (nothing is left behind
+    however the command ends, and no file of yours is touched), appended in order."""
+    pieces: dict[int, dict[str, IO[bytes]]] = {}  # part -> table -> its rows, until spliced
+
+    def before_fork(k: int) -> None:
+        pieces[k] = {t: tempfile.TemporaryFile(dir=Path(path).parent, prefix=".edi-part-")  # noqa: SIM115
+                     for t, (path, _) in targets.items()}
 
     def work(reader, k: int, direct: bool) -> dict[str, int]:
         if direct:  # straight into the tables (their counts kept by the exporter)
             ex.add_items(reader, file)
             return {}
-        tables = {t: open_table(path, t, targets[t][1], header=False) for t, path in part_paths(k).items()}
+        tables = {t: table_on(os.dup(fp.fileno()), t, targets[t][1], header=False) for t, fp in pieces[k].items()}
         with Exporter(tables) as part:
             part.add_items(reader, file)
         return part.counts
@@ -421,17 +425,17 @@ def _export_file(ex: Exporter, file: str, targets: dict[str, tuple[str, str]]) -
     def splice(k: int, counts: dict[str, int], output) -> None:
         if not counts:  # written straight into the tables
             return
-        for t, path in part_paths(k).items():
-            ex.tables[t].append(path)
+        for t, fp in pieces[k].items():
+            fp.seek(0)
+            ex.tables[t].append(fp)
             ex.counts[t] += counts[t]
 
     try:
-        read = read_in_parts(file, work, splice, capture=False)
+        read = read_in_parts(file, work, splice, capture=False, before_fork=before_fork)
     finally:
-        for k in range(1, default_parts()):  # whatever part files were made, spliced or not
-            for path in part_paths(k).values():
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
+        for files in pieces.values():
+            for fp in files.values():
+                fp.close()
     ex.problems += read.problems
 
 

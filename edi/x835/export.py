@@ -63,7 +63,7 @@ class Table(Protocol):
 
     def write_many(self, rows: list[tuple]) -> None: ...
 
-    def append(self, path: str) -> None: ...
+    def append(self, source: IO[bytes]) -> None: ...
 
     def close(self) -> None: ...
 
@@ -98,20 +98,19 @@ class CsvTable:
         if out:
             self.fp.write("\r\n".join(out) + "\r\n")
 
-    def append(self, path: str) -> None:
-        _append(self.fp, path)
+    def append(self, source: IO[bytes]) -> None:
+        _append(self.fp, source)
 
     def close(self) -> None:
         self.fp.close()
 
 
-def _append(fp: IO, path: str) -> None:
-    """The rows another writer of the same table wrote to ``path`` (a part of the file read by another
-    process: see cli.parts), appended after this one's."""
+def _append(fp: IO, source: IO[bytes]) -> None:
+    """The rows another writer of the same table wrote to ``source`` (a part of the file read by another
+    process: see cli.parts), from where it stands, appended after this one's."""
     fp.flush()
     raw = getattr(fp, "buffer", fp)
-    with open(path, "rb") as source:
-        shutil.copyfileobj(source, raw, 1 << 20)
+    shutil.copyfileobj(source, raw, 1 << 20)
     raw.flush()
 
 
@@ -135,8 +134,8 @@ class NdjsonTable:
             for row in rows:
                 self.fp.write(to_json(dict(zip(self.columns, row, strict=True))) + b"\n")
 
-    def append(self, path: str) -> None:
-        _append(self.fp, path)
+    def append(self, source: IO[bytes]) -> None:
+        _append(self.fp, source)
 
     def close(self) -> None:
         self.fp.close()
@@ -145,11 +144,16 @@ class NdjsonTable:
 _encode_lines = msgspec.json.Encoder().encode_lines
 
 
-def open_table(path: str, table: str, fmt: str, *, header: bool = True) -> Table:
-    """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path`` (``header``: a CSV's first
-    line names the columns; not in a part another table appends)."""
+def open_table(path: str, table: str, fmt: str) -> Table:
+    """A CSV or NDJSON writer for ``table`` (claims, lines, adjustments) at ``path``."""
     # created readable by its owner only: the tables hold patient control numbers and payments
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return table_on(fd, table, fmt)
+
+
+def table_on(fd: int, table: str, fmt: str, *, header: bool = True) -> Table:
+    """A CSV or NDJSON writer for ``table`` on the open file descriptor ``fd`` (closed with it); ``header``: a
+    CSV's first line names the columns (not in a part another table appends, see cli.parts)."""
     if fmt == "csv":
         return CsvTable(open(fd, "w", newline="", encoding="utf-8", buffering=1 << 20), COLUMNS[table],  # noqa: SIM115
                         header=header)

@@ -6,8 +6,10 @@ part whose process dies is read again by the first."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,10 +61,14 @@ def test_export_in_parts_writes_what_one_process_writes(files, tmp_path, fmt):
     outputs = {}
     for parts in (1, 3):
         out = tmp_path / f"out{parts}"
+        out.mkdir()
+        (out / f"claims.{fmt}.part1").write_text("a file of yours\n")  # a name the parts once used: left alone
         done = edi("remit", "export", files["generated"], files["broken"], "--format", fmt, "--out", str(out),
                    parts=parts, cwd=tmp_path)
+        assert (out / f"claims.{fmt}.part1").read_text() == "a file of yours\n"
+        (out / f"claims.{fmt}.part1").unlink()
         outputs[parts] = done[0], done[2].replace(str(out).encode(), b"OUT"), {
-            p.name: p.read_bytes() for p in sorted(out.iterdir())}
+            p.name: p.read_bytes() for p in sorted(out.iterdir())}  # nothing else is left in the folder
     assert outputs[3] == outputs[1]
     code, _, tables = outputs[1]
     assert code == 1 and sorted(tables) == [f"{t}.{fmt}" for t in ("adjustments", "claims", "lines")]
@@ -120,3 +126,44 @@ def test_a_part_whose_process_dies_is_printed_in_its_place(files, tmp_path, shap
     done = subprocess.run([sys.executable, "-c", DYING, "remit", "show", *shape, files["generated"]],
                           capture_output=True, env=env, cwd=ROOT, timeout=120)
     assert (done.returncode, done.stdout, done.stderr) == one
+
+
+def processes_reading(path: str) -> list[int]:
+    """The processes whose command line names ``path``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if path.encode() in (proc / "cmdline").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux's /proc to find the processes")
+@pytest.mark.parametrize("shape", [["remit", "show", "--json"], ["remit", "export", "--out", "OUT"]])
+def test_terminated_it_stops_its_parts_and_leaves_nothing(tmp_path, shape):
+    big = tmp_path / "big-to-stop.835"
+    with open(big, "wb") as fp:
+        write_835(fp, 20000, per_st=100)
+    out = tmp_path / "out"
+    args = [str(out) if a == "OUT" else a for a in shape]
+    env = {**os.environ, "EDI_READ_PARTS": "3", "TMPDIR": str(tmp_path)}
+    with open(tmp_path / "stdout", "wb") as stdout:
+        proc = subprocess.Popen([sys.executable, "-m", "cli.main", *args, str(big)], stdout=stdout,
+                                stderr=subprocess.DEVNULL, env=env, cwd=ROOT)
+        deadline = time.monotonic() + 60
+        while len(processes_reading(str(big))) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(processes_reading(str(big))) == 3, "the three parts did not start"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while processes_reading(str(big)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert processes_reading(str(big)) == []
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["big-to-stop.835", "stdout", *(["out"] if out.exists() else [])])
+    if out.exists():  # the tables as far as they got; no part of them
+        assert sorted(p.name for p in out.iterdir()) == ["adjustments.csv", "claims.csv", "lines.csv"]
