@@ -39,7 +39,8 @@ the same 837 give the same outcomes. The branches (``Outcome.branch``):
     a claim to a next payer (coordination of benefits: it carries the adjudications of the payers before it,
     loops 2320/2430): processed as secondary (CLP02 = 2) or tertiary (3, when SBR01 is T). Per line, the payer
     pays what it would pay as primary (its allowed amount less its own patient share, drawn as for any claim),
-    but never more than the last payer before it left to the patient on that line (its PR adjustments); the
+    but never more than the last payer before it left to the patient on that line (its PR adjustments, and its
+    claim-level PR spread over the lines by their charges); the
     rest of the charge is the payers' before, OA-23; what is still left is the patient's, PR under the reason
     the payer before gave. Such a claim is paid in the first cycle, never denied, split, reversed, late or
     recouped here (the edits still apply: a member the payer does not know is rejected).
@@ -251,19 +252,25 @@ class Adjudicator:
     def _as_next_payer(self, claim: Claim, payer_key: str | None, icn: str, share: str | None, x: float,
                        ach: bool) -> Outcome:
         """The ``next_payer`` branch (see the module docstring)."""
-        last = [o for o in claim.other_payers if o.adjudicated][-1].payer.payer_id
+        before = [o for o in claim.other_payers if o.adjudicated][-1]
+        last = before.payer.payer_id
         allowed = [self.allowed(claim, ln, payer_key) for ln in claim.lines]
         own = self._pay(claim.lines, allowed, share, x, None)  # what it would pay as the primary payer
+        # what the payer before left at claim level (its 2320 CAS PR: a payer that adjudicated the claim as a
+        # whole) is spread over the lines by their charges, the cents left over on the last line
+        claim_left = [a for a in before.adjustments if a.group == "PR"]
+        spread = _spread(sum((a.amount for a in claim_left), ZERO), [ln.charge for ln in claim.lines])
         lines = []
-        for ln, mine in zip(claim.lines, own, strict=True):
+        for ln, mine, extra in zip(claim.lines, own, spread, strict=True):
             left = [a for j in ln.adjudications if j.payer_id == last for a in j.adjustments if a.group == "PR"]
-            open_ = sum((a.amount for a in left), ZERO)
+            open_ = sum((a.amount for a in left), ZERO) + extra
             paid = max(min(mine.paid, open_), ZERO)
             cas: list[tuple[str, str, Decimal]] = []
             if ln.charge != open_:
                 cas.append(("OA", "23", ln.charge - open_))
             if open_ > paid:
-                cas.append(("PR", left[0].reason if left else "2", open_ - paid))
+                reason = (left or claim_left)[0].reason if (left or claim_left) else "2"
+                cas.append(("PR", reason, open_ - paid))
             lines.append(LineAnswer(ln, mine.allowed, paid, tuple(cas)))
         status = "3" if claim.payer.responsibility == "T" else "2"
         return Outcome(claim, "next_payer", icn, first=(ClaimAnswer(status, icn, tuple(lines)),), ach=ach,
@@ -311,3 +318,15 @@ class Adjudicator:
                 cas.append(("PR", code, patient))
             out.append(LineAnswer(ln, allow, allow - patient, tuple(cas)))
         return tuple(out)
+
+
+def _spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """``amount`` split in cents in proportion to ``weights`` (the rest of the rounding on the last weight that is
+    not zero); zeros when there is nothing to split."""
+    total = sum(weights, ZERO)
+    if not amount or not total:
+        return [ZERO] * len(weights)
+    shares = [cents(amount * w / total) for w in weights]
+    last = max((i for i, w in enumerate(weights) if w), default=len(weights) - 1)
+    shares[last] += amount - sum(shares, ZERO)
+    return shares

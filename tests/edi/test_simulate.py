@@ -507,3 +507,22 @@ def test_a_claim_to_a_next_payer_is_paid_at_most_what_the_payer_before_left(tmp_
     result = answer_837(src, out, fees=FEES, seed=1, policy=COINSURANCE_ONLY)
     assert [s.split("*")[2] for s in lines_of(result.files[2], "CLP")] == ["3"]  # processed as tertiary
     assert_balanced(result.files[2])
+
+
+def test_a_payer_before_that_adjudicated_the_claim_as_a_whole_is_read_at_claim_level(tmp_path):
+    """SYNPRI1 paid 74.00 with claim-level CAS only (CO-45 71.10, PR-1 54.90: no 2430 loops). The 54.90 left open
+    is spread over the lines by their charges (150 and 50: 41.18 and 13.72, the cent left over on the last line):
+    SYNTH01 pays at most that per line (41.18 of its 74.00, 13.72 of its 29.12), OA-23 the rest of each charge."""
+    base = next_payer_claim("PCN9", "S", (("74", "57.5", "2", "18.5"), ("0", "13.6", "1", "36.4")))
+    prior = replace(base.other_payers[0], paid=D("74"), adjustments=(Adjustment("CO", "45", D("71.10")),
+                                                                     Adjustment("PR", "1", D("54.90"))))
+    claim_level = replace(base, lines=tuple(replace(ln, adjudications=()) for ln in base.lines), other_payers=(prior,))
+    src = write_837(tmp_path / "claim-level.837", [claim_level])
+    out = tmp_path / "answers"
+    out.mkdir()
+    era = answer_837(src, out, fees=FEES, seed=1, policy=COINSURANCE_ONLY).files[2]
+    icn = lines_of(era, "CLP")[0].split("*")[7]
+    assert lines_of(era, "CLP") == [f"CLP*PCN9*2*200*54.9**12*{icn}*11*1~"]
+    assert lines_of(era, "SVC") == ["SVC*HC:99213*150*41.18~", "SVC*HC:83036*50*13.72~"]
+    assert lines_of(era, "CAS") == ["CAS*OA*23*108.82~", "CAS*OA*23*36.28~"]
+    assert_balanced(era)
