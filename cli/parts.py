@@ -75,22 +75,23 @@ def read_in_parts(file: str, work: Work, splice: Splice, *, capture: bool = True
     sources: list = []  # each part's problem sources (edi.x835.parts.merge_problems)
     children: list[_Child] = []
     handlers = _leave_on_signals() if len(parts) > 1 else {}
+
+    def here(part: Part | None, k: int) -> None:  # read and printed by this process, straight out
+        reader = RemitReader(file, part)
+        result = work(reader, k, True)
+        splice(k, result, None)
+        _add(read, sources, result, reader.problem_sources, reader.segments, reader.bytes)
+
     try:
         for k, part in enumerate(parts[1:], 1):
             if before_fork is not None:
                 before_fork(k)
             children.append(_start(file, part, k, work, capture))
-        reader = RemitReader(file, parts[0] if len(parts) > 1 else None)
-        result = work(reader, 0, True)
-        splice(0, result, None)
-        _add(read, sources, result, reader.problem_sources, reader.segments, reader.bytes)
+        here(parts[0] if len(parts) > 1 else None, 0)
         for child in children:
             found = child.finish()
             if found is None:  # the process failed (killed, out of memory or temporary space): read its part here
-                reader = RemitReader(file, child.part)
-                result = work(reader, child.k, True)
-                splice(child.k, result, None)
-                _add(read, sources, result, reader.problem_sources, reader.segments, reader.bytes)
+                here(child.part, child.k)
                 continue
             result, problems, segments, nbytes = found
             if child.output is not None:
@@ -123,9 +124,9 @@ def _leave_on_signals() -> dict[int, Any]:
 
 
 def _end_with_parent(parent: int) -> None:
-    """In a part's process: SIGTERM when the process that forked it ends (Linux's parent-death signal), and at
-    once if it has ended already."""
-    for signum in _ENDING:
+    """In a part's process: the default action on SIGINT, SIGTERM and SIGHUP (it has nothing to clean up), SIGTERM
+    when the process that forked it ends (Linux's parent-death signal), and an exit at once if it has already."""
+    for signum in (signal.SIGINT, *_ENDING):
         signal.signal(signum, signal.SIG_DFL)
     try:
         import ctypes
@@ -207,7 +208,6 @@ def _start(file: str, part: Part, k: int, work: Work, capture: bool) -> _Child:
         code = 1
         try:
             os.close(read_end)
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
             _end_with_parent(parent)
             if output is not None:
                 os.dup2(output.fileno(), 1)

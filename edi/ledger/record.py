@@ -143,9 +143,7 @@ class _StandingHere:
         self.voided: set[str] = set()
 
     def add(self, key: tuple[str, str]) -> None:
-        k = f"{key[0]}\x1f{key[1]}"
-        self.voided.discard(k)
-        self.seen.add(k, None)
+        self.add_new(key)
 
     def discard(self, key: tuple[str, str]) -> None:
         self.voided.add(f"{key[0]}\x1f{key[1]}")

@@ -3,6 +3,7 @@ the proof of its invariants. Every figure is a sum of postings; nothing is store
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -198,17 +199,26 @@ def _passed_on(conn: Connection, pcns: set[str]) -> dict[int, Decimal]:
     if not paid:
         return {}
     numbers = {found[c][0] for c in paid}
-    standing = conn.execute(select(claims.c.id, claims.c.patient_control_number)
-                            .where(claims.c.patient_control_number.in_(sorted(numbers)),
-                                   claims.c.status.notin_(NOT_STANDING_STATUSES)).order_by(claims.c.id)).all()
+    standing: dict[str, list[int]] = defaultdict(list)  # number -> its standing claims' ids, ascending
+    for claim_id, pcn in conn.execute(select(claims.c.id, claims.c.patient_control_number)
+                                      .where(claims.c.patient_control_number.in_(sorted(numbers)),
+                                             claims.c.status.notin_(NOT_STANDING_STATUSES)).order_by(claims.c.id)):
+        standing[pcn].append(claim_id)
     out: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for claim_id in paid:
         pcn, amount = found[claim_id]
         out[claim_id] += amount
-        before = [r.id for r in standing if r.patient_control_number == pcn and r.id < claim_id]
-        if before:  # the claim to the payer before it: the newest of the number's claims that stand before it
-            out[before[-1]] -= amount
+        before = _claim_before(standing[pcn], claim_id)
+        if before is not None:
+            out[before] -= amount
     return dict(out)
+
+
+def _claim_before(standing: list[int], claim_id: int) -> int | None:
+    """The claim a claim to the next payer follows, the claim to the payer before it: the newest of its number's
+    standing claims (``standing``: their ids, ascending) recorded before it."""
+    i = bisect_left(standing, claim_id)
+    return standing[i - 1] if i else None
 
 
 def iter_claims(conn: Connection, *, status: str | None = None, payer: str | None = None,
@@ -283,7 +293,7 @@ def claim_story(conn: Connection, pcn: str) -> dict | None:
         b = balances[c["id"]]
         story.append({
             "claim": b.as_dict(),
-            "prior_payer": _prior_payer(rows, c, entries),
+            "prior_payer": _prior_payer(rows, c["id"], entries),
             "submission": {"file": c["file_name"], "interchange": c["interchange"], "transaction": c["st02"],
                            "segment": c["segment"], "recorded": _iso(c["created_at"]), "kind": c["kind"],
                            "frequency": c["frequency"], "charge": _m(c["charge"]),
@@ -301,14 +311,15 @@ def claim_story(conn: Connection, pcn: str) -> dict | None:
     return {"patient_control_number": pcn, "claims": story, "total": {k: _m(v) for k, v in total.items()}}
 
 
-def _prior_payer(rows, claim, entries: list[dict]) -> dict | None:
-    """For a claim to the next payer (it has a ``prior_payer`` entry): the payer before it (the claim of the
-    number that stood before it, newest first) and what that payer left open, which this claim was billed for."""
+def _prior_payer(rows, claim_id: int, entries: list[dict]) -> dict | None:
+    """For a claim to the next payer (it has a ``prior_payer`` entry): the payer before it (``_claim_before``
+    among the number's claims ``rows``, by id) and what that payer left open, which this claim was billed for."""
     moved = [p for e in entries if e["kind"] == "prior_payer" for p in e["postings"] if p["account"] == "patient_ar"]
     if not moved:
         return None
-    before = [r for r in rows if r["id"] < claim["id"] and r["status"] not in NOT_STANDING_STATUSES]
-    prior = before[-1] if before else None
+    by_id = {r["id"]: r for r in rows}
+    before = _claim_before([r["id"] for r in rows if r["status"] not in NOT_STANDING_STATUSES], claim_id)
+    prior = by_id[before] if before is not None else None
     return {"payer": prior and (prior["payer_name"] or prior["payer_id"]), "payer_id": prior and prior["payer_id"],
             "left_open": _m(-sum((Decimal(p["amount"]) for p in moved), ZERO))}
 

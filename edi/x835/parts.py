@@ -46,8 +46,8 @@ def transaction_offsets(path: str) -> list[int]:
         while chunk := fp.read(CHUNK):
             data = tail + chunk
             start = base - len(tail)
-            offsets += [start + m.end() - 3 for m in pattern.finditer(data) if start + m.end() - 3 > (
-                offsets[-1] if offsets else -1)]
+            seen = offsets[-1] if offsets else -1  # a match inside ``tail`` was found with the chunk before
+            offsets += [at for m in pattern.finditer(data) if (at := start + m.end() - 3) > seen]
             tail = data[-16:]
             base += len(chunk)
     return offsets

@@ -320,11 +320,7 @@ class RemitParser:
 
     def close(self) -> list[Item]:
         """End of input: a transaction set left open (no SE) still yields what it read."""
-        if self.loop is None:
-            return []
-        self._problem("835.transaction.unterminated", f"835 transaction set {self.transaction} ends without SE",
-                      None, None)
-        return self._end_transaction(None, None)
+        return self.end_open(None, None)
 
     def skip(self, els: Elements, idx: int) -> None:
         """An ST whose transaction set another part reads (see RemitReader's ``part``): what it does to the
@@ -333,9 +329,10 @@ class RemitParser:
         self.loop = None
         self.transaction = None
 
-    def end_part(self, els: Elements, idx: int) -> list[Item]:
-        """The ST that begins the next part: what it does to a transaction set left open (ends it, reporting the
-        missing SE, as ``_envelope_inside``), without opening its own."""
+    def end_open(self, els: Elements | None, idx: int | None) -> list[Item]:
+        """The transaction set left open, if any, ended where ``els`` stands (None: at the end of input) with the
+        missing SE reported: what an envelope segment inside it does (``_envelope_inside``), the end of input,
+        and the ST where the next part of a file read in parts begins (RemitReader's ``part``)."""
         if self.loop is None:
             return []
         self._problem("835.transaction.unterminated", f"835 transaction set {self.transaction} ends without SE",
@@ -759,10 +756,7 @@ class RemitParser:
 
     def _envelope_inside(self, els: Elements, idx: int):
         """ISA, GS, ST, GE or IEA inside an open 835: its SE is missing. End it, then handle the segment."""
-        self._problem("835.transaction.unterminated", f"835 transaction set {self.transaction} ends without SE",
-                      els, idx)
-        out = self._end_transaction(None, None)
-        return out + list(self._outside(els, idx))
+        return self.end_open(els, idx) + list(self._outside(els, idx))
 
 
 P = RemitParser
@@ -795,10 +789,9 @@ class RemitReader:
     ``part=(first, stop)`` reads only the transaction sets numbered ``first`` up to ``stop`` (0-based, in file
     order; ``stop`` None: to the end), for a file read by several processes at once (``edi.x835.parts``): the
     file is still read from its start, the envelope checked throughout, but the transaction sets before
-    ``first`` are not parsed, and reading ends at the ST of ``stop``. Its problems are those positioned in its
-    own segments (from the ST of ``first`` to before the ST of ``stop``; those without a position only in the
-    part that reads to the end), so that the parts' items and problems, put together in order, are the whole
-    file's, each once."""
+    ``first`` are not parsed, and reading ends at the ST of ``stop``. It keeps the problems of its own segments
+    (see ``_PartProblems``), so that the parts' items and problems, put together in order
+    (``edi.x835.parts.merge_problems``), are the whole file's, each once."""
 
     def __init__(self, path: str, part: tuple[int, int | None] | None = None) -> None:
         self.path = path
@@ -846,7 +839,7 @@ class RemitReader:
                             if tag == "ST":
                                 ordinal += 1
                                 if ordinal == stop:
-                                    items = parser.end_part(els, idx)
+                                    items = parser.end_open(els, idx)
                                     if items:
                                         yield from items
                                     stopped = True
